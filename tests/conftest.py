@@ -1,0 +1,29 @@
+"""Shared test fixtures: tiny configurations (small widths, distinct sizes per axis so swapped axes fail)."""
+
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import pytest  # noqa: E402
+
+from tfvideo import config as config_lib  # noqa: E402
+
+TINY_MODEL = dict(base_channels=2, encoding_size=6, latent_size=3, noise_size=4, inference_hidden_size=5,
+                  inference_layers=2, dynamics_hidden_size=7, dynamics_layers=2, inference_frames=2)
+TINY_DATA = dict(seq_len=5, conditioning_frames=3, test_horizon=4, num_digits=1)
+
+
+def tiny_config(workdir: str = "unused", model=None, data=None, train=None) -> config_lib.Config:
+    """A validated Config with tiny networks; override sections with dicts."""
+    train_values = dict(workdir=workdir, train_steps=6, batch_size=2, checkpoint_every=3, log_every=2,
+                        video_every=1000, num_gif_videos=2, num_gif_samples=2, lr_burnin_steps=3, lr_decay_steps=3,
+                        learning_rate=1e-3)
+    return config_lib.Config().replace(model={**TINY_MODEL, **(model or {})}, data={**TINY_DATA, **(data or {})},
+                                       train={**train_values, **(train or {})}).validate()
+
+
+@pytest.fixture
+def tiny(tmp_path):
+    return tiny_config(str(tmp_path / "run"))

@@ -1,0 +1,194 @@
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from tfvideo.models import InvalidInputError, build_model
+from tfvideo.models import distributions as dist_lib
+from conftest import tiny_config
+
+B, T, C = 2, 5, 1  # batch 2, 5 frames (distinct from widths 3..7 of the tiny config)
+
+
+@pytest.fixture(scope="module")
+def model():
+    keras.utils.set_random_seed(0)
+    return build_model(tiny_config())
+
+
+@pytest.fixture(scope="module")
+def videos():
+    return tf.random.stateless_uniform([B, T, 64, 64, C], seed=[1, 2])
+
+
+def test_distribution_shapes(model, videos):
+    enc = model.encode(videos)["encoding"]
+    assert enc.shape == (B, T, 6)
+    q_y = model.infer_initial_state(enc)
+    assert q_y.batch_shape == [B, 3] and q_y.event_shape == []
+    assert model.posterior_params(enc).shape == (B, T, 2 * 4)
+    prior = model.prior_distribution(tf.zeros([B, 3]))
+    assert prior.batch_shape == [B, 4]
+    inferred = model.infer(videos[:, :3])
+    assert inferred["posterior"].shape == (B, 2, 8) and inferred["content"].shape == (B, 5)
+
+
+def test_loss_terms_are_finite_and_add_up(model, videos):
+    terms = {k: float(v) for k, v in model.compute_loss_terms(videos, training=True).items()}
+    assert set(terms) == {"loss", "nll", "kl_y", "kl_z", "l2_residual"}
+    assert all(np.isfinite(v) for v in terms.values())
+    cfg = model.model_config
+    expected = terms["nll"] + cfg.beta_y * terms["kl_y"] + cfg.beta_z * terms["kl_z"] + cfg.l2_residual * \
+        terms["l2_residual"]
+    assert terms["loss"] == pytest.approx(expected, rel=1e-5)
+    assert terms["kl_y"] > 0 and terms["kl_z"] > 0 and terms["l2_residual"] > 0
+
+
+def test_content_is_permutation_invariant(model, videos):
+    enc = model.encode(videos)["encoding"]
+    w = model.infer_content(enc[:, :3])
+    np.testing.assert_allclose(w, model.infer_content(tf.gather(enc, [2, 0, 1], axis=1)), atol=1e-6)
+
+
+def test_generate_shapes_and_range(model, videos):
+    out = model.generate(videos[:, :3], num_samples=3, horizon=4, seed=1)
+    assert out.shape == (B, 3, 4, 64, 64, C)
+    assert float(tf.reduce_min(out)) >= 0 and float(tf.reduce_max(out)) <= 1
+
+
+def test_generate_is_seeded_and_samples_differ(model, videos):
+    a = model.generate(videos[:, :3], num_samples=3, horizon=4, seed=7)
+    b = model.generate(videos[:, :3], num_samples=3, horizon=4, seed=7)
+    c = model.generate(videos[:, :3], num_samples=3, horizon=4, seed=8)
+    np.testing.assert_array_equal(a, b)
+    assert not np.allclose(a, c)
+    assert not np.allclose(a[:, 0], a[:, 1])  # the samples of one call are different futures
+    d = model.generate(videos[:, :3], num_samples=3, horizon=4)  # seed generator: a new draw each call
+    assert not np.allclose(d, model.generate(videos[:, :3], num_samples=3, horizon=4))
+
+
+def test_half_step_doubles_the_frames_and_keeps_integer_frames(model, videos):
+    plain = model.generate(videos[:, :3], num_samples=2, horizon=4, dt=0.5, seed=3)
+    dense = model.generate(videos[:, :3], num_samples=2, horizon=4, dt=0.5, seed=3, include_intermediate=True)
+    assert plain.shape == (B, 2, 4, 64, 64, C)
+    assert dense.shape == (B, 2, 8, 64, 64, C)
+    np.testing.assert_allclose(dense[:, :, 1::2], plain, atol=1e-6)
+    coarse = model.generate(videos[:, :3], num_samples=2, horizon=4, dt=1.0, seed=3)
+    assert not np.allclose(coarse, plain)  # a finer Euler grid is a different integration
+
+
+def test_advance_matches_explicit_euler_steps(model):
+    y, z = tf.random.normal([B, 3], seed=4), tf.random.normal([B, 4], seed=5)
+    out = model.advance(y, z, 4, record_substeps=True)
+    manual = y
+    for _ in range(4):
+        manual = manual + 0.25 * model.transition(tf.concat([manual, z], -1))
+    np.testing.assert_allclose(out["y"], manual, atol=1e-5)
+    np.testing.assert_allclose(out["substeps"][:, -1], manual, atol=1e-5)
+    dynamic = model.advance(y, z, tf.constant(4), record_substeps=True)
+    np.testing.assert_allclose(dynamic["substeps"], out["substeps"], atol=1e-5)
+
+
+def test_generate_uses_the_noise_it_is_given(model, videos):
+    context = videos[:, :3]
+    noise = model.draw_noise(B, 2, 3, 2 + 4, seed=11)
+    a = model.sample_futures(context, 2, 4, 1, noise)
+    np.testing.assert_allclose(a, model.sample_futures(context, 2, 4, 1, noise), atol=1e-6)
+    noise["z"] = tf.concat([noise["z"][:, :3], noise["z"][:, 3:] + 1.0], axis=1)
+    b = model.sample_futures(context, 2, 4, 1, noise)
+    np.testing.assert_allclose(a[:, :, 0], b[:, :, 0], atol=1e-6)  # first future step uses z index 2
+    assert not np.allclose(a[:, :, 1:], b[:, :, 1:])
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    (dict(context=np.zeros([3, 64, 64, 1], np.float32)), "rank 5"),
+    (dict(context=np.zeros([1, 3, 32, 32, 1], np.float32)), r"\(64, 64, 1\)"),
+    (dict(context=np.full([1, 3, 64, 64, 1], 2.0, np.float32)), r"\[0, 1\]"),
+    (dict(context=np.zeros([1, 3, 64, 64, 1], np.uint8)), "integer dtype"),
+    (dict(context=np.zeros([1, 1, 64, 64, 1], np.float32)), "at least 1 video and 2 frames"),
+    (dict(num_samples=0), "num_samples"),
+    (dict(horizon=-1), "horizon"),
+    (dict(dt=0.3), "1/k"),
+])
+def test_generate_rejects_bad_inputs(model, kwargs, message):
+    args = dict(context=np.zeros([1, 3, 64, 64, 1], np.float32), num_samples=1, horizon=2)
+    args.update(kwargs)
+    with pytest.raises(InvalidInputError, match=message):
+        model.generate(**args)
+
+
+@pytest.mark.parametrize("overrides", [
+    dict(dynamics="mlp"), dict(dynamics="gru"), dict(use_content=False), dict(stochastic=False),
+    dict(architecture="vgg", skip_connections=True), dict(dt=0.5)])
+def test_ablations_train_and_generate(overrides, videos):
+    model = build_model(tiny_config(model=overrides))
+    terms = model.compute_loss_terms(videos, training=True)
+    assert np.isfinite(float(terms["loss"]))
+    if overrides.get("stochastic") is False:
+        assert float(terms["kl_z"]) == 0.0
+        assert "z" not in model.draw_noise(1, 1, 3, 3)
+    out = model.generate(videos[:, :3], num_samples=2, horizon=3, seed=0)
+    assert out.shape == (B, 2, 3, 64, 64, C)
+    if overrides.get("dynamics") in ("mlp", "gru"):
+        with pytest.raises(InvalidInputError, match="discrete-time"):
+            model.generate(videos[:, :3], num_samples=1, horizon=2, dt=0.5)
+
+
+def test_posterior_is_causal(model, videos):
+    enc = model.encode(videos)["encoding"]
+    changed = tf.concat([enc[:, :3], enc[:, 3:] * 0.5], axis=1)
+    a, b = model.posterior_params(enc), model.posterior_params(changed)
+    np.testing.assert_allclose(a[:, :3], b[:, :3], atol=1e-6)
+
+
+def moving_square_videos(batch=B, frames=T):
+    """Bright 12x12 squares moving 5 px per frame on black: structure a model can learn quickly."""
+    out = np.zeros([batch, frames, 64, 64, 1], np.float32)
+    for b in range(batch):
+        for t in range(frames):
+            top, left = 10 + 5 * t, 8 + 20 * b + 3 * t
+            out[b, t, top:top + 12, left:left + 12] = 1.0
+    return tf.constant(out)
+
+
+def test_training_lowers_the_loss_on_a_fixed_batch():
+    keras.utils.set_random_seed(1)
+    model = build_model(tiny_config(model=dict(obs_scale=0.2)))
+    model.compile(optimizer=keras.optimizers.Adam(3e-3))
+    step = tf.function(model.train_step)
+    batch = moving_square_videos()
+    const = T * 64 * 64 * (np.log(0.2) + 0.5 * np.log(2 * np.pi))
+    squared_error = lambda: 2 * 0.2 ** 2 * (float(model.compute_loss_terms(batch, training=False)["nll"]) - const)
+    loss_before, error_before = float(model.compute_loss_terms(batch, training=False)["loss"]), squared_error()
+    for _ in range(200):
+        step(batch)
+    loss_after, error_after = float(model.compute_loss_terms(batch, training=False)["loss"]), squared_error()
+    assert error_after < 0.5 * error_before, (error_before, error_after)
+    assert loss_after < loss_before
+
+
+def test_keras_config_round_trip(model):
+    again = type(model).from_config(model.get_config())
+    assert again.model_config == model.model_config
+    assert again.image_size == 64 and again.channels == C
+
+
+@pytest.mark.parametrize("overrides", [{}, dict(architecture="vgg", skip_connections=True, dynamics="gru")])
+def test_checkpoint_round_trip_restores_every_weight(overrides, videos, tmp_path):
+    keras.utils.set_random_seed(3)
+    model = build_model(tiny_config(model=overrides))
+    path = tf.train.Checkpoint(model=model).save(str(tmp_path / "ckpt"))
+    keras.utils.set_random_seed(99)
+    other = build_model(tiny_config(model=overrides))
+    assert len(other.weights) == len(model.weights)
+    tf.train.Checkpoint(model=other).restore(path).assert_existing_objects_matched()
+    for mine, theirs in zip(model.weights, other.weights):
+        np.testing.assert_array_equal(mine.numpy(), theirs.numpy(), err_msg=mine.path)
+    expected = model.generate(videos[:, :3], num_samples=2, horizon=3, seed=5)
+    np.testing.assert_array_equal(other.generate(videos[:, :3], num_samples=2, horizon=3, seed=5), expected)
+
+
+def test_sample_with_noise_reproduces_tfp_sampling_statistics():
+    dist = dist_lib.tfd.Normal(tf.fill([20000], 1.5), tf.fill([20000], 0.5))
+    draws = dist_lib.sample_with_noise(dist, tf.random.stateless_normal([20000], seed=[3, 4]))
+    assert abs(float(tf.reduce_mean(draws)) - 1.5) < 0.02 and abs(float(tf.math.reduce_std(draws)) - 0.5) < 0.02

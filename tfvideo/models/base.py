@@ -1,0 +1,197 @@
+"""`VideoPredictor`: the contract every tfvideo model fulfils, and the parts they share.
+
+A model subclasses `VideoPredictor` and implements:
+
+- `compute_loss_terms(videos, training) -> dict[str, Tensor]`: scalar loss terms averaged over the batch;
+  the key "loss" is what is minimised, every term is tracked as a metric and logged.
+- `noise_shapes(batch_size, num_samples, context_length, num_steps) -> dict[str, Tensor]`: shapes of the
+  standard-normal noise that one call of `sample_futures` consumes.
+- `sample_futures(context, num_samples, horizon, steps_per_frame, noise, include_intermediate) -> Tensor`:
+  a pure function of its inputs and the weights, so that exporters can feed their own noise.
+- `min_context_frames()` and `supports_dt(k)` for validation.
+
+The public `generate` validates its inputs, draws the noise (seeded or from the model's seed generator) and
+calls a compiled `sample_futures`: one traced graph serves every batch size, sample count, horizon and dt.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import keras
+import tensorflow as tf
+
+from tfvideo import config as config_lib
+
+
+class InvalidInputError(ValueError):
+    """A user-given tensor or argument is invalid; the message names it and says what is expected."""
+
+
+class VideoPredictor(keras.Model):
+    """Base class of tfvideo's models. Videos are float32 [B, T, H, W, C] with values in [0, 1]."""
+
+    loss_term_names: tuple[str, ...] = ("loss",)
+
+    def __init__(self, model_config: config_lib.ModelConfig, image_size: int = 64, channels: int = 1, **kwargs):
+        super().__init__(**kwargs)
+        self.model_config = model_config
+        self.image_size = image_size
+        self.channels = channels
+        self.noise_seed = keras.random.SeedGenerator(name="noise_seed")
+        self._trackers = {name: keras.metrics.Mean(name=name) for name in self.loss_term_names}
+        self._compiled_sampler = None
+
+    # ----------------------------------------------------------------------------------------- contract
+    def compute_loss_terms(self, videos, training=False):  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def noise_shapes(self, batch_size, num_samples, context_length, num_steps):  # pragma: no cover
+        raise NotImplementedError
+
+    def sample_futures(self, context, num_samples, horizon, steps_per_frame, noise,
+                       include_intermediate=False):  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def min_context_frames(self) -> int:
+        return 1
+
+    def supports_dt(self, steps_per_frame: int) -> bool:
+        return steps_per_frame == 1
+
+    # ----------------------------------------------------------------------------------------- Keras
+    @property
+    def metrics(self):
+        return list(self._trackers.values())
+
+    def call(self, videos, training=False):
+        """Loss terms of a batch of videos [B, T, H, W, C]; see `compute_loss_terms`."""
+        return self.compute_loss_terms(videos, training=training)
+
+    def train_step(self, data):
+        """One ELBO gradient step on a batch [B, T, H, W, C]; returns the running mean of each loss term."""
+        videos = data[0] if isinstance(data, (tuple, list)) else data
+        with tf.GradientTape() as tape:
+            terms = self.compute_loss_terms(videos, training=True)
+        grads = tape.gradient(terms["loss"], self.trainable_variables)
+        self.optimizer.apply(grads, self.trainable_variables)
+        return self._track(terms)
+
+    def test_step(self, data):
+        videos = data[0] if isinstance(data, (tuple, list)) else data
+        return self._track(self.compute_loss_terms(videos, training=False))
+
+    def _track(self, terms):
+        for name, value in terms.items():
+            self._trackers[name].update_state(value)
+        return {name: tracker.result() for name, tracker in self._trackers.items()}
+
+    def initialize(self, sequence_length: int | None = None) -> "VideoPredictor":
+        """Creates every variable by running the model once on zeros [2, T, H, W, C]; returns self."""
+        length = sequence_length or self.min_context_frames() + 1
+        zeros = tf.zeros([2, length, self.image_size, self.image_size, self.channels])
+        self.compute_loss_terms(zeros, training=False)
+        self.sample_futures(zeros, 1, 1, 1, self.draw_noise(2, 1, length, length, seed=0))
+        for tracker in self._trackers.values():
+            tracker.reset_state()
+        self.built = True
+        return self
+
+    def get_config(self):
+        import dataclasses
+        return {**super().get_config(), "model_config": dataclasses.asdict(self.model_config),
+                "image_size": self.image_size, "channels": self.channels}
+
+    @classmethod
+    def from_config(cls, config):
+        config = dict(config)
+        model_config = config_lib.ModelConfig(**config.pop("model_config"))
+        return cls(model_config, **config)
+
+    # ----------------------------------------------------------------------------------------- sampling
+    def draw_noise(self, batch_size, num_samples, context_length, num_steps, seed=None) -> dict[str, tf.Tensor]:
+        """Standard-normal noise for `sample_futures`, from a seed (int or [2] tensor) or the seed generator."""
+        if seed is None:
+            seed = tf.cast(self.noise_seed.next(), tf.int32)
+        elif isinstance(seed, (int, np.integer)):
+            seed = tf.constant([int(seed) % (2 ** 31), 0], tf.int32)
+        shapes = self.noise_shapes(batch_size, num_samples, context_length, num_steps)
+        noise = {}
+        for index, name in enumerate(sorted(shapes)):
+            sub_seed = tf.stack([seed[0], seed[1] + 7919 * (index + 1)])
+            noise[name] = tf.random.stateless_normal(shapes[name], seed=sub_seed)
+        return noise
+
+    def generate(self, context, num_samples: int = 1, horizon: int = 10, dt: float | None = None,
+                 seed: int | None = None, include_intermediate: bool = False) -> tf.Tensor:
+        """Samples futures of `context` in one batched pass.
+
+        Args:
+          context: float [B, T, H, W, C] in [0, 1], the conditioning frames (T >= `min_context_frames()`).
+          num_samples: S >= 1 futures per video.
+          horizon: N >= 1 future frames, at the training frame rate.
+          dt: Euler step 1/k (default: the training dt). Discrete-time models accept only 1.
+          seed: int for reproducible samples; None draws from the model's seed generator.
+          include_intermediate: with dt = 1/k, also return the k - 1 frames between two frames.
+
+        Returns:
+          float32 [B, S, F, H, W, C] in [0, 1], F = N, or N * k with `include_intermediate`.
+        """
+        context = self.validate_videos(context, "context", min_length=self.min_context_frames())
+        num_samples = _positive_int(num_samples, "num_samples")
+        horizon = _positive_int(horizon, "horizon")
+        k = self.validate_dt(self.model_config.dt if dt is None else dt)
+        shape = tf.shape(context)
+        noise = self.draw_noise(shape[0], num_samples, shape[1], shape[1] - 1 + horizon, seed=seed)
+        if self._compiled_sampler is None:
+            self._compiled_sampler = tf.function(self.sample_futures, reduce_retracing=True)
+        return self._compiled_sampler(context, tf.constant(num_samples), tf.constant(horizon), tf.constant(k),
+                                      noise, include_intermediate=bool(include_intermediate))
+
+    # ----------------------------------------------------------------------------------------- validation
+    def validate_dt(self, dt) -> int:
+        """Returns k for dt = 1/k, or raises InvalidInputError naming the model when it cannot use dt."""
+        try:
+            k = config_lib.steps_per_frame(dt)
+        except config_lib.ConfigError as error:
+            raise InvalidInputError(str(error)) from None
+        if not self.supports_dt(k):
+            raise InvalidInputError(
+                f"dt={dt!r}: model '{self.model_config.model}' is a discrete-time model and only accepts dt=1.")
+        return k
+
+    def validate_videos(self, videos, name: str = "videos", min_length: int = 1) -> tf.Tensor:
+        """Checks rank, frame size, channels, length and the [0, 1] range; returns float32 [B, T, H, W, C]."""
+        try:
+            videos = tf.convert_to_tensor(videos)
+        except (TypeError, ValueError) as error:
+            raise InvalidInputError(f"{name} must be an array of frames [B, T, H, W, C]: {error}") from None
+        expected = (self.image_size, self.image_size, self.channels)
+        if videos.shape.rank != 5:
+            raise InvalidInputError(
+                f"{name} must have rank 5 [batch, time, height, width, channels] = [B, T, {expected[0]}, "
+                f"{expected[1]}, {expected[2]}]; got shape {videos.shape}. Add a batch axis with x[None] for "
+                "a single video.")
+        if tuple(videos.shape[2:]) != expected:
+            raise InvalidInputError(f"{name} frames must be {expected} (height, width, channels) for this model; "
+                                    f"got {tuple(videos.shape[2:])}. Resize the frames or retrain at that size.")
+        if not (videos.dtype.is_floating or videos.dtype.is_integer):
+            raise InvalidInputError(f"{name} must be float frames in [0, 1]; got dtype {videos.dtype.name}.")
+        if videos.dtype.is_integer:
+            raise InvalidInputError(f"{name} has integer dtype {videos.dtype.name}; convert to float32 in [0, 1] "
+                                    "(e.g. frames / 255).")
+        if videos.shape[0] == 0 or videos.shape[1] is not None and videos.shape[1] < min_length:
+            raise InvalidInputError(f"{name} needs at least 1 video and {min_length} frames; got shape "
+                                    f"{videos.shape}.")
+        videos = tf.cast(videos, tf.float32)
+        if tf.executing_eagerly():
+            low, high = float(tf.reduce_min(videos)), float(tf.reduce_max(videos))
+            if not (np.isfinite(low) and np.isfinite(high)) or low < 0.0 or high > 1.0:
+                raise InvalidInputError(f"{name} values must lie in [0, 1]; got min {low:g}, max {high:g}. "
+                                        "Scale uint8 frames with frames / 255.")
+        return videos
+
+
+def _positive_int(value, name: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or int(value) < 1:
+        raise InvalidInputError(f"{name} must be a whole number >= 1; got {value!r}.")
+    return int(value)

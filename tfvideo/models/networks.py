@@ -1,0 +1,149 @@
+"""Frame encoders and decoders for 64x64 frames (DCGAN and VGG families), shared by every model.
+
+Architectures follow SVG / SRVP (Denton & Fergus 2018; Franceschi et al. 2020), channels-last:
+
+- DCGAN encoder: conv4 s2 (nf, no BN), conv4 s2 BN (2nf, 4nf, 8nf), conv4 valid -> encoding, BN, tanh.
+  LeakyReLU(0.2) after each hidden block. Skip tensors: the four block outputs at 32, 16, 8, 4 px.
+- VGG encoder: [2x conv3 nf] pool [2x conv3 2nf] pool [3x conv3 4nf] pool [3x conv3 8nf] pool conv4 valid.
+  Skip tensors: the four block outputs at 64, 32, 16, 8 px.
+- Decoders mirror them (transposed convolutions / nearest upsampling), input a flat vector seen as a 1x1
+  map, sigmoid output in [0, 1]. With skip connections each block's input is concat[h, skip].
+
+Convolutions have no bias; weights ~ N(0, 0.02), BN gamma ~ N(1, 0.02) as in the reference code.
+Skip lists are ordered from the deepest (smallest) tensor to the shallowest, the decoder's order.
+"""
+
+from __future__ import annotations
+
+import keras
+
+from tfvideo.models.layers import track_layers, tracked_layers
+
+CONV_INIT = keras.initializers.RandomNormal(0.0, 0.02)
+GAMMA_INIT = keras.initializers.RandomNormal(1.0, 0.02)
+IMAGE_SIZE = 64
+
+
+def _conv_block(filters: int, kernel: int, strides: int = 1, padding: str = "same", *, batch_norm: bool = True,
+                activation: str | None = "leaky_relu", transpose: bool = False) -> list[keras.layers.Layer]:
+    conv_cls = keras.layers.Conv2DTranspose if transpose else keras.layers.Conv2D
+    layers = [conv_cls(filters, kernel, strides=strides, padding=padding, use_bias=False,
+                       kernel_initializer=CONV_INIT)]
+    if batch_norm:
+        layers.append(keras.layers.BatchNormalization(momentum=0.9, epsilon=1e-5, gamma_initializer=GAMMA_INIT))
+    if activation == "leaky_relu":
+        layers.append(keras.layers.LeakyReLU(negative_slope=0.2))
+    elif activation is not None:
+        layers.append(keras.layers.Activation(activation))
+    return layers
+
+
+def _track_blocks(owner, groups: dict[str, list[list]]) -> dict[str, list[int]]:
+    """Stores each group's blocks (lists of layers) as attributes <group><i>_<j>; returns the layer counts."""
+    return {name: [track_layers(owner, f"{name}{i}", block) for i, block in enumerate(blocks)]
+            for name, blocks in groups.items()}
+
+
+def _blocks(owner, structure: dict[str, list[int]], name: str) -> list[list]:
+    return [tracked_layers(owner, f"{name}{i}", count) for i, count in enumerate(structure[name])]
+
+
+def _apply(layers: list[keras.layers.Layer], x, training):
+    for layer in layers:
+        x = layer(x, training=training) if isinstance(layer, keras.layers.BatchNormalization) else layer(x)
+    return x
+
+
+class FrameEncoder(keras.layers.Layer):
+    """Encodes frames [N, 64, 64, C] in [0, 1] into encodings [N, encoding_size] and skip tensors."""
+
+    def __init__(self, architecture: str = "dcgan", encoding_size: int = 128, base_channels: int = 64, **kwargs):
+        super().__init__(**kwargs)
+        self.architecture = architecture
+        self.encoding_size = encoding_size
+        self.base_channels = base_channels
+        nf = base_channels
+        if architecture == "dcgan":
+            blocks = [
+                _conv_block(nf, 4, 2, batch_norm=False),
+                _conv_block(nf * 2, 4, 2),
+                _conv_block(nf * 4, 4, 2),
+                _conv_block(nf * 8, 4, 2),
+            ]
+            head = _conv_block(encoding_size, 4, 1, "valid", activation="tanh")
+        elif architecture == "vgg":
+            pool = keras.layers.MaxPooling2D
+            blocks = [
+                _conv_block(nf, 3) + _conv_block(nf, 3),
+                [pool(2)] + _conv_block(nf * 2, 3) + _conv_block(nf * 2, 3),
+                [pool(2)] + _conv_block(nf * 4, 3) + _conv_block(nf * 4, 3) + _conv_block(nf * 4, 3),
+                [pool(2)] + _conv_block(nf * 8, 3) + _conv_block(nf * 8, 3) + _conv_block(nf * 8, 3),
+            ]
+            head = [pool(2)] + _conv_block(encoding_size, 4, 1, "valid", activation="tanh")
+        else:
+            raise ValueError(f"Unknown architecture {architecture!r}; expected 'dcgan' or 'vgg'.")
+        self._structure = _track_blocks(self, {"block": blocks, "head": [head]})
+
+    def call(self, frames, training=False):
+        """frames [N, 64, 64, C] -> {"encoding": [N, E], "skips": list of 4 [N, h_i, w_i, c_i], deepest first}."""
+        h = frames
+        skips = []
+        for block in _blocks(self, self._structure, "block"):
+            h = _apply(block, h, training)
+            skips.append(h)
+        h = _apply(_blocks(self, self._structure, "head")[0], h, training)
+        return {"encoding": keras.ops.reshape(h, (-1, self.encoding_size)), "skips": skips[::-1]}
+
+    def get_config(self):
+        return {**super().get_config(), "architecture": self.architecture, "encoding_size": self.encoding_size,
+                "base_channels": self.base_channels}
+
+
+class FrameDecoder(keras.layers.Layer):
+    """Decodes vectors [N, D] (and optional skips) into frames [N, 64, 64, channels] in [0, 1]."""
+
+    def __init__(self, architecture: str = "dcgan", channels: int = 1, base_channels: int = 64,
+                 skip_connections: bool = False, **kwargs):
+        super().__init__(**kwargs)
+        self.architecture = architecture
+        self.channels = channels
+        self.base_channels = base_channels
+        self.skip_connections = skip_connections
+        nf = base_channels
+        if architecture == "dcgan":
+            stem = _conv_block(nf * 8, 4, 1, "valid", transpose=True)
+            blocks = [
+                _conv_block(nf * 4, 4, 2, transpose=True),
+                _conv_block(nf * 2, 4, 2, transpose=True),
+                _conv_block(nf, 4, 2, transpose=True),
+                _conv_block(channels, 4, 2, batch_norm=False, activation=None, transpose=True),
+            ]
+        elif architecture == "vgg":
+            up = keras.layers.UpSampling2D
+            stem = _conv_block(nf * 8, 4, 1, "valid", transpose=True) + [up(2)]
+            blocks = [
+                _conv_block(nf * 8, 3) + _conv_block(nf * 8, 3) + _conv_block(nf * 4, 3) + [up(2)],
+                _conv_block(nf * 4, 3) + _conv_block(nf * 4, 3) + _conv_block(nf * 2, 3) + [up(2)],
+                _conv_block(nf * 2, 3) + _conv_block(nf, 3) + [up(2)],
+                _conv_block(nf, 3) + _conv_block(channels, 3, batch_norm=False, activation=None, transpose=True),
+            ]
+        else:
+            raise ValueError(f"Unknown architecture {architecture!r}; expected 'dcgan' or 'vgg'.")
+        self._structure = _track_blocks(self, {"stem": [stem], "block": blocks})
+
+    def call(self, inputs, skips=None, training=False):
+        """inputs [N, D]; skips: None or the encoder's 4 skip tensors with leading dim N -> [N, 64, 64, C]."""
+        if self.skip_connections != (skips is not None):
+            raise ValueError(f"This decoder was built with skip_connections={self.skip_connections} but "
+                             f"{'no' if skips is None else 'some'} skip tensors were given.")
+        h = keras.ops.reshape(inputs, (-1, 1, 1, inputs.shape[-1]))
+        h = _apply(_blocks(self, self._structure, "stem")[0], h, training)
+        for i, block in enumerate(_blocks(self, self._structure, "block")):
+            if skips is not None:
+                h = keras.ops.concatenate([h, skips[i]], axis=-1)
+            h = _apply(block, h, training)
+        return keras.ops.sigmoid(h)
+
+    def get_config(self):
+        return {**super().get_config(), "architecture": self.architecture, "channels": self.channels,
+                "base_channels": self.base_channels, "skip_connections": self.skip_connections}

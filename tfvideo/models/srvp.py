@@ -1,0 +1,287 @@
+"""SRVP: Stochastic Latent Residual Video Prediction (Franceschi et al., ICML 2020).
+
+Generative model (paper eq. 1-3), with Euler step dt = 1/k and frames x_1..x_T:
+
+    y_1 ~ N(0, I)
+    z_{t+1} ~ p(z | y_t) = N(mu(y_t), diag sigma(y_t)^2)                  (prior MLP)
+    y_{t+dt} = y_t + dt * f(y_t, z_{floor(t)+1})   (k sub-steps per frame, z fixed between frames)
+    w = c(x_{i_1}, ..., x_{i_K}) = tanh(W2 sum_j relu(W1 h(x_{i_j})))    (content, permutation invariant)
+    x_t ~ N(g(y_t, w), obs_scale^2 I)                                    (decoder g)
+
+Inference (eq. 6): q(y_1 | x_1:K) = N(MLP([h(x_1), ..., h(x_K)])), q(z_t | x_1:t) = N(Linear(LSTM(h(x_1:t)))).
+In training the K content frames are drawn at random from the whole sequence; at test time they are the
+last K conditioning frames. Skip connections (optional) come from one random frame in training and from
+the last conditioning frame at test time.
+
+Objective (eq. 7-8), summed over frames and pixels and averaged over the batch, minimised:
+
+    loss = -sum_t log N(x_t | g(y_t, w), obs_scale)              ("nll")
+           + beta_y * KL(q(y_1) || N(0, I))                       ("kl_y")
+           + beta_z * sum_{t>=2} KL(q(z_t | x_1:t) || p(z_t | y_{t-1}))   ("kl_z")
+           + l2_residual * sum_{sub-steps} ||y_{s+dt} - y_s||_2    ("l2_residual", un-squared as in the code)
+
+Ablations: `dynamics` = residual (above) | mlp (y_{t+1} = f(y_t, z)) | gru (y_{t+1} = GRU(z, y_t));
+`use_content=False` decodes g(y_t) alone; `stochastic=False` drops z (f(y_t) only, no kl_z).
+"""
+
+from __future__ import annotations
+
+import keras
+import tensorflow as tf
+
+from tfvideo.models import base
+from tfvideo.models import distributions as dist_lib
+from tfvideo.models import layers as layers_lib
+from tfvideo.models import networks
+
+
+class SRVP(base.VideoPredictor):
+    """SRVP as a Keras model. Videos are float32 [B, T, H, W, C] in [0, 1], H = W = 64."""
+
+    loss_term_names = ("loss", "nll", "kl_y", "kl_z", "l2_residual")
+
+    def __init__(self, model_config, image_size: int = 64, channels: int = 1, **kwargs):
+        super().__init__(model_config, image_size=image_size, channels=channels, **kwargs)
+        if image_size != networks.IMAGE_SIZE:
+            raise ValueError(f"SRVP's encoders and decoders take {networks.IMAGE_SIZE}x{networks.IMAGE_SIZE} "
+                             f"frames; got image_size={image_size}. Resize the dataset to 64.")
+        cfg = model_config
+        self.frame_seed = keras.random.SeedGenerator(name="frame_seed")
+        self.encoder = networks.FrameEncoder(cfg.architecture, cfg.encoding_size, cfg.base_channels, name="encoder")
+        self.decoder = networks.FrameDecoder(cfg.architecture, channels, cfg.base_channels, cfg.skip_connections,
+                                             name="decoder")
+        self.content = layers_lib.ContentEncoder(cfg.inference_hidden_size, name="content") if cfg.use_content \
+            else None
+        self.initial_state_posterior = layers_lib.MLP(cfg.inference_hidden_size, 2 * cfg.latent_size,
+                                                      cfg.inference_layers, name="q_y1")
+        res_init = keras.initializers.Orthogonal(gain=cfg.residual_gain)
+        if cfg.stochastic:
+            self.posterior_lstm = keras.layers.LSTMCell(cfg.inference_hidden_size, name="q_z_lstm")
+            self.posterior_head = keras.layers.Dense(2 * cfg.noise_size, name="q_z")
+            self.prior = layers_lib.MLP(cfg.dynamics_hidden_size, 2 * cfg.noise_size, cfg.dynamics_layers,
+                                        name="p_z")
+        if cfg.dynamics == "gru":
+            self.transition = keras.layers.GRUCell(cfg.latent_size, name="dynamics")
+        else:
+            self.transition = layers_lib.MLP(cfg.dynamics_hidden_size, cfg.latent_size, cfg.dynamics_layers,
+                                             kernel_initializer=res_init, name="dynamics")
+
+    # ------------------------------------------------------------------------------------ contract
+    def min_context_frames(self) -> int:
+        return self.model_config.inference_frames
+
+    def supports_dt(self, steps_per_frame: int) -> bool:
+        return self.model_config.dynamics == "residual" or steps_per_frame == 1
+
+    def noise_shapes(self, batch_size, num_samples, context_length, num_steps):
+        """{"y1": [B*S, ny], "z": [B*S, num_steps, nz]} (no "z" without stochastic dynamics)."""
+        rows = batch_size * num_samples
+        shapes = {"y1": tf.stack([rows, self.model_config.latent_size])}
+        if self.model_config.stochastic:
+            shapes["z"] = tf.stack([rows, num_steps, self.model_config.noise_size])
+        return shapes
+
+    # ------------------------------------------------------------------------------------ building blocks
+    def encode(self, videos, training=False):
+        """videos [B, T, H, W, C] -> {"encoding": [B, T, E], "skips": list of [B, T, h, w, c]}."""
+        shape = tf.shape(videos)
+        flat = tf.reshape(videos, tf.concat([[-1], shape[2:]], axis=0))
+        out = self.encoder(flat, training=training)
+        unflat = lambda t: tf.reshape(t, tf.concat([shape[:2], tf.shape(t)[1:]], axis=0))
+        return {"encoding": unflat(out["encoding"]), "skips": [unflat(s) for s in out["skips"]]}
+
+    def infer_content(self, encoding):
+        """Content w [B, W] from the encodings [B, K, E] of K frames (None when the model has no content)."""
+        return None if self.content is None else self.content(encoding)
+
+    def infer_initial_state(self, encoding) -> dist_lib.tfd.Normal:
+        """q(y_1 | x_1:K) with batch shape [B, ny], from the first K = inference_frames encodings [B, >=K, E]."""
+        first = encoding[:, :self.model_config.inference_frames]
+        flat = tf.reshape(first, [tf.shape(first)[0], self.model_config.inference_frames * first.shape[-1]])
+        return dist_lib.normal_from_params(self.initial_state_posterior(flat))
+
+    def posterior_params(self, encoding):
+        """Parameters [B, T, 2 nz] of q(z_t | x_1:t); entry t serves the step into frame t (t >= 1)."""
+        state = layers_lib.lstm_zero_state(self.posterior_lstm, tf.shape(encoding)[0], encoding.dtype)
+        return self.posterior_head(layers_lib.run_cell(self.posterior_lstm, encoding, state))
+
+    def prior_distribution(self, y) -> dist_lib.tfd.Normal:
+        """p(z_{t+1} | y_t), batch shape [B, nz], from states y [B, ny]."""
+        return dist_lib.normal_from_params(self.prior(y))
+
+    def advance(self, y, z, steps_per_frame, record_substeps=False):
+        """Moves y [B, ny] by one frame in `steps_per_frame` Euler steps with z [B, nz] (or None).
+
+        Returns {"y": [B, ny], "increment_norm": [B] (sum over sub-steps of ||y_{s+dt} - y_s||),
+                 "substeps": [B, k, ny] states after each sub-step (only with record_substeps)}.
+        """
+        if isinstance(steps_per_frame, int):
+            return self._advance_unrolled(y, z, steps_per_frame, record_substeps)
+        dt = 1.0 / tf.cast(steps_per_frame, y.dtype)
+        acc = tf.zeros([tf.shape(y)[0], 0, y.shape[-1]], y.dtype)
+
+        def body(s, y, norm, acc):
+            y_next = self._transition(y, z, dt)
+            norm += tf.norm(y_next - y, axis=-1)
+            if record_substeps:
+                acc = tf.concat([acc, y_next[:, None]], axis=1)
+            return s + 1, y_next, norm, acc
+
+        _, y, norm, acc = tf.while_loop(
+            lambda s, *_: s < steps_per_frame, body, (tf.constant(0), y, tf.zeros(tf.shape(y)[:1], y.dtype), acc),
+            shape_invariants=(tf.TensorShape([]), y.shape, tf.TensorShape([None]),
+                              tf.TensorShape([None, None, y.shape[-1]])))
+        return {"y": y, "increment_norm": norm, "substeps": acc}
+
+    def _advance_unrolled(self, y, z, steps_per_frame: int, record_substeps: bool):
+        dt = 1.0 / steps_per_frame
+        norm, states = 0.0, []
+        for _ in range(steps_per_frame):
+            y_next = self._transition(y, z, dt)
+            norm += tf.norm(y_next - y, axis=-1)
+            y = y_next
+            states.append(y)
+        return {"y": y, "increment_norm": norm, "substeps": tf.stack(states, 1) if record_substeps else None}
+
+    def _transition(self, y, z, dt):
+        """One Euler step of the chosen dynamics: [B, ny] -> [B, ny]."""
+        kind = self.model_config.dynamics
+        if kind == "gru":
+            return self.transition(y if z is None else z, [y])[0]
+        inputs = y if z is None else tf.concat([y, z], axis=-1)
+        if kind == "mlp":
+            return self.transition(inputs)
+        return y + dt * self.transition(inputs)
+
+    def decode(self, states, content, skips=None, training=False):
+        """Frames [B, F, H, W, C] from states [B, F, ny], content [B, W] (or None), skips list of [B, h, w, c]."""
+        shape = tf.shape(states)
+        inputs = states
+        if content is not None:
+            tiled = tf.broadcast_to(content[:, None], tf.concat([shape[:2], tf.shape(content)[1:]], axis=0))
+            inputs = tf.concat([tiled, states], axis=-1)
+        flat_inputs = tf.reshape(inputs, [-1, inputs.shape[-1]])
+        flat_skips = None
+        if skips is not None:
+            flat_skips = [tf.reshape(tf.broadcast_to(s[:, None], tf.concat([shape[:2], tf.shape(s)[1:]], 0)),
+                                     tf.concat([[-1], tf.shape(s)[1:]], 0)) for s in skips]
+        frames = self.decoder(flat_inputs, flat_skips, training=training)
+        return tf.reshape(frames, tf.concat([shape[:2], tf.shape(frames)[1:]], axis=0))
+
+    # ------------------------------------------------------------------------------------ training
+    def compute_loss_terms(self, videos, training=False):
+        """Negative ELBO terms of videos [B, T, H, W, C] (T static), each a scalar averaged over the batch."""
+        cfg = self.model_config
+        k = round(1.0 / cfg.dt)
+        encoded = self.encode(videos, training=training)
+        encoding = encoded["encoding"]
+        skips = self._select_skips(encoded["skips"], training) if cfg.skip_connections else None
+        content = self.infer_content(self._select_content_frames(encoding, training))
+        q_y = self.infer_initial_state(encoding)
+        y = dist_lib.sample_with_noise(q_y, keras.random.normal(tf.shape(q_y.loc), seed=self.noise_seed))
+        rollout = self._posterior_rollout(y, encoding, k)
+        reconstruction = self.decode(rollout["states"], content, skips, training=training)
+        nll = tf.reduce_mean(dist_lib.gaussian_nll(reconstruction, videos, cfg.obs_scale))
+        kl_y = tf.reduce_mean(dist_lib.kl_summed(q_y, dist_lib.standard_normal_like(q_y)))
+        kl_z = tf.reduce_mean(rollout["kl_z"])
+        l2_residual = tf.reduce_mean(rollout["increment_norm"])
+        loss = nll + cfg.beta_y * kl_y + cfg.beta_z * kl_z + cfg.l2_residual * l2_residual
+        return {"loss": loss, "nll": nll, "kl_y": kl_y, "kl_z": kl_z, "l2_residual": l2_residual}
+
+    def _posterior_rollout(self, y, encoding, steps_per_frame: int):
+        """States [B, T, ny] with z from the posterior; also per-video kl_z [B] and increment norms [B]."""
+        num_frames = encoding.shape[1]
+        post = self.posterior_params(encoding) if self.model_config.stochastic else None
+        states, kl_z, norm = [y], 0.0, 0.0
+        for t in range(1, num_frames):
+            z = None
+            if post is not None:
+                q_z = dist_lib.normal_from_params(post[:, t])
+                z = dist_lib.sample_with_noise(q_z, keras.random.normal(tf.shape(q_z.loc), seed=self.noise_seed))
+                kl_z += dist_lib.kl_summed(q_z, self.prior_distribution(y))
+            step = self.advance(y, z, steps_per_frame)
+            y, norm = step["y"], norm + step["increment_norm"]
+            states.append(y)
+        kl_z = kl_z if post is not None else tf.zeros(tf.shape(y)[:1])
+        return {"states": tf.stack(states, axis=1), "kl_z": kl_z, "increment_norm": norm}
+
+    def _select_content_frames(self, encoding, training):
+        """[B, K, E]: K random distinct frames per video in training, the last K otherwise."""
+        num = self.model_config.inference_frames
+        if not training:
+            return encoding[:, -num:]
+        scores = keras.random.uniform(tf.shape(encoding)[:2], seed=self.frame_seed)
+        order = tf.argsort(scores, axis=1)[:, :num]
+        return tf.gather(encoding, order, batch_dims=1)
+
+    def _select_skips(self, skips, training):
+        """Skip tensors [B, h, w, c] of one random frame per video in training, of the last frame otherwise."""
+        if not training:
+            return [s[:, -1] for s in skips]
+        shape = tf.shape(skips[0])
+        index = keras.random.randint(shape[:1], 0, shape[1], seed=self.frame_seed)
+        return [tf.gather(s, index, batch_dims=1) for s in skips]
+
+    # ------------------------------------------------------------------------------------ generation
+    def infer(self, context):
+        """Everything SRVP infers from context [B, Tc, H, W, C] (Tc >= inference_frames).
+
+        Returns {"encoding": [B, Tc, E], "y1": q(y_1) Normal with batch shape [B, ny], "content": [B, W] or None,
+                 "skips": list of [B, h, w, c] or None, "posterior": [B, Tc - 1, 2 nz] or None}.
+        """
+        encoded = self.encode(context, training=False)
+        encoding = encoded["encoding"]
+        return {
+            "encoding": encoding,
+            "y1": self.infer_initial_state(encoding),
+            "content": self.infer_content(self._select_content_frames(encoding, training=False)),
+            "skips": self._select_skips(encoded["skips"], False) if self.model_config.skip_connections else None,
+            "posterior": self.posterior_params(encoding)[:, 1:] if self.model_config.stochastic else None,
+        }
+
+    def sample_futures(self, context, num_samples, horizon, steps_per_frame, noise, include_intermediate=False):
+        """Futures [B, S, F, H, W, C] of context [B, Tc, H, W, C]; see `VideoPredictor.generate`.
+
+        noise: {"y1": [B*S, ny], "z": [B*S, >= Tc - 1 + horizon, nz]} standard normal, row b*S + s for sample s
+        of video b. F = horizon, or horizon * steps_per_frame with include_intermediate.
+        """
+        inferred = self.infer(context)
+        batch = tf.shape(context)[0]
+        tile = lambda t: None if t is None else tf.repeat(t, num_samples, axis=0)
+        y1 = inferred["y1"]
+        y = dist_lib.sample_with_noise(dist_lib.tfd.Normal(tile(y1.loc), tile(y1.scale)), noise["y1"])
+        states = self.rollout(y, tf.shape(context)[1] - 1, horizon, steps_per_frame, tile(inferred["posterior"]),
+                              noise.get("z"), include_intermediate)
+        skips = None if inferred["skips"] is None else [tile(s) for s in inferred["skips"]]
+        frames = self.decode(states, tile(inferred["content"]), skips)
+        return tf.reshape(frames, tf.concat([[batch, num_samples], tf.shape(frames)[1:]], axis=0))
+
+    def rollout(self, y, num_context, horizon, steps_per_frame, posterior=None, z_noise=None,
+                include_intermediate=False):
+        """Latent trajectory from y_1 [N, ny]: `num_context` = Tc - 1 steps through the context with z from
+        `posterior` [N, Tc - 1, 2 nz], then `horizon` future steps with z ~ p(z | y); z_noise [N, >= Tc - 1 +
+        horizon, nz]. Returns the future states [N, F, ny], F = horizon (* steps_per_frame with
+        include_intermediate)."""
+
+        def context_body(t, y):
+            z = None
+            if posterior is not None:
+                q_z = dist_lib.normal_from_params(posterior[:, t])
+                z = dist_lib.sample_with_noise(q_z, z_noise[:, t])
+            return t + 1, self.advance(y, z, steps_per_frame)["y"]
+
+        _, y = tf.while_loop(lambda t, _: t < num_context, context_body, (tf.constant(0), y))
+        ny = y.shape[-1]
+        acc = tf.zeros([tf.shape(y)[0], 0, ny], y.dtype)
+
+        def future_body(t, y, acc):
+            z = None
+            if self.model_config.stochastic:
+                z = dist_lib.sample_with_noise(self.prior_distribution(y), z_noise[:, num_context + t])
+            step = self.advance(y, z, steps_per_frame, record_substeps=include_intermediate)
+            new = step["substeps"] if include_intermediate else step["y"][:, None]
+            return t + 1, step["y"], tf.concat([acc, new], axis=1)
+
+        _, _, acc = tf.while_loop(lambda t, *_: t < horizon, future_body, (tf.constant(0), y, acc),
+                                  shape_invariants=(tf.TensorShape([]), y.shape, tf.TensorShape([None, None, ny])))
+        return acc

@@ -1,0 +1,47 @@
+"""Training CLI: `python -m tfvideo.train --flagfile=configs/quickstart.flags [--workdir=...]`.
+
+Parses flags, freezes them into a Config and calls `train_lib.train`. Rerunning the same command resumes.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+from absl import app  # noqa: E402
+from absl import flags  # noqa: E402
+from absl import logging  # noqa: E402
+
+from tfvideo import flags as flags_lib  # noqa: E402
+
+flags_lib.define_config_flags()
+FLAGS = flags.FLAGS
+
+
+def main(argv) -> int:
+    if len(argv) > 1:
+        raise app.UsageError(f"Unexpected arguments {argv[1:]}: every option is a --flag (see --helpfull).")
+    from tfvideo import checkpointing, config as config_lib, train_lib
+    from tfvideo.data import mnist_digits
+    try:
+        config = flags_lib.config_from_flags(FLAGS)
+        result = train_lib.train(config)
+    except (config_lib.ConfigError, checkpointing.WorkdirError, mnist_digits.DigitsUnavailableError,
+            FloatingPointError) as error:
+        logging.error("%s", error)
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    if result.metrics:
+        terms = ", ".join(f"{k}={v:.4g}" for k, v in result.metrics.items())
+        print(f"Finished at step {result.step}: {terms}", flush=True)
+    return 130 if result.interrupted else 0
+
+
+def run() -> None:
+    app.run(lambda argv: sys.exit(main(argv)))
+
+
+if __name__ == "__main__":
+    run()

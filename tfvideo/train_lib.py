@@ -1,0 +1,150 @@
+"""Training: `train(config)` runs (or resumes) a run in `config.train.workdir`.
+
+Every step is the model's own `train_step` (the ELBO), compiled once. The run resumes from its newest
+checkpoint with the same step, optimizer state, seed-generator states and data order; Ctrl-C saves a
+checkpoint before stopping. Sample GIFs (context | ground truth | samples) are written at the end.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import time
+
+from absl import logging
+import keras
+import numpy as np
+import tensorflow as tf
+
+from tfvideo import checkpointing
+from tfvideo import progress as progress_lib
+from tfvideo import config as config_lib
+from tfvideo import schedules
+from tfvideo import summaries
+from tfvideo import video_io
+from tfvideo.data import registry as data_registry
+from tfvideo.models import build_model
+
+
+@dataclasses.dataclass
+class TrainResult:
+    """What a call of `train` did."""
+
+    step: int  # step reached (== config.train.train_steps unless interrupted)
+    resumed_from: int | None  # checkpoint step the run resumed from, None for a fresh run
+    metrics: dict[str, float]  # mean loss terms over the last logging window
+    gif_path: str | None  # sample GIF written at the end
+    interrupted: bool = False
+
+
+def make_optimizer(train_config: config_lib.TrainConfig) -> keras.optimizers.Optimizer:
+    schedule = schedules.BurnInLinearDecay(train_config.learning_rate, train_config.lr_burnin_steps,
+                                           train_config.lr_decay_steps)
+    return keras.optimizers.Adam(learning_rate=schedule)
+
+
+def train(config: config_lib.Config) -> TrainResult:
+    """Trains `config.model` on `config.data` until `config.train.train_steps`; see the module docstring."""
+    config.validate()
+    tc = config.train
+    workdir = checkpointing.prepare_workdir(config)
+    source = data_registry.get_data_source(config.data)
+    logging.info("Data: %s", source.description)
+    keras.utils.set_random_seed(tc.seed)
+    model = build_model(config)
+    optimizer = make_optimizer(tc)
+    model.compile(optimizer=optimizer)
+    optimizer.build(model.trainable_variables)
+    state = checkpointing.RunCheckpoint(workdir, model, optimizer, tc.max_checkpoints)
+    resumed_from = state.restore_latest()
+    step = resumed_from or 0
+    if resumed_from is not None:
+        print(f"Resuming from checkpoint at step {step} in {workdir}.", flush=True)
+        logging.info("Resuming from checkpoint at step %d.", step)
+    logging.info("Model %s: %s parameters.", config.model.model, f"{model.count_params():,}")
+    writer = tf.summary.create_file_writer(os.path.join(workdir, "tensorboard"))
+    preview = _preview_videos(source, tc.num_gif_videos)
+    metrics, interrupted = {}, False
+    if step < tc.train_steps:
+        try:
+            step, metrics = _train_loop(model, optimizer, state, source, config, step, writer, preview)
+        except KeyboardInterrupt:
+            interrupted = True
+            step = int(optimizer.iterations.numpy())
+            state.save(step)
+            print(f"\nInterrupted: saved a checkpoint at step {step}; rerun the same command to resume.",
+                  flush=True)
+    else:
+        print(f"Already trained for {step} steps (--train_steps={tc.train_steps}); raise --train_steps to "
+              "continue.", flush=True)
+    gif_path = None if interrupted else write_samples(model, preview, config, step, writer)
+    writer.flush()
+    return TrainResult(step=step, resumed_from=resumed_from, metrics=metrics, gif_path=gif_path,
+                       interrupted=interrupted)
+
+
+def _train_loop(model, optimizer, state, source, config, step, writer, preview):
+    tc = config.train
+    stream = source.train_stream(tc.batch_size, seed=tc.seed, start_index=step * tc.batch_size)
+    train_fn = tf.function(model.train_step, jit_compile=tc.jit_compile)
+    names = list(model.loss_term_names)
+    progress = progress_lib.Progress(tc.train_steps, start=step, names=names + ["lr"])
+    window_start, metrics = time.time(), {}
+    for batch in stream.take(tc.train_steps - step):
+        logs = train_fn(batch)
+        step += 1
+        if step % tc.log_every == 0 or step == tc.train_steps:
+            metrics = {name: float(value) for name, value in logs.items()}
+            _check_finite(metrics, step)
+            rate = tc.log_every / max(time.time() - window_start, 1e-9)
+            window_start = time.time()
+            lr = float(optimizer.learning_rate)
+            summaries.write_scalars(writer, {**metrics, "learning_rate": lr, "steps_per_second": rate}, step)
+            progress.update(step, {**metrics, "lr": lr})
+            model.reset_metrics()
+        elif progress.interactive:
+            progress.update(step)
+        if step % tc.checkpoint_every == 0 or step == tc.train_steps:
+            state.save(step)
+        if step % tc.video_every == 0 and step != tc.train_steps:
+            _write_video_summary(model, preview, config, step, writer)
+    return step, metrics
+
+
+def _check_finite(metrics: dict[str, float], step: int) -> None:
+    bad = [name for name, value in metrics.items() if not np.isfinite(value)]
+    if bad:
+        raise FloatingPointError(f"Non-finite loss terms {bad} at step {step}. The last checkpoint is intact; "
+                                 "lower --learning_rate or check the data, then rerun to resume.")
+
+
+def _preview_videos(source, num_videos: int) -> np.ndarray:
+    return source.test_videos(num_videos)[:num_videos]
+
+
+def _sample_preview(model, preview, config, step):
+    context = preview[:, :config.data.conditioning_frames]
+    samples = model.generate(context, num_samples=config.train.num_gif_samples,
+                             horizon=config.data.test_horizon, seed=step)
+    truth = preview[:, config.data.conditioning_frames:]
+    return video_io.comparison_frames(context, truth, samples.numpy())
+
+
+def _write_video_summary(model, preview, config, step, writer) -> None:
+    frames = _sample_preview(model, preview, config, step)
+    summaries.write_video(writer, "samples", frames, step,
+                          description="columns: ground truth | samples; green: context, red: predicted")
+
+
+def write_samples(model, preview, config, step, writer=None) -> str:
+    """Writes workdir/samples/step_<step>.gif (rows: test videos; columns: ground truth | samples)."""
+    frames = _sample_preview(model, preview, config, step)
+    path = os.path.join(config.train.workdir, "samples", f"step_{step:08d}.gif")
+    video_io.write_gif(path, frames)
+    if writer is not None:
+        summaries.write_video(writer, "samples", frames, step,
+                              description="columns: ground truth | samples; green: context, red: predicted")
+    print(f"Wrote sample GIF {path} (rows: test videos; columns: ground truth | "
+          f"{config.train.num_gif_samples} samples; green border: context, blue: true future, red: predicted).",
+          flush=True)
+    return path
