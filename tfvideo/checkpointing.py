@@ -99,12 +99,12 @@ class RunCheckpoint:
         path = self.manager.latest_checkpoint
         if path is None:
             return None
-        status = self.checkpoint.restore(path)
         try:
+            status = self.checkpoint.restore(path)
             status.assert_existing_objects_matched()
             if strict:
                 status.assert_consumed()
-        except AssertionError as error:
+        except (AssertionError, ValueError) as error:
             raise WorkdirError(f"Checkpoint {path} does not match this model: {error}. It was written by a "
                                "different configuration; use another --workdir.") from None
         logging.info("Restored checkpoint %s (step %d).", path, int(self.step.numpy()))

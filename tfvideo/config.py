@@ -21,6 +21,8 @@ MODEL_NAMES = ("srvp", "svg", "hafsvg")
 DATASET_NAMES = ("smmnist",)
 ARCHITECTURES = ("dcgan", "vgg")
 DYNAMICS = ("residual", "mlp", "gru")
+ALIGNER_VALUES = ("decoder", "encoder")
+NUM_SKIP_LEVELS = 4  # skip tensors of the DCGAN and VGG encoders
 
 
 class ConfigError(ValueError):
@@ -70,11 +72,32 @@ class ModelConfig:
     beta_y: float = 1.0
     beta_z: float = 2.0
     l2_residual: float = 1.0
+    # SVG-LP / HAF-SVG (SVG also reads architecture, skip_connections, base_channels, encoding_size = g_dim,
+    # noise_size = z_dim (per group for HAF-SVG) and beta_z = beta; the SRVP-only fields are ignored).
+    rnn_size: int = 256  # width of the frame predictor, posterior and prior LSTMs
+    predictor_layers: int = 2  # stacked LSTM cells of the frame predictor
+    num_groups: int = 1  # HAF-SVG: groups G of z, each of noise_size dims
+    feature_aligner: bool = False  # HAF-SVG: attention aligner in place of the plain skip concatenation
+    aligner_value: str = "decoder"  # HAF-SVG: aligner values V from decoder (as printed) | encoder features
+    aligner_levels: int = NUM_SKIP_LEVELS  # HAF-SVG: skip levels, deepest first, that go through the aligner
 
     def validate(self) -> None:
         _check_choice("model", self.model, MODEL_NAMES)
         _check_choice("architecture", self.architecture, ARCHITECTURES)
         _check_choice("dynamics", self.dynamics, DYNAMICS)
+        _check_choice("aligner_value", self.aligner_value, ALIGNER_VALUES)
+        for name in ("rnn_size", "predictor_layers", "num_groups", "aligner_levels"):
+            _check_positive_int(name, getattr(self, name))
+        if self.aligner_levels > NUM_SKIP_LEVELS:
+            raise ConfigError(f"--aligner_levels must be at most {NUM_SKIP_LEVELS} (the encoders' skip levels); "
+                              f"got {self.aligner_levels}.")
+        if self.model != "hafsvg" and (self.num_groups != 1 or self.feature_aligner):
+            flag = f"--num_groups={self.num_groups}" if self.num_groups != 1 else "--feature_aligner"
+            raise ConfigError(f"{flag} is a HAF-SVG option: use --model=hafsvg (--model={self.model} has one "
+                              "group of z and plain skip connections).")
+        if self.feature_aligner and not self.skip_connections:
+            raise ConfigError("--feature_aligner replaces the plain concatenation of the skip connections: also "
+                              "pass --skip_connections.")
         for name in ("base_channels", "encoding_size", "latent_size", "noise_size", "inference_hidden_size",
                      "inference_layers", "dynamics_hidden_size", "dynamics_layers", "inference_frames"):
             _check_positive_int(name, getattr(self, name))
@@ -85,6 +108,8 @@ class ModelConfig:
             if not getattr(self, name) >= 0:
                 raise ConfigError(f"--{name} must be >= 0; got {getattr(self, name)!r}.")
         k = steps_per_frame(self.dt, name="--dt")
+        if self.model in ("svg", "hafsvg") and k != 1:
+            raise ConfigError(f"--model={self.model} is a discrete-time model: use --dt=1 (got --dt={self.dt}).")
         if self.dynamics != "residual" and k != 1:
             raise ConfigError(f"--dynamics={self.dynamics} has no continuous-time form: use --dt=1, or "
                               f"--dynamics=residual to train with dt={self.dt}.")
@@ -132,9 +157,11 @@ class TrainConfig:
     num_gif_videos: int = 4
     num_gif_samples: int = 3
     jit_compile: bool = False
+    max_nonfinite_steps: int = 20  # consecutive skipped (NaN/Inf) steps before training stops
 
     def validate(self) -> None:
         for name in ("train_steps", "batch_size", "checkpoint_every", "max_checkpoints", "log_every",
+                     "max_nonfinite_steps",
                      "video_every", "num_gif_videos", "num_gif_samples"):
             _check_positive_int(name, getattr(self, name))
         for name in ("lr_burnin_steps", "lr_decay_steps", "seed"):
@@ -150,6 +177,7 @@ class TrainConfig:
 RESUMABLE_FIELDS = frozenset({
     "train.workdir", "train.train_steps", "train.checkpoint_every", "train.max_checkpoints", "train.log_every",
     "train.video_every", "train.num_gif_videos", "train.num_gif_samples", "train.jit_compile", "data.data_dir",
+    "train.max_nonfinite_steps",
     "data.test_horizon",
 })
 

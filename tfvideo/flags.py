@@ -34,6 +34,16 @@ HELP = {
     "beta_y": "Weight of KL(q(y_1) || N(0, I)).",
     "beta_z": "Weight of the KL terms on z.",
     "l2_residual": "Weight of the L2 penalty on the latent increments.",
+    "rnn_size": "SVG/HAF-SVG: width of the frame predictor, posterior and prior LSTMs.",
+    "predictor_layers": "SVG/HAF-SVG: stacked LSTM cells of the frame predictor.",
+    "num_groups": "HAF-SVG: number G of groups of z, sampled in order (each group has --noise_size dims, so z has "
+                  "G * noise_size).",
+    "feature_aligner": "HAF-SVG: feature aligner (attention to the last observed frame's encoder features) in "
+                       "place of the plain skip concatenation; needs --skip_connections.",
+    "aligner_value": "HAF-SVG: aligner values V from 'decoder' features (as printed in the paper) or 'encoder' "
+                     "features.",
+    "aligner_levels": "HAF-SVG: how many skip levels, deepest first, go through the aligner (4 = all, the paper); "
+                      "the finer ones keep plain skips. Attention memory grows with (h*w)^2 per level.",
     # data
     "dataset": f"Dataset: {', '.join(config_lib.DATASET_NAMES)}.",
     "data_dir": "Where datasets live (TFDS data_dir). SM-MNIST needs none: digits come from a prepared TFDS "
@@ -61,6 +71,8 @@ HELP = {
     "num_gif_videos": "Test videos shown in the sample GIFs.",
     "num_gif_samples": "Sampled futures per video in the sample GIFs.",
     "jit_compile": "Compile the training step with XLA (slower on CPU, try it on GPU).",
+    "max_nonfinite_steps": "Consecutive steps with a NaN/Inf loss or gradient (each skipped) before training "
+                           "stops, keeping the last good checkpoint.",
 }
 
 

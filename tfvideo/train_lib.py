@@ -70,7 +70,7 @@ def train(config: config_lib.Config) -> TrainResult:
             step, metrics = _train_loop(model, optimizer, state, source, config, step, writer, preview)
         except KeyboardInterrupt:
             interrupted = True
-            step = int(optimizer.iterations.numpy())
+            step = int(state.step.numpy())
             state.save(step)
             print(f"\nInterrupted: saved a checkpoint at step {step}; rerun the same command to resume.",
                   flush=True)
@@ -89,17 +89,28 @@ def _train_loop(model, optimizer, state, source, config, step, writer, preview):
     train_fn = tf.function(model.train_step, jit_compile=tc.jit_compile)
     names = list(model.loss_term_names)
     progress = progress_lib.Progress(tc.train_steps, start=step, names=names + ["lr"])
-    window_start, metrics = time.time(), {}
+    window_start, metrics, skipped_in_a_row, skipped_total = time.time(), {}, 0, 0
     for batch in stream.take(tc.train_steps - step):
         logs = train_fn(batch)
         step += 1
+        state.step.assign(step)
+        if float(logs["skipped"]):
+            skipped_in_a_row, skipped_total = skipped_in_a_row + 1, skipped_total + 1
+            logging.warning("Step %d skipped: non-finite loss or gradients (%d in a row).", step, skipped_in_a_row)
+            if skipped_in_a_row >= tc.max_nonfinite_steps:
+                raise FloatingPointError(
+                    f"{skipped_in_a_row} consecutive steps had a NaN/Inf loss or gradient (last at step {step}); "
+                    f"training stopped. The last good checkpoint is in {state.directory}. Lower "
+                    "--learning_rate or check the data, then rerun to resume.")
+        else:
+            skipped_in_a_row = 0
         if step % tc.log_every == 0 or step == tc.train_steps:
-            metrics = {name: float(value) for name, value in logs.items()}
-            _check_finite(metrics, step)
+            metrics = {name: float(logs[name]) for name in names}
             rate = tc.log_every / max(time.time() - window_start, 1e-9)
             window_start = time.time()
             lr = float(optimizer.learning_rate)
-            summaries.write_scalars(writer, {**metrics, "learning_rate": lr, "steps_per_second": rate}, step)
+            summaries.write_scalars(writer, {**metrics, "learning_rate": lr, "steps_per_second": rate,
+                                             "skipped_steps": skipped_total}, step)
             progress.update(step, {**metrics, "lr": lr})
             model.reset_metrics()
         elif progress.interactive:
@@ -109,13 +120,6 @@ def _train_loop(model, optimizer, state, source, config, step, writer, preview):
         if step % tc.video_every == 0 and step != tc.train_steps:
             _write_video_summary(model, preview, config, step, writer)
     return step, metrics
-
-
-def _check_finite(metrics: dict[str, float], step: int) -> None:
-    bad = [name for name, value in metrics.items() if not np.isfinite(value)]
-    if bad:
-        raise FloatingPointError(f"Non-finite loss terms {bad} at step {step}. The last checkpoint is intact; "
-                                 "lower --learning_rate or check the data, then rerun to resume.")
 
 
 def _preview_videos(source, num_videos: int) -> np.ndarray:

@@ -11,16 +11,23 @@ def model_class(name: str) -> type[VideoPredictor]:
     if name == "srvp":
         from tfvideo.models.srvp import SRVP
         return SRVP
-    raise config_lib.ConfigError(
-        f"Unknown --model={name!r}; implemented models: srvp." if name not in config_lib.MODEL_NAMES else
-        f"--model={name!r} is not implemented yet in this version of tfvideo; use --model=srvp.")
+    if name == "svg":
+        from tfvideo.models.svg import SVG
+        return SVG
+    if name == "hafsvg":
+        from tfvideo.models.hafsvg import HAFSVG
+        return HAFSVG
+    raise config_lib.ConfigError(f"Unknown --model={name!r}; implemented models: srvp, svg, hafsvg.")
 
 
 def build_model(config: config_lib.Config, initialize: bool = True) -> VideoPredictor:
     """Builds the model of `config` for its dataset's frame size and channels; creates its variables."""
     cls = model_class(config.model.model)
+    extra = {}
+    if getattr(cls, "needs_conditioning_frames", False):  # SVG-LP / HAF-SVG: which frame's skips decode in training
+        extra["conditioning_frames"] = config.data.conditioning_frames
     model = cls(config.model, image_size=config.data.image_size, channels=config.data.channels,
-                name=config.model.model)
+                name=config.model.model, **extra)
     if initialize:
         model.initialize(config.model.inference_frames + 1)
     return model

@@ -68,13 +68,28 @@ class VideoPredictor(keras.Model):
         return self.compute_loss_terms(videos, training=training)
 
     def train_step(self, data):
-        """One ELBO gradient step on a batch [B, T, H, W, C]; returns the running mean of each loss term."""
+        """One ELBO gradient step on a batch [B, T, H, W, C].
+
+        A step whose loss or gradients are not finite is skipped (weights and optimizer state untouched).
+        Returns the running mean of each loss term over the applied steps, and "skipped" (1.0 when this
+        step was skipped).
+        """
         videos = data[0] if isinstance(data, (tuple, list)) else data
+        if not self.optimizer.built:
+            self.optimizer.build(self.trainable_variables)
         with tf.GradientTape() as tape:
             terms = self.compute_loss_terms(videos, training=True)
         grads = tape.gradient(terms["loss"], self.trainable_variables)
-        self.optimizer.apply(grads, self.trainable_variables)
-        return self._track(terms)
+        finite = tf.reduce_all([tf.reduce_all(tf.math.is_finite(g)) for g in grads if g is not None]
+                               + [tf.math.is_finite(terms["loss"])])
+
+        def apply():
+            self.optimizer.apply(grads, self.trainable_variables)
+            self._track(terms)
+            return tf.constant(0.0)
+
+        skipped = tf.cond(finite, apply, lambda: tf.constant(1.0))
+        return {**{name: tracker.result() for name, tracker in self._trackers.items()}, "skipped": skipped}
 
     def test_step(self, data):
         videos = data[0] if isinstance(data, (tuple, list)) else data

@@ -6,6 +6,9 @@ so sampling, `log_prob` and the KL terms all use the same parameterisation:
     params = [loc, raw]  (last axis, 2 * d)
     scale  = softplus(raw) + 1e-8           (as in the SRVP reference code)
 
+SVG-LP and HAF-SVG use SVG's own parameterisation instead, through `normal_from_mean_logvar`:
+params = [mean, log variance], scale = exp(logvar / 2).
+
 Sampling goes through `sample_with_noise(dist, eps) = loc + scale * eps` so that callers control the
 noise (`keras.random.normal` in Python, an explicit input or an in-graph hash in exported models).
 """
@@ -24,6 +27,12 @@ def normal_from_params(params: tf.Tensor) -> tfd.Normal:
     """Splits `params` [..., 2d] into a Normal with batch shape [..., d] (event shape [])."""
     loc, raw_scale = tf.split(params, 2, axis=-1)
     return tfd.Normal(loc=loc, scale=tf.nn.softplus(raw_scale) + MIN_SCALE)
+
+
+def normal_from_mean_logvar(params: tf.Tensor) -> tfd.Normal:
+    """Splits `params` [..., 2d] = [mean, log variance] into a Normal with scale exp(logvar / 2) (SVG-LP)."""
+    loc, logvar = tf.split(params, 2, axis=-1)
+    return tfd.Normal(loc=loc, scale=tf.exp(0.5 * logvar))
 
 
 def standard_normal_like(dist: tfd.Normal) -> tfd.Normal:

@@ -1,0 +1,196 @@
+"""HAF-SVG: group-order dependency, exact reduction to SVG-LP, the zeroed-group ablation, the contract,
+training and checkpoints."""
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from tfvideo import config as config_lib
+from tfvideo.models import InvalidInputError, build_model
+from tfvideo.models.svg import GroupedGaussianLSTM
+from conftest import tiny_config
+from test_srvp import moving_square_videos
+from test_svg import SVG_TINY, perturb_weights, reference_generation, reference_loss
+
+B, T, C, P = 2, 5, 1, 3
+D = 3  # noise_size: dims per group
+HAF_TINY = dict(model="hafsvg", skip_connections=True, feature_aligner=True, num_groups=2, rnn_size=8, noise_size=D,
+                beta_z=1e-4)
+
+
+@pytest.fixture(scope="module")
+def model():
+    keras.utils.set_random_seed(0)
+    return perturb_weights(build_model(tiny_config(model=HAF_TINY)))
+
+
+@pytest.fixture(scope="module")
+def videos():
+    return tf.random.stateless_uniform([B, T, 64, 64, C], seed=[1, 2])
+
+
+def group_params(dist, j, d=D):
+    return np.concatenate([dist.loc[..., j * d:(j + 1) * d], dist.scale[..., j * d:(j + 1) * d]], -1)
+
+
+def test_each_group_depends_on_the_earlier_groups_only():
+    layer = GroupedGaussianLSTM(6, 2, num_groups=3)
+    h = tf.random.stateless_normal([4, 5], seed=[1, 0])
+    z = tf.random.stateless_normal([4, 6], seed=[2, 0])
+    state = layer.zero_state(4)
+    reference = layer.step(h, state, z=z)[0]
+    sequence_h, sequence_z = tf.stack([h, -h], 1), tf.stack([z, z], 1)
+    sequence_reference = layer(sequence_h, z=sequence_z)[0]
+    for changed in range(3):
+        other_z = tf.concat([z[:, :2 * changed], z[:, 2 * changed:2 * changed + 2] + 1.0, z[:, 2 * changed + 2:]], 1)
+        dist = layer.step(h, state, z=other_z)[0]
+        sequence_dist = layer(sequence_h, z=tf.stack([other_z, other_z], 1))[0]
+        for j in range(3):
+            moved = not np.allclose(group_params(dist, j, 2), group_params(reference, j, 2))
+            assert moved == (j > changed), (changed, j)  # changing z^i moves groups j > i only
+            sequence_moved = not np.allclose(group_params(sequence_dist, j, 2), group_params(sequence_reference, j, 2))
+            assert sequence_moved == (j > changed), (changed, j)
+
+
+def test_sampled_groups_feed_the_later_groups(model):
+    """In sampling mode too (posterior and prior of the model): group 1's noise changes group 2's distribution,
+    group 2's noise changes neither group's distribution (only its own sample)."""
+    h = tf.random.stateless_normal([B, 6], seed=[3, 0])
+    eps = tf.random.stateless_normal([B, 2 * D], seed=[4, 0])
+    for layer in (model.posterior, model.prior):
+        state = layer.zero_state(B)
+        dist, z, _ = layer.step(h, state, noise=eps)
+        dist1, z1, _ = layer.step(h, state, noise=tf.concat([eps[:, :D] + 1.0, eps[:, D:]], 1))
+        dist2, z2, _ = layer.step(h, state, noise=tf.concat([eps[:, :D], eps[:, D:] + 1.0], 1))
+        np.testing.assert_allclose(group_params(dist1, 0), group_params(dist, 0))
+        assert not np.allclose(group_params(dist1, 1), group_params(dist, 1))
+        np.testing.assert_allclose(dist2.loc, dist.loc)
+        np.testing.assert_allclose(dist2.scale, dist.scale)
+        np.testing.assert_allclose(z2[:, :D], z[:, :D])
+        assert not np.allclose(z2[:, D:], z[:, D:])
+
+
+def test_loss_and_generation_match_step_by_step_references(model, videos):
+    """The SVG-LP reference loops of test_svg with eq. 4 written out per group, on a model with 2 groups and the
+    aligner: training conditions the prior's groups on the posterior's samples."""
+    noise = tf.random.stateless_normal([B, T - 1, 2 * D], seed=[5, 6])
+    terms = model.elbo_terms(videos, noise)
+    mse, kld = reference_loss(model, videos, noise.numpy())
+    assert kld > 0.1
+    assert float(terms["reconstruction"]) == pytest.approx(mse, rel=1e-5)
+    assert float(terms["kl_z"]) == pytest.approx(kld, rel=1e-4)
+    sample_noise = model.draw_noise(B, 2, P, P - 1 + 3, seed=4)
+    expected = reference_generation(model, videos[:, :P], 2, 3, sample_noise["z"].numpy())
+    np.testing.assert_allclose(model.sample_futures(videos[:, :P], 2, 3, 1, sample_noise), expected, atol=1e-5)
+
+
+def test_one_group_without_aligner_is_exactly_svg(videos, tmp_path):
+    keras.utils.set_random_seed(3)
+    svg = perturb_weights(build_model(tiny_config(model=dict(SVG_TINY, noise_size=D))))
+    keras.utils.set_random_seed(4)
+    haf = build_model(tiny_config(model=dict(SVG_TINY, noise_size=D, model="hafsvg")))
+    assert type(haf).__name__ == "HAFSVG"
+    assert [tuple(w.shape) for w in haf.weights] == [tuple(w.shape) for w in svg.weights]
+    svg_path = tf.train.Checkpoint(model=svg).save(str(tmp_path / "svg"))
+    haf_path = tf.train.Checkpoint(model=haf).save(str(tmp_path / "haf"))
+    assert tf.train.list_variables(svg_path) == tf.train.list_variables(haf_path)  # names and shapes
+    tf.train.Checkpoint(model=haf).restore(svg_path).assert_consumed()
+    noise = tf.random.stateless_normal([B, T - 1, D], seed=[8, 8])
+    for name, value in svg.elbo_terms(videos, noise).items():
+        np.testing.assert_array_equal(haf.elbo_terms(videos, noise)[name], value, err_msg=name)
+    sample_noise = svg.draw_noise(B, 2, P, P - 1 + 3, seed=9)
+    np.testing.assert_array_equal(haf.sample_futures(videos[:, :P], 2, 3, 1, sample_noise),
+                                  svg.sample_futures(videos[:, :P], 2, 3, 1, sample_noise))
+
+
+def test_zeroed_group_is_zero_and_conditions_the_later_groups(model):
+    h = tf.random.stateless_normal([B, 6], seed=[5, 0])
+    eps = tf.random.stateless_normal([B, 2 * D], seed=[6, 0])
+    state = model.prior.zero_state(B)
+    dist, z, _ = model.prior.step(h, state, noise=eps, zeroed=(1,))
+    np.testing.assert_array_equal(z[:, :D], 0.0)
+    given = model.prior.step(h, state, z=tf.concat([tf.zeros([B, D]), z[:, D:]], 1))[0]
+    np.testing.assert_allclose(group_params(dist, 1), group_params(given, 1), atol=1e-6)
+    free = model.prior.step(h, state, noise=eps)[0]
+    assert not np.allclose(group_params(dist, 1), group_params(free, 1))
+
+
+def test_generate_with_zeroed_groups(model, videos):
+    context = videos[:, :P]
+    noise = model.draw_noise(B, 2, P, P - 1 + 3, seed=3)
+    plain = model.sample_futures(context, 2, 3, 1, noise)
+    first = model.sample_futures(context, 2, 3, 1, noise, zeroed_groups=(1,))
+    second = model.sample_futures(context, 2, 3, 1, noise, zeroed_groups=(2,))
+    assert not np.allclose(first, plain) and not np.allclose(second, plain) and not np.allclose(first, second)
+    generated = model.generate(context, num_samples=2, horizon=3, seed=3, zeroed_groups=[1, 1])  # same noise
+    assert generated.shape == (B, 2, 3, 64, 64, C)
+    np.testing.assert_allclose(generated, first, atol=1e-5)
+    for bad in (0, 3, (1, 5), "1", 1.0):
+        with pytest.raises(InvalidInputError, match="zeroed_groups"):
+            model.generate(context, num_samples=1, horizon=2, zeroed_groups=bad)
+
+
+def test_generate_shapes_seeds_and_dt(model, videos):
+    a = model.generate(videos[:, :P], num_samples=3, horizon=4, seed=7)
+    assert a.shape == (B, 3, 4, 64, 64, C)
+    assert float(tf.reduce_min(a)) >= 0 and float(tf.reduce_max(a)) <= 1
+    np.testing.assert_array_equal(a, model.generate(videos[:, :P], num_samples=3, horizon=4, seed=7))
+    assert not np.allclose(a[:, 0], a[:, 1])
+    with pytest.raises(InvalidInputError, match="model 'hafsvg' is a discrete-time model"):
+        model.generate(videos[:, :P], num_samples=1, horizon=2, dt=0.5)
+
+
+def test_loss_terms_are_finite_and_add_up(model, videos):
+    terms = {k: float(v) for k, v in model.compute_loss_terms(videos, training=True).items()}
+    assert all(np.isfinite(v) for v in terms.values()) and terms["kl_z"] > 0
+    assert terms["loss"] == pytest.approx(terms["reconstruction"] + 1e-4 * terms["kl_z"], rel=1e-6)
+
+
+@pytest.mark.parametrize("option, message", [
+    (dict(feature_aligner=True, skip_connections=False), "also pass --skip_connections"),
+    (dict(aligner_levels=5), "--aligner_levels must be at most 4"),
+    (dict(aligner_value="query"), "Unknown --aligner_value='query'"),
+    (dict(num_groups=0), "--num_groups must be a whole number >= 1"),
+    (dict(dt=0.5), "--model=hafsvg is a discrete-time model"),
+])
+def test_config_validation_names_the_flag(option, message):
+    with pytest.raises(config_lib.ConfigError, match=message):
+        tiny_config(model=dict(HAF_TINY, **option))
+    with pytest.raises(config_lib.ConfigError, match="HAF-SVG option"):
+        tiny_config(model=dict(num_groups=2))  # SRVP
+
+
+def test_checkpoint_round_trip_restores_every_weight(videos, tmp_path):
+    cfg = tiny_config(model=dict(HAF_TINY, num_groups=4, aligner_levels=2, aligner_value="encoder"))
+    keras.utils.set_random_seed(3)
+    haf = build_model(cfg)
+    path = tf.train.Checkpoint(model=haf).save(str(tmp_path / "ckpt"))
+    keras.utils.set_random_seed(99)
+    other = build_model(cfg)
+    assert len(other.weights) == len(haf.weights)
+    assert sum("aligner" in w.path for w in haf.weights) == 2 * 3  # query, key, value at 2 levels
+    tf.train.Checkpoint(model=other).restore(path).assert_consumed()
+    for mine, theirs in zip(haf.weights, other.weights):
+        np.testing.assert_array_equal(mine.numpy(), theirs.numpy(), err_msg=mine.path)
+    noise = haf.draw_noise(B, 2, P, P - 1 + 3, seed=5)
+    np.testing.assert_array_equal(other.sample_futures(videos[:, :P], 2, 3, 1, noise),
+                                  haf.sample_futures(videos[:, :P], 2, 3, 1, noise))
+
+
+@pytest.mark.slow
+def test_training_lowers_the_loss_on_a_fixed_batch():
+    keras.utils.set_random_seed(1)
+    haf = build_model(tiny_config(model=dict(HAF_TINY, aligner_levels=3)))  # 32x32 attention: slow, same code
+    haf.compile(optimizer=keras.optimizers.Adam(3e-3))
+    step = tf.function(haf.train_step)
+    batch = moving_square_videos()
+    noise = tf.random.stateless_normal([B, T - 1, 2 * D], seed=[1, 1])
+    evaluate = lambda: {k: float(v) for k, v in haf.elbo_terms(batch, noise).items()}
+    before = evaluate()
+    for _ in range(150):
+        step(batch)
+    after = evaluate()
+    assert np.isfinite(after["loss"])
+    assert after["reconstruction"] < 0.5 * before["reconstruction"], (before, after)
+    assert after["loss"] < before["loss"]

@@ -1,0 +1,110 @@
+"""The training CLI through `main` (in process) and as a subprocess that is killed and resumed."""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+from absl import flags
+
+from tfvideo import train
+from tfvideo import video_io
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+TINY_FLAGS = ["--num_digits=1", "--base_channels=2", "--encoding_size=6", "--latent_size=3", "--noise_size=4",
+              "--inference_hidden_size=5", "--inference_layers=2", "--dynamics_hidden_size=7",
+              "--dynamics_layers=2", "--inference_frames=2", "--seq_len=5", "--conditioning_frames=3",
+              "--test_horizon=4", "--batch_size=2", "--log_every=2", "--num_gif_videos=2", "--num_gif_samples=2",
+              "--lr_burnin_steps=4", "--lr_decay_steps=4"]
+
+
+def run_main(argv):
+    flags.FLAGS.unparse_flags()
+    argv = flags.FLAGS(["tfvideo.train", *argv])
+    try:
+        return train.main(argv)
+    finally:
+        flags.FLAGS.unparse_flags()
+
+
+def test_main_trains_checkpoints_and_writes_gif(tmp_path, capsys):
+    workdir = str(tmp_path / "run")
+    assert run_main([*TINY_FLAGS, f"--workdir={workdir}", "--train_steps=4", "--checkpoint_every=2"]) == 0
+    out = capsys.readouterr().out
+    assert "Finished at step 4" in out and "kl_z=" in out
+    assert sorted(os.listdir(os.path.join(workdir, "checkpoints"))) == \
+        sorted(["checkpoint", "ckpt-2.index", "ckpt-2.data-00000-of-00001", "ckpt-4.index",
+                "ckpt-4.data-00000-of-00001"])
+    gif = video_io.read_gif(os.path.join(workdir, "samples", "step_00000004.gif"))
+    assert gif.shape[0] == 3 + 4  # context + horizon frames
+    assert gif.shape[1] == 2 * 2 * (64 + 4) and gif.shape[2] == 2 * 3 * (64 + 4)  # 2 rows; gt + 2 samples
+    assert gif.std() > 0
+    assert os.listdir(os.path.join(workdir, "tensorboard"))
+
+    # Extending the run resumes from step 4 with the optimizer state.
+    assert run_main([*TINY_FLAGS, f"--workdir={workdir}", "--train_steps=6", "--checkpoint_every=2"]) == 0
+    out = capsys.readouterr().out
+    assert "Resuming from checkpoint at step 4" in out and "Finished at step 6" in out
+
+    # Rerunning a finished run trains nothing and says how to continue.
+    assert run_main([*TINY_FLAGS, f"--workdir={workdir}", "--train_steps=6"]) == 0
+    assert "raise --train_steps" in capsys.readouterr().out
+
+
+def test_workdir_of_another_configuration_is_refused(tmp_path, capsys):
+    workdir = str(tmp_path / "run")
+    assert run_main([*TINY_FLAGS, f"--workdir={workdir}", "--train_steps=2"]) == 0
+    capsys.readouterr()
+    assert run_main([*TINY_FLAGS, f"--workdir={workdir}", "--train_steps=2", "--latent_size=4"]) == 2
+    err = capsys.readouterr().err
+    assert "model.latent_size: 3 -> 4" in err and "new --workdir" in err
+
+
+@pytest.mark.parametrize("bad_flag, message", [
+    ("--model=lstm", "Unknown --model='lstm'"),
+    ("--dataset=imagenet", "Unknown --dataset='imagenet'"),
+    ("--dt=0.3", "1/k"),
+    ("--conditioning_frames=5", "must be smaller than --seq_len"),
+])
+def test_bad_flags_fail_before_work_with_a_clear_message(tmp_path, capsys, bad_flag, message):
+    workdir = tmp_path / "run"
+    assert run_main([*TINY_FLAGS, f"--workdir={workdir}", bad_flag]) == 2
+    assert message in capsys.readouterr().err
+    assert not workdir.exists()  # nothing was created
+
+
+def test_unwritable_workdir_is_reported(tmp_path, capsys):
+    blocker = tmp_path / "file"
+    blocker.write_text("not a directory")
+    assert run_main([*TINY_FLAGS, f"--workdir={blocker / 'run'}", "--train_steps=2"]) == 2
+    assert "not writable" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_killed_run_resumes_from_its_last_checkpoint(tmp_path):
+    workdir = str(tmp_path / "run")
+    cmd = [sys.executable, "-m", "tfvideo.train", *TINY_FLAGS, f"--workdir={workdir}", "--train_steps=40",
+           "--checkpoint_every=5"]
+    env = {**os.environ, "PYTHONPATH": REPO + os.pathsep + os.environ.get("PYTHONPATH", "")}
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, cwd=REPO)
+    index = os.path.join(workdir, "checkpoints", "checkpoint")
+    deadline = time.time() + 240
+    while time.time() < deadline and proc.poll() is None:
+        if os.path.exists(index) and "ckpt-10" in open(index).read():
+            break
+        time.sleep(0.2)
+    assert proc.poll() is None, proc.stdout.read().decode()[-2000:]
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    with open(index) as handle:
+        last = int(handle.readline().split("ckpt-")[1].strip().strip('"'))
+    assert 10 <= last < 40
+    result = subprocess.run(cmd, env=env, capture_output=True, text=True, cwd=REPO, timeout=400)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert f"Resuming from checkpoint at step {last}" in result.stdout
+    assert "Finished at step 40" in result.stdout
+    final = result.stdout.split("Finished at step 40:")[1]
+    assert np.isfinite(float(final.split("loss=")[1].split(",")[0]))

@@ -1,0 +1,1 @@
+"""Datasets: MNIST digits and Stochastic Moving MNIST video generation."""
