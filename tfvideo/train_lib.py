@@ -17,9 +17,12 @@ import numpy as np
 import tensorflow as tf
 
 from tfvideo import checkpointing
+from tfvideo import distribute
+from tfvideo import precision as precision_lib
 from tfvideo import progress as progress_lib
 from tfvideo import config as config_lib
 from tfvideo import schedules
+from tfvideo import speed
 from tfvideo import summaries
 from tfvideo import video_io
 from tfvideo.data import registry as data_registry
@@ -47,27 +50,36 @@ def train(config: config_lib.Config) -> TrainResult:
     """Trains `config.model` on `config.data` until `config.train.train_steps`; see the module docstring."""
     config.validate()
     tc = config.train
-    workdir = checkpointing.prepare_workdir(config)
+    strategy = distribute.build_strategy(tc.strategy)  # first: multi-worker collectives need a fresh runtime
+    distribute.per_replica_batch(strategy, tc.batch_size)
+    chief = distribute.is_chief(strategy)  # only the chief writes into the workdir
+    workdir = checkpointing.prepare_workdir(config) if chief else tc.workdir
     source = data_registry.get_data_source(config.data)
     logging.info("Data: %s", source.description)
     keras.utils.set_random_seed(tc.seed)
-    model = build_model(config)
-    optimizer = make_optimizer(tc)
-    model.compile(optimizer=optimizer)
-    optimizer.build(model.trainable_variables)
-    state = checkpointing.RunCheckpoint(workdir, model, optimizer, tc.max_checkpoints)
-    resumed_from = state.restore_latest()
+    with strategy.scope():  # variables mirrored on every replica (a no-op scope with the default strategy)
+        model = build_model(config)
+        logging.info("Speed options: %s", speed.apply_speed_options(model, tc))  # --precision, --kernel_grad, ...
+        optimizer = make_optimizer(tc)
+        model.compile(optimizer=precision_lib.training_optimizer(optimizer, tc.precision))
+        model.optimizer.build(model.trainable_variables)
+        state = checkpointing.RunCheckpoint(workdir, model, optimizer, tc.max_checkpoints)
+        resumed_from = state.restore_latest()
+    state = distribute.saving_checkpoint(strategy, state, model, optimizer)  # out of the scope: chief-only vars
+    state.check_space()  # room for the run's checkpoints, before any training
     step = resumed_from or 0
     if resumed_from is not None:
         print(f"Resuming from checkpoint at step {step} in {workdir}.", flush=True)
         logging.info("Resuming from checkpoint at step %d.", step)
     logging.info("Model %s: %s parameters.", config.model.model, f"{model.count_params():,}")
-    writer = tf.summary.create_file_writer(os.path.join(workdir, "tensorboard"))
+    writer = tf.summary.create_file_writer(os.path.join(workdir, "tensorboard")) if chief else \
+        tf.summary.create_noop_writer()
     preview = _preview_videos(source, tc.num_gif_videos)
     metrics, interrupted = {}, False
     if step < tc.train_steps:
         try:
-            step, metrics = _train_loop(model, optimizer, state, source, config, step, writer, preview)
+            with strategy.scope():
+                step, metrics = _train_loop(model, optimizer, state, source, config, step, writer, preview)
         except KeyboardInterrupt:
             interrupted = True
             step = int(state.step.numpy())
@@ -77,7 +89,7 @@ def train(config: config_lib.Config) -> TrainResult:
     else:
         print(f"Already trained for {step} steps (--train_steps={tc.train_steps}); raise --train_steps to "
               "continue.", flush=True)
-    gif_path = None if interrupted else write_samples(model, preview, config, step, writer)
+    gif_path = None if interrupted or not chief else write_samples(model, preview, config, step, writer)
     writer.flush()
     return TrainResult(step=step, resumed_from=resumed_from, metrics=metrics, gif_path=gif_path,
                        interrupted=interrupted)
@@ -86,7 +98,8 @@ def train(config: config_lib.Config) -> TrainResult:
 def _train_loop(model, optimizer, state, source, config, step, writer, preview):
     tc = config.train
     stream = source.train_stream(tc.batch_size, seed=tc.seed, start_index=step * tc.batch_size)
-    train_fn = tf.function(model.train_step, jit_compile=tc.jit_compile)
+    stream = distribute.distribute_stream(tf.distribute.get_strategy(), stream)  # global batches split on replicas
+    train_fn = distribute.make_train_function(tf.distribute.get_strategy(), model, tc.jit_compile)
     names = list(model.loss_term_names)
     progress = progress_lib.Progress(tc.train_steps, start=step, names=names + ["lr"])
     window_start, metrics, skipped_in_a_row, skipped_total = time.time(), {}, 0, 0

@@ -82,7 +82,9 @@ def test_loss_and_generation_match_step_by_step_references(model, videos):
     assert float(terms["kl_z"]) == pytest.approx(kld, rel=1e-4)
     sample_noise = model.draw_noise(B, 2, P, P - 1 + 3, seed=4)
     expected = reference_generation(model, videos[:, :P], 2, 3, sample_noise["z"].numpy())
-    np.testing.assert_allclose(model.sample_futures(videos[:, :P], 2, 3, 1, sample_noise), expected, atol=1e-5)
+    # Predicted frames are re-encoded, so float32 rounding (kernel and thread order) compounds over the horizon:
+    # 1e-5 was exceeded by 1.2e-5 on one pixel of the third frame; a wrong dependency moves pixels by ~1e-1.
+    np.testing.assert_allclose(model.sample_futures(videos[:, :P], 2, 3, 1, sample_noise), expected, atol=1e-4)
 
 
 def test_one_group_without_aligner_is_exactly_svg(videos, tmp_path):

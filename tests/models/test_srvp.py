@@ -5,6 +5,7 @@ import tensorflow as tf
 
 from tfvideo.models import InvalidInputError, build_model
 from tfvideo.models import distributions as dist_lib
+from tfvideo.models import srvp
 from conftest import tiny_config
 
 B, T, C = 2, 5, 1  # batch 2, 5 frames (distinct from widths 3..7 of the tiny config)
@@ -87,6 +88,42 @@ def test_advance_matches_explicit_euler_steps(model):
     np.testing.assert_allclose(out["substeps"][:, -1], manual, atol=1e-5)
     dynamic = model.advance(y, z, tf.constant(4), record_substeps=True)
     np.testing.assert_allclose(dynamic["substeps"], out["substeps"], atol=1e-5)
+
+
+def test_euclidean_norm_matches_numpy_and_has_gradient_zero_at_zero():
+    x = tf.constant([[3.0, -4.0, 0.0], [0.0, 0.0, 0.0], [1e-3, 2e-3, -2e-3]])
+    with tf.GradientTape() as tape:
+        tape.watch(x)
+        norm = srvp.euclidean_norm(x)
+    grad = tape.gradient(norm, x).numpy()
+    np.testing.assert_allclose(norm, np.linalg.norm(x.numpy(), axis=-1), rtol=1e-6)
+    np.testing.assert_array_equal(grad[1], np.zeros(3))
+    np.testing.assert_allclose(grad[[0, 2]], x.numpy()[[0, 2]] / np.linalg.norm(x.numpy()[[0, 2]], axis=-1,
+                                                                                 keepdims=True), rtol=1e-5)
+
+
+def test_a_zero_increment_keeps_every_gradient_finite(videos):
+    """With f = 0 (every ReLU of the dynamics off) each ||y_{s+dt} - y_s|| is exactly 0: the loss and all
+    gradients stay finite (tf.norm gives NaN there, which used to skip random clean training steps)."""
+    keras.utils.set_random_seed(1)
+    model = build_model(tiny_config())
+    model.initialize(T)
+    last = model.transition.dense_layers[-1]
+    for variable in last.trainable_variables:
+        variable.assign(tf.zeros_like(variable))
+    with tf.GradientTape() as tape:
+        terms = model.compute_loss_terms(videos, training=True)
+    grads = tape.gradient(terms["loss"], model.trainable_variables)
+    assert float(terms["l2_residual"]) == 0.0
+    bad = [v.path for v, g in zip(model.trainable_variables, grads) if g is not None and not np.isfinite(g).all()]
+    assert not bad, bad
+    assert np.abs(_grad_of(grads, model, "q_z/kernel")).sum() > 0
+
+
+def _grad_of(grads, model, suffix):
+    """The gradient of the trainable variable whose path ends with `suffix`."""
+    (grad,) = [g for v, g in zip(model.trainable_variables, grads) if v.path.endswith(suffix)]
+    return grad.numpy()
 
 
 def test_generate_uses_the_noise_it_is_given(model, videos):

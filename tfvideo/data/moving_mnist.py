@@ -317,21 +317,26 @@ def heldout_digit_groups(num_available: int, *, num_digits: int = 2, seed: int =
 
 
 def make_test_set(digits: np.ndarray, *, seq_len: int, num_digits: int = 2, frame_size: int = 64,
-                  deterministic: bool = False, seed: int = 42, num_videos: int | None = None) -> np.ndarray:
+                  deterministic: bool = False, seed: int = 42, num_videos: int | None = None,
+                  start: int = 0) -> np.ndarray:
     """Fixed test set: one video per disjoint group of held-out digits (`heldout_digit_groups`).
 
     Video i uses the digits `heldout_digit_groups(len(digits), ...)[i]` and `np.random.default_rng([seed, i])`,
     so the first k videos do not depend on num_videos and the same arguments give a bitwise-identical array.
     Memory: N * seq_len * frame_size**2 * 4 bytes (e.g. 500 videos of 100 64x64 frames: 819 MB).
 
+    `start` skips the first videos (returns videos start..N-1, the same as `make_test_set(...)[start:]`).
+
     Returns:
-      float32 [N, seq_len, frame_size, frame_size, 1] in [0, 1], N = len(digits) // num_digits or num_videos.
+      float32 [N - start, seq_len, frame_size, frame_size, 1] in [0, 1], N = len(digits) // num_digits or
+      num_videos.
     """
     generator = MovingMnistGenerator(digits, num_digits=num_digits, frame_size=frame_size,
                                      deterministic=deterministic)
     seq_len = _check_int("seq_len", seq_len, 1)
     groups = heldout_digit_groups(len(generator.digits), num_digits=num_digits, seed=seed, num_videos=num_videos)
-    videos = np.empty((len(groups), seq_len, frame_size, frame_size, 1), dtype=np.float32)
-    for i, group in enumerate(groups):
-        videos[i] = generator.video(np.random.default_rng([seed, i]), seq_len, digit_indices=group)
+    start = _check_int("start", start, 0, len(groups))
+    videos = np.empty((len(groups) - start, seq_len, frame_size, frame_size, 1), dtype=np.float32)
+    for i in range(start, len(groups)):
+        videos[i - start] = generator.video(np.random.default_rng([seed, i]), seq_len, digit_indices=groups[i])
     return videos

@@ -103,7 +103,7 @@ class AlignedFrameDecoder(networks.FrameDecoder):
         for i, block in enumerate(networks._blocks(self, self._structure, "block")):
             h = aligners[i](h, skips[i]) if i < len(aligners) else keras.ops.concatenate([h, skips[i]], axis=-1)
             h = networks._apply(block, h, training)
-        return keras.ops.sigmoid(h)
+        return keras.ops.sigmoid(networks._float32(h))  # float32 frames under a mixed precision policy too
 
     def get_config(self):
         return {**super().get_config(), "aligner_levels": self.aligner_levels, "value_source": self.value_source}

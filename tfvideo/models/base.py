@@ -27,6 +27,10 @@ class InvalidInputError(ValueError):
     """A user-given tensor or argument is invalid; the message names it and says what is expected."""
 
 
+MAX_STEPS_PER_FRAME = 1000  # dt >= 1/1000, as in the exported signatures: bounds the work of one call
+INT32_MAX = 2**31 - 1  # num_samples and horizon become int32 tensors
+
+
 class VideoPredictor(keras.Model):
     """Base class of tfvideo's models. Videos are float32 [B, T, H, W, C] with values in [0, 1]."""
 
@@ -70,25 +74,36 @@ class VideoPredictor(keras.Model):
     def train_step(self, data):
         """One ELBO gradient step on a batch [B, T, H, W, C].
 
-        A step whose loss or gradients are not finite is skipped (weights and optimizer state untouched).
+        A step whose loss is not finite, or whose gradients are not finite or so large that their squares
+        overflow (see `gradients_are_safe`), is skipped (weights, batch-norm statistics and optimizer state
+        untouched; the seed generators move on).
         Returns the running mean of each loss term over the applied steps, and "skipped" (1.0 when this
         step was skipped).
         """
         videos = data[0] if isinstance(data, (tuple, list)) else data
         if not self.optimizer.built:
             self.optimizer.build(self.trainable_variables)
+        # The forward pass updates statistics (batch-norm moving mean/variance): a skipped step puts them back.
+        statistics = [v for v in self.non_trainable_variables if "float" in str(v.dtype)]
+        saved = [tf.identity(v.value) for v in statistics]
         with tf.GradientTape() as tape:
             terms = self.compute_loss_terms(videos, training=True)
-        grads = tape.gradient(terms["loss"], self.trainable_variables)
-        finite = tf.reduce_all([tf.reduce_all(tf.math.is_finite(g)) for g in grads if g is not None]
-                               + [tf.math.is_finite(terms["loss"])])
+            loss = self.optimizer.scale_loss(terms["loss"])  # loss scaling (mixed_float16); the identity otherwise
+        grads = tape.gradient(loss, self.trainable_variables)
+        finite = gradients_are_safe(grads) & tf.math.is_finite(terms["loss"])
 
         def apply():
             self.optimizer.apply(grads, self.trainable_variables)
             self._track(terms)
             return tf.constant(0.0)
 
-        skipped = tf.cond(finite, apply, lambda: tf.constant(1.0))
+        def skip():
+            for variable, value in zip(statistics, saved):
+                variable.assign(value)
+            halve_loss_scale(self.optimizer)
+            return tf.constant(1.0)
+
+        skipped = tf.cond(finite, apply, skip)
         return {**{name: tracker.result() for name, tracker in self._trackers.items()}, "skipped": skipped}
 
     def test_step(self, data):
@@ -127,8 +142,12 @@ class VideoPredictor(keras.Model):
         """Standard-normal noise for `sample_futures`, from a seed (int or [2] tensor) or the seed generator."""
         if seed is None:
             seed = tf.cast(self.noise_seed.next(), tf.int32)
-        elif isinstance(seed, (int, np.integer)):
+        elif isinstance(seed, (int, np.integer)) and not isinstance(seed, bool):
             seed = tf.constant([int(seed) % (2 ** 31), 0], tf.int32)
+        elif not (isinstance(seed, (tf.Tensor, np.ndarray)) and tuple(seed.shape) == (2,)
+                  and (seed.dtype.is_integer if isinstance(seed, tf.Tensor) else seed.dtype.kind in "iu")):
+            raise InvalidInputError(f"seed must be a whole number (or None to draw from the model's seed "
+                                    f"generator); got {seed!r}.")
         shapes = self.noise_shapes(batch_size, num_samples, context_length, num_steps)
         noise = {}
         for index, name in enumerate(sorted(shapes)):
@@ -165,6 +184,11 @@ class VideoPredictor(keras.Model):
     # ----------------------------------------------------------------------------------------- validation
     def validate_dt(self, dt) -> int:
         """Returns k for dt = 1/k, or raises InvalidInputError naming the model when it cannot use dt."""
+        if isinstance(dt, (np.floating, np.integer)):
+            dt = float(dt)
+        if isinstance(dt, (int, float)) and not isinstance(dt, bool) and 0 < dt < 1.0 / MAX_STEPS_PER_FRAME:
+            raise InvalidInputError(f"dt={dt!r} is too small: dt = 1/k with k <= {MAX_STEPS_PER_FRAME} Euler steps "
+                                    "per frame.")
         try:
             k = config_lib.steps_per_frame(dt)
         except config_lib.ConfigError as error:
@@ -197,16 +221,53 @@ class VideoPredictor(keras.Model):
         if videos.shape[0] == 0 or videos.shape[1] is not None and videos.shape[1] < min_length:
             raise InvalidInputError(f"{name} needs at least 1 video and {min_length} frames; got shape "
                                     f"{videos.shape}.")
-        videos = tf.cast(videos, tf.float32)
-        if tf.executing_eagerly():
+        if tf.executing_eagerly():  # before the cast: float64 values just above 1 would round to 1
             low, high = float(tf.reduce_min(videos)), float(tf.reduce_max(videos))
             if not (np.isfinite(low) and np.isfinite(high)) or low < 0.0 or high > 1.0:
                 raise InvalidInputError(f"{name} values must lie in [0, 1]; got min {low:g}, max {high:g}. "
                                         "Scale uint8 frames with frames / 255.")
-        return videos
+        return tf.cast(videos, tf.float32)
+
+
+def per_example(draw, shape, *args, **kwargs) -> tf.Tensor:
+    """`draw(shape, *args, **kwargs)`, a seeded keras.random op drawing rows [N, ...], as on one device.
+
+    Under a tf.distribute strategy with R replicas, each replica draws the rows of the whole global batch
+    [R * N, ...] and keeps its own slice: example i of the global batch gets the random numbers it gets on one
+    device, and no two replicas share theirs. Without a strategy this is `draw(shape, ...)` itself.
+    """
+    context = tf.distribute.get_replica_context()
+    if context is None or context.num_replicas_in_sync == 1:
+        return draw(shape, *args, **kwargs)
+    shape = tf.convert_to_tensor(shape)
+    rows = shape[0]
+    full = draw(tf.concat([[rows * context.num_replicas_in_sync], shape[1:]], axis=0), *args, **kwargs)
+    start = tf.cast(context.replica_id_in_sync_group, rows.dtype) * rows
+    return full[start:start + rows]
+
+
+def gradients_are_safe(grads) -> tf.Tensor:
+    """True when the global norm of `grads` (a list; None entries ignored) is finite: a bool scalar.
+
+    This catches NaN/Inf gradients and also finite ones above sqrt(float32 max) ~ 1.8e19, whose squares
+    overflow: Adam's second moment would become inf, and inf + (g^2 - inf) * (1 - beta_2) is NaN on the next
+    step, turning the weights NaN one step after a step that looked finite (seen when a prior scale
+    collapses to its 1e-8 floor early in training).
+    """
+    present = [tf.cast(g, tf.float32) for g in grads if g is not None]
+    if not present:
+        return tf.constant(True)
+    return tf.math.is_finite(tf.linalg.global_norm(present))
+
+
+def halve_loss_scale(optimizer) -> None:
+    """After a non-finite step: halves a LossScaleOptimizer's dynamic loss scale (mixed_float16 overflow)."""
+    if isinstance(optimizer, keras.optimizers.LossScaleOptimizer):
+        optimizer.step_counter.assign(0)
+        optimizer.dynamic_scale.assign(optimizer.dynamic_scale * 0.5)
 
 
 def _positive_int(value, name: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or int(value) < 1:
-        raise InvalidInputError(f"{name} must be a whole number >= 1; got {value!r}.")
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or not 1 <= int(value) <= INT32_MAX:
+        raise InvalidInputError(f"{name} must be a whole number >= 1 (and < 2**31); got {value!r}.")
     return int(value)

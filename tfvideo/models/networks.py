@@ -16,7 +16,10 @@ Skip lists are ordered from the deepest (smallest) tensor to the shallowest, the
 from __future__ import annotations
 
 import keras
+import tensorflow as tf
 
+from tfvideo.models import batch_norm as batch_norm_lib
+from tfvideo.models import conv_ops
 from tfvideo.models.layers import track_layers, tracked_layers
 
 CONV_INIT = keras.initializers.RandomNormal(0.0, 0.02)
@@ -26,16 +29,23 @@ IMAGE_SIZE = 64
 
 def _conv_block(filters: int, kernel: int, strides: int = 1, padding: str = "same", *, batch_norm: bool = True,
                 activation: str | None = "leaky_relu", transpose: bool = False) -> list[keras.layers.Layer]:
-    conv_cls = keras.layers.Conv2DTranspose if transpose else keras.layers.Conv2D
+    conv_cls = conv_ops.Conv2DTranspose if transpose else conv_ops.Conv2D  # Keras' layers (+ optional GEMM grad)
     layers = [conv_cls(filters, kernel, strides=strides, padding=padding, use_bias=False,
                        kernel_initializer=CONV_INIT)]
     if batch_norm:
-        layers.append(keras.layers.BatchNormalization(momentum=0.9, epsilon=1e-5, gamma_initializer=GAMMA_INIT))
+        layers.append(batch_norm_lib.BatchNormalization(momentum=0.9, epsilon=1e-5, gamma_initializer=GAMMA_INIT,
+                                                        synchronized=_several_replicas()))  # Keras' (+ optional fusion)
     if activation == "leaky_relu":
         layers.append(keras.layers.LeakyReLU(negative_slope=0.2))
     elif activation is not None:
         layers.append(keras.layers.Activation(activation))
     return layers
+
+
+def _several_replicas() -> bool:
+    """True when built under a tf.distribute strategy with several replicas: batch-norm moments are then
+    all-reduced over the global batch (synchronized batch norm), as on one device (tfvideo.distribute)."""
+    return tf.distribute.has_strategy() and tf.distribute.get_strategy().num_replicas_in_sync > 1
 
 
 def _track_blocks(owner, groups: dict[str, list[list]]) -> dict[str, list[int]]:
@@ -46,6 +56,11 @@ def _track_blocks(owner, groups: dict[str, list[list]]) -> dict[str, list[int]]:
 
 def _blocks(owner, structure: dict[str, list[int]], name: str) -> list[list]:
     return [tracked_layers(owner, f"{name}{i}", count) for i, count in enumerate(structure[name])]
+
+
+def _float32(x):
+    """x as float32 (the identity for float32 x): the networks' outputs under a mixed precision policy."""
+    return keras.ops.cast(x, "float32")
 
 
 def _apply(layers: list[keras.layers.Layer], x, training):
@@ -92,6 +107,8 @@ class FrameEncoder(keras.layers.Layer):
             h = _apply(block, h, training)
             skips.append(h)
         h = _apply(_blocks(self, self._structure, "head")[0], h, training)
+        # float32 out under a mixed precision policy (tfvideo.precision): only the convolutions run in 16 bits.
+        h, skips = _float32(h), [_float32(s) for s in skips]
         return {"encoding": keras.ops.reshape(h, (-1, self.encoding_size)), "skips": skips[::-1]}
 
     def get_config(self):
@@ -142,7 +159,7 @@ class FrameDecoder(keras.layers.Layer):
             if skips is not None:
                 h = keras.ops.concatenate([h, skips[i]], axis=-1)
             h = _apply(block, h, training)
-        return keras.ops.sigmoid(h)
+        return keras.ops.sigmoid(_float32(h))  # float32 frames under a mixed precision policy too
 
     def get_config(self):
         return {**super().get_config(), "architecture": self.architecture, "channels": self.channels,

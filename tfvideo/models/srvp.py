@@ -122,7 +122,7 @@ class SRVP(base.VideoPredictor):
 
         def body(s, y, norm, acc):
             y_next = self._transition(y, z, dt)
-            norm += tf.norm(y_next - y, axis=-1)
+            norm += euclidean_norm(y_next - y)
             if record_substeps:
                 acc = tf.concat([acc, y_next[:, None]], axis=1)
             return s + 1, y_next, norm, acc
@@ -138,7 +138,7 @@ class SRVP(base.VideoPredictor):
         norm, states = 0.0, []
         for _ in range(steps_per_frame):
             y_next = self._transition(y, z, dt)
-            norm += tf.norm(y_next - y, axis=-1)
+            norm += euclidean_norm(y_next - y)
             y = y_next
             states.append(y)
         return {"y": y, "increment_norm": norm, "substeps": tf.stack(states, 1) if record_substeps else None}
@@ -178,7 +178,8 @@ class SRVP(base.VideoPredictor):
         skips = self._select_skips(encoded["skips"], training) if cfg.skip_connections else None
         content = self.infer_content(self._select_content_frames(encoding, training))
         q_y = self.infer_initial_state(encoding)
-        y = dist_lib.sample_with_noise(q_y, keras.random.normal(tf.shape(q_y.loc), seed=self.noise_seed))
+        noise = base.per_example(keras.random.normal, tf.shape(q_y.loc), seed=self.noise_seed)
+        y = dist_lib.sample_with_noise(q_y, noise)
         rollout = self._posterior_rollout(y, encoding, k)
         reconstruction = self.decode(rollout["states"], content, skips, training=training)
         nll = tf.reduce_mean(dist_lib.gaussian_nll(reconstruction, videos, cfg.obs_scale))
@@ -197,7 +198,8 @@ class SRVP(base.VideoPredictor):
             z = None
             if post is not None:
                 q_z = dist_lib.normal_from_params(post[:, t])
-                z = dist_lib.sample_with_noise(q_z, keras.random.normal(tf.shape(q_z.loc), seed=self.noise_seed))
+                noise = base.per_example(keras.random.normal, tf.shape(q_z.loc), seed=self.noise_seed)
+                z = dist_lib.sample_with_noise(q_z, noise)
                 kl_z += dist_lib.kl_summed(q_z, self.prior_distribution(y))
             step = self.advance(y, z, steps_per_frame)
             y, norm = step["y"], norm + step["increment_norm"]
@@ -210,7 +212,7 @@ class SRVP(base.VideoPredictor):
         num = self.model_config.inference_frames
         if not training:
             return encoding[:, -num:]
-        scores = keras.random.uniform(tf.shape(encoding)[:2], seed=self.frame_seed)
+        scores = base.per_example(keras.random.uniform, tf.shape(encoding)[:2], seed=self.frame_seed)
         order = tf.argsort(scores, axis=1)[:, :num]
         return tf.gather(encoding, order, batch_dims=1)
 
@@ -219,7 +221,7 @@ class SRVP(base.VideoPredictor):
         if not training:
             return [s[:, -1] for s in skips]
         shape = tf.shape(skips[0])
-        index = keras.random.randint(shape[:1], 0, shape[1], seed=self.frame_seed)
+        index = base.per_example(keras.random.randint, shape[:1], 0, shape[1], seed=self.frame_seed)
         return [tf.gather(s, index, batch_dims=1) for s in skips]
 
     # ------------------------------------------------------------------------------------ generation
@@ -285,3 +287,15 @@ class SRVP(base.VideoPredictor):
         _, _, acc = tf.while_loop(lambda t, *_: t < horizon, future_body, (tf.constant(0), y, acc),
                                   shape_invariants=(tf.TensorShape([]), y.shape, tf.TensorShape([None, None, ny])))
         return acc
+
+
+def euclidean_norm(x: tf.Tensor) -> tf.Tensor:
+    """||x||_2 over the last axis, [..., d] -> [...], with gradient 0 where x = 0.
+
+    tf.norm's gradient is x / ||x||, NaN at x = 0; an increment y_{s+dt} - y_s is exactly 0 whenever every
+    ReLU unit of f is off, which made whole training steps non-finite. PyTorch's norm (the reference code's)
+    uses the subgradient 0 there; so does this.
+    """
+    squared = tf.reduce_sum(tf.square(x), axis=-1)
+    positive = squared > 0.0
+    return tf.where(positive, tf.sqrt(tf.where(positive, squared, tf.ones_like(squared))), tf.zeros_like(squared))

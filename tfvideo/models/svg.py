@@ -268,7 +268,8 @@ class SVG(base.VideoPredictor):
     def compute_loss_terms(self, videos, training=False):
         """Negative ELBO terms of videos [B, T, H, W, C] (module docstring), posterior noise from the seed generator."""
         shape = tf.shape(videos)
-        noise = keras.random.normal(tf.stack([shape[0], shape[1] - 1, self.z_size]), seed=self.noise_seed)
+        noise = base.per_example(keras.random.normal, tf.stack([shape[0], shape[1] - 1, self.z_size]),
+                                 seed=self.noise_seed)
         return self.elbo_terms(videos, noise, training=training)
 
     def elbo_terms(self, videos, z_noise, training=False):

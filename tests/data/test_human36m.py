@@ -1,0 +1,87 @@
+"""Tests for tfvideo.data.human36m: our TFDS builder on tiny fake 1000x1000 videos, and the source."""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+import pytest
+import tensorflow_datasets as tfds
+
+from tests.conftest import tiny_config
+from tfvideo import config as config_lib
+from tfvideo.data import fake_data, human36m, prepare, registry
+from tfvideo.data.errors import DatasetUnavailableError
+
+NUM_FRAMES = 25  # frames 0, 8, 16, 24 are kept
+
+
+@pytest.fixture(scope="module")
+def prepared(tmp_path_factory):
+    root = tmp_path_factory.mktemp("h36m")
+    manual = root / "manual"
+    fake_data.write_human36m_videos(str(manual), subjects=(1,), cameras=("54138969", "55011271"),
+                                    num_frames=NUM_FRAMES)
+    fake_data.write_human36m_videos(str(manual), subjects=(9, 11), num_frames=NUM_FRAMES)
+    fake_data.write_human36m_videos(str(manual), subjects=(1,), actions=("Walking_ALL",), num_frames=3)  # ignored
+    fake_data.write_corrupt_file(str(manual / "S5" / "Videos" / "Eating.54138969.mp4"))  # skipped
+    builder = human36m.Human36m(data_dir=str(root / "data"))
+    builder.download_and_prepare(download_config=tfds.download.DownloadConfig(manual_dir=str(manual)))
+    return builder
+
+
+def _data_config(builder, **overrides):
+    data = dict(dataset="human36m", data_dir=os.path.dirname(os.path.dirname(builder.data_dir)), channels=3,
+                seq_len=3, conditioning_frames=2, test_horizon=2)
+    return tiny_config(data={**data, **overrides}).data
+
+
+def test_builder_subsamples_crops_and_splits_by_subject(prepared):
+    for split, expected in (("train", {"S1/Walking 1.54138969", "S1/Walking 1.55011271"}),
+                            ("test", {"S9/Walking 1.54138969", "S11/Walking 1.54138969"})):
+        examples = list(tfds.as_numpy(prepared.as_dataset(split=split)))
+        assert {ex["name"].decode() for ex in examples} == expected  # corrupt S5 and "_ALL" videos left out
+        for ex in examples:
+            subject = int(ex["subject"])
+            assert ex["video"].shape == (4, 64, 64, 3) and ex["camera"].decode() in ex["name"].decode()
+            # Inside the crop box the background is 20 * subject; outside it is white. The bottom-right corner
+            # of a correct crop shows background (the moving square never reaches it in the kept frames).
+            assert np.all(np.abs(ex["video"][:, -2:, -2:].astype(int) - 20 * subject) <= 6)
+            assert ex["video"].max() >= 240  # the square is there
+
+
+def test_find_videos_reads_subject_from_folders(tmp_path):
+    for rel in ("S7/Videos/Sitting 1.1.mp4", "x/S8/sub/Phoning.2.mp4", "S9/Videos/Sitting_ALL.1.mp4",
+                "loose.mp4", "S1/notes.txt"):
+        path = tmp_path / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(b"")
+    found = [(s, os.path.relpath(p, tmp_path)) for s, p in human36m.find_videos(str(tmp_path))]
+    assert found == [(7, "S7/Videos/Sitting 1.1.mp4"), (8, "x/S8/sub/Phoning.2.mp4")]
+
+
+def test_source_shapes_membership_and_determinism(prepared):
+    cfg = _data_config(prepared)
+    source = registry.get_data_source(cfg)
+    batch = next(iter(source.train_stream(2, seed=3))).numpy()
+    assert batch.shape == (2, 3, 64, 64, 3) and 0.0 <= batch.min() and batch.max() <= 1.0
+    assert np.all(np.abs(batch[:, :, -1, -1] * 255 - 20) <= 6)  # training windows: subject 1 only
+    test = source.test_videos(40)
+    assert test.shape == (40, 4, 64, 64, 3) and source.num_test_videos == human36m.NUM_TEST_CLIPS
+    corner = np.rint(test[:, 0, -1, -1, 0] * 255)
+    assert set(np.abs(corner[:, None] - [180, 220]).argmin(axis=1)) == {0, 1}  # subjects 9 and 11, nothing else
+    assert np.all(np.abs(corner[:, None] - [180, 220]).min(axis=1) <= 6)
+    np.testing.assert_array_equal(test, registry.get_data_source(cfg).test_videos(40))
+    with pytest.raises(config_lib.ConfigError, match="--channels=3"):
+        registry.get_data_source(_data_config(prepared, channels=1))
+
+
+def test_missing_data_and_manual_dir_messages(tmp_path):
+    with pytest.raises(DatasetUnavailableError, match="license-gated") as info:
+        registry.get_data_source(tiny_config(data=dict(dataset="human36m", channels=3,
+                                                       data_dir=str(tmp_path))).data)
+    assert human36m.URL in str(info.value) and "--manual_dir" in str(info.value)
+    config = tiny_config(data=dict(dataset="human36m", channels=3, data_dir=str(tmp_path / "data")))
+    with pytest.raises(DatasetUnavailableError, match="Preparing human36m") as info:
+        prepare.prepare(config, manual_dir=None)  # no manual dir: TFDS refuses, we explain
+    assert "register at" in str(info.value)

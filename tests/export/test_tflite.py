@@ -1,0 +1,162 @@
+"""TFLite export (builtin ops only) in the LiteRT interpreter: same signature and, for float32, the same frames
+as the SavedModel within 1e-4 across batch sizes, context lengths, sample counts, dt and horizons in one
+interpreter; float16 and dynamic-range variants run (their errors are printed); the runner script."""
+
+import json
+import os
+
+import numpy as np
+import pytest
+
+from export_testlib import (call_signature, contexts, load_script, loaded_saved_model, run_cli, saved_model_export,
+                            tflite_export, trained_run)
+from tfvideo import video_io
+from tfvideo.export import tflite
+
+CASES = [  # (batch, context frames, num_samples, dt, horizon, seed): every axis changes at least once
+    (1, 3, 1, 1.0, 1, 0),
+    (2, 3, 3, 0.5, 2, 5),
+    (1, 4, 5, 1.0, 4, -7),
+    (3, 2, 2, 0.25, 2, 123456789),
+    (1, 3, 1, 1.0, 1, 0),  # back to the first shapes after the interpreter was resized
+]
+
+
+@pytest.fixture(scope="module")
+def float32_path(tmp_path_factory):
+    return tflite_export(tmp_path_factory, "none")
+
+
+@pytest.fixture(scope="module")
+def saved_model(tmp_path_factory):
+    return loaded_saved_model(tmp_path_factory).signatures["serving_default"]
+
+
+def _inputs(batch, length, num_samples, dt, horizon, seed):
+    return contexts(batch, length, seed=batch + 7 * length), num_samples, dt, horizon, seed
+
+
+def test_signature_and_metadata(float32_path):
+    runner = tflite.TFLiteModel(float32_path)
+    assert list(runner.interpreter.get_signature_list()) == ["serving_default"]
+    details = runner.runner.get_input_details()
+    assert set(details) == {"context", "num_samples", "dt", "horizon", "seed"}
+    assert list(details["context"]["shape_signature"]) == [-1, -1, 64, 64, 1]
+    assert list(runner.runner.get_output_details()) == ["frames"]
+    with open(tflite.metadata_path(float32_path)) as handle:
+        meta = json.load(handle)
+    assert meta["quantize"] == "none" and meta["min_context_frames"] == 2 and meta["validates_inputs"] is False
+
+
+def test_float32_matches_the_saved_model_in_one_interpreter(float32_path, saved_model):
+    runner = tflite.TFLiteModel(float32_path)
+    errors = []
+    for case in CASES:
+        inputs = _inputs(*case)
+        frames = runner(*inputs)
+        expected = call_signature(saved_model, *inputs)
+        batch, _, num_samples, dt, horizon, _ = case
+        assert frames.shape == expected.shape == (batch, num_samples, horizon * round(1 / dt), 64, 64, 1)
+        errors.append(float(np.abs(frames - expected).max()))
+    print(f"TFLite float32 max abs error vs SavedModel per case: {errors}")
+    assert max(errors) < 1e-4
+    # Same seed, same futures; another seed, other futures.
+    inputs = _inputs(*CASES[1])
+    np.testing.assert_array_equal(runner(*inputs), runner(*inputs))
+    assert np.abs(runner(*inputs[:-1], 6) - runner(*inputs)).max() > 1e-3
+
+
+@pytest.mark.parametrize("quantize", ["float16", "dynamic"])
+def test_quantized_variants_run(tmp_path_factory, saved_model, quantize, float32_path):
+    path = tflite_export(tmp_path_factory, quantize)
+    assert os.path.getsize(path) < os.path.getsize(float32_path)
+    runner = tflite.TFLiteModel(path)
+    errors = []
+    for case in CASES[:3]:
+        inputs = _inputs(*case)
+        frames = runner(*inputs)
+        assert frames.shape == call_signature(saved_model, *inputs).shape
+        assert np.all(np.isfinite(frames)) and frames.min() >= 0 and frames.max() <= 1
+        errors.append(float(np.abs(frames - call_signature(saved_model, *inputs)).max()))
+    print(f"TFLite {quantize}: {os.path.getsize(path)} bytes; max abs error vs SavedModel per case: {errors}")
+    assert max(errors) < 0.1
+
+
+def test_host_checks_and_unchecked_calls(float32_path):
+    runner = tflite.TFLiteModel(float32_path)
+    context = contexts(1, 3)
+    with pytest.raises(ValueError, match="dt must be of the form 1/k"):
+        runner(context, 2, 0.3, 2, 0)
+    with pytest.raises(ValueError, match="context needs at least 2 frames"):
+        runner(context[:, :1], 2, 1.0, 2, 0)
+    with pytest.raises(ValueError, match="context must be float32 frames"):
+        runner(context[..., :32, :32, :], 2, 1.0, 2, 0)
+    unchecked = tflite.TFLiteModel(float32_path, check=False)
+    np.testing.assert_array_equal(unchecked(context, 2, 1.0, 2, 0), runner(context, 2, 1.0, 2, 0))
+
+
+def test_existing_file_is_not_replaced_without_overwrite(tmp_path_factory, float32_path, capsys):
+    from tfvideo.export import __main__ as cli
+    before = os.path.getmtime(float32_path)
+    argv = [f"--workdir={trained_run(tmp_path_factory)}", "--format=tflite",
+            f"--export_dir={saved_model_export(tmp_path_factory)['export_dir']}"]
+    assert run_cli(cli, argv) == 2
+    assert "already exists; pass --overwrite" in capsys.readouterr().err
+    assert os.path.getmtime(float32_path) == before
+
+
+def test_run_tflite_script_writes_a_gif(float32_path, tmp_path, capsys):
+    script = load_script("run_tflite")
+    context = contexts(2, 4)
+    np.save(tmp_path / "context.npy", context)
+    out = tmp_path / "futures.gif"
+    assert script.main([f"--model={float32_path}", f"--context={tmp_path / 'context.npy'}", "--num_samples=2",
+                        "--horizon=3", "--dt=0.5", "--seed=4", f"--output={out}",
+                        f"--save_npy={tmp_path / 'frames.npy'}"]) == 0
+    assert "Sampled 2 futures of 6 frames for 2 video(s)" in capsys.readouterr().out
+    frames = np.load(tmp_path / "frames.npy")
+    # The metadata's conditioning length (3) is the default context: the first 3 of the 4 frames.
+    np.testing.assert_array_equal(frames, tflite.TFLiteModel(float32_path)(context[:, :3], 2, 0.5, 3, 4))
+    gif = video_io.read_gif(str(out))
+    assert gif.shape[0] == 3 + 6 and gif.shape[1] == 2 * 2 * (64 + 4)  # context + 3 * 2 frames; 2 rows
+    # A GIF context (RGB, any size) is converted to the model's channels and frame size.
+    video_io.write_gif(str(tmp_path / "context.gif"), video_io.to_uint8_rgb(context[0]), scale=2)
+    assert script.main([f"--model={float32_path}", f"--context={tmp_path / 'context.gif'}", "--context_frames=2",
+                        f"--output={tmp_path / 'from_gif.gif'}", "--horizon=2"]) == 0
+    assert video_io.read_gif(str(tmp_path / "from_gif.gif")).shape[0] == 2 + 2
+    assert script.main([f"--model={float32_path}", f"--context={tmp_path / 'context.npy'}", "--num_samples=0",
+                        f"--output={tmp_path / 'bad.gif'}"]) == 2
+    assert "num_samples must be a whole number >= 1" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name,options", [
+    ("svg", dict(skip_connections=True)),
+    ("hafsvg", dict(skip_connections=True, feature_aligner=True, num_groups=2)),
+])
+def test_other_models_export_through_the_same_contract(name, options):
+    """SVG-LP and HAF-SVG plug in through `noise_shapes` + `sample_futures`: same signature, seeded, only dt=1
+    (discrete time), and their TFLite conversion matches too."""
+    import keras
+    import tensorflow as tf
+    from conftest import tiny_config
+    from tfvideo.export import signatures
+    from tfvideo.models import build_model
+
+    keras.utils.set_random_seed(0)
+    model = build_model(tiny_config(model=dict(model=name, rnn_size=8, **options)))
+    (endpoint,) = signatures.endpoints(model)
+    fn = endpoint.tf_function()
+    call = lambda *inputs: call_signature(
+        lambda **kw: fn(kw["context"], kw["num_samples"], kw["dt"], kw["horizon"], kw["seed"]), *inputs)
+    inputs = _inputs(2, 3, 2, 1.0, 3, 4)
+    frames = call(*inputs)
+    assert frames.shape == (2, 2, 3, 64, 64, 1)
+    np.testing.assert_array_equal(call(*inputs), frames)
+    with pytest.raises(tf.errors.InvalidArgumentError, match="discrete-time model and only accepts dt=1"):
+        call(*inputs[:2], 0.5, *inputs[3:])
+    from ai_edge_litert.interpreter import Interpreter
+    interpreter = Interpreter(model_content=tflite.convert(model))
+    out = interpreter.get_signature_runner("serving_default")(
+        **signatures.check_inputs(*inputs, image_size=64, channels=1, min_context_frames=1, dt_supported=False))
+    assert np.abs(out["frames"] - frames).max() < 1e-4

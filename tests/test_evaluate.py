@@ -1,0 +1,97 @@
+"""`python -m tfvideo.evaluate` through main (in process) on a tiny trained run, and as a module."""
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from eval_testlib import repo_root, run_cli, trained_run
+from tfvideo import evaluate
+
+
+def test_main_evaluates_writes_results_and_figures_then_resumes(tmp_path_factory, tmp_path, capsys):
+    workdir = trained_run(tmp_path_factory)
+    out = tmp_path / "eval"
+    argv = [f"--workdir={workdir}", "--num_videos=3", "--num_samples=2", f"--output_dir={out}", "--figure_videos=2"]
+    assert run_cli(evaluate, argv) == 0
+    stdout = capsys.readouterr().out
+    assert "| run | PSNR | SSIM | videos | samples | context + horizon | dt |" in stdout
+    assert "video 3/3 (100%)" in stdout and "ETA" in stdout
+    names = set(os.listdir(out))
+    assert {"results.json", "results.md", "spec.json", "videos", "curves.png", "samples_000000.png",
+            "samples_000001.gif", "analyses"} <= names
+    assert sorted(os.listdir(out / "analyses")) == sorted(
+        f"{n}.{e}" for n in ("content_swap", "frame_rate", "interpolation") for e in ("gif", "png"))
+    results = json.loads((out / "results.json").read_text())
+    assert results["num_videos"] == 3 and results["protocol"]["num_samples"] == 2
+    assert results["protocol"]["conditioning_frames"] == 3 and results["protocol"]["horizon"] == 4  # run config
+    assert (out / "results.md").read_text() in stdout
+    before = (out / "results.json").read_text()
+    assert run_cli(evaluate, argv + ["--nofigures"]) == 0
+    assert "Resuming: 3 of 3 videos already evaluated" in capsys.readouterr().out
+    assert (out / "results.json").read_text() == before
+
+
+def test_compare_draws_one_curve_per_run_and_one_table_row_each(tmp_path_factory, tmp_path, capsys):
+    workdir = trained_run(tmp_path_factory)
+    baseline_dir = tmp_path / "baseline"
+    assert run_cli(evaluate, [f"--workdir={workdir}", "--baseline=last_frame", "--num_videos=3",
+                              f"--output_dir={baseline_dir}", "--nofigures"]) == 0
+    capsys.readouterr()
+    compare_dir = tmp_path / "compare"
+    assert run_cli(evaluate, [f"--compare={workdir},{baseline_dir / 'results.json'}", "--num_videos=3",
+                              "--num_samples=2", f"--output_dir={compare_dir}", "--nofigures"]) == 0
+    table = (compare_dir / "compare.md").read_text()
+    assert table.count("\n| ") == 2 and "(step 3)" in table and "(baseline:last_frame)" in table
+    assert os.path.getsize(compare_dir / "compare.png") > 5000
+    assert os.path.isfile(os.path.join(workdir, "eval", "step3_n2_c3_h4_dt1_seed0", "results.json"))
+
+
+@pytest.mark.parametrize("argv,message", [
+    ([], "--workdir must name the training run to evaluate"),
+    (["--workdir={missing}"], "not a tfvideo training run"),
+    (["--workdir={run}", "--num_videos=2", "--fvd_weights={missing}/i3d.pt"], "rgb_imagenet.pt"),
+    (["--workdir={run}", "--horizon=0"], "--horizon must be a whole number >= 1"),
+])
+def test_bad_input_exits_2_with_a_message(tmp_path_factory, tmp_path, capsys, argv, message):
+    values = dict(missing=str(tmp_path / "missing"), run=trained_run(tmp_path_factory))
+    assert run_cli(evaluate, [a.format(**values) for a in argv]) == 2
+    assert message in capsys.readouterr().err
+
+
+def test_flags_shared_with_other_clis_use_this_clis_defaults_unless_given():
+    from absl import flags
+    flags.FLAGS.unparse_flags()
+    flags.FLAGS(["prog"])
+    try:
+        assert evaluate._value("batch_size") == 16 and evaluate._value("conditioning_frames") is None
+        assert evaluate._value("dt") is None and evaluate._value("num_samples") == 100
+    finally:
+        flags.FLAGS.unparse_flags()
+
+
+@pytest.mark.slow
+def test_python_dash_m_entry_point(tmp_path):
+    result = subprocess.run([sys.executable, "-m", "tfvideo.evaluate", f"--workdir={tmp_path / 'missing'}"],
+                            capture_output=True, text=True, timeout=300, cwd=repo_root(),
+                            env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"})
+    assert result.returncode == 2, result.stderr[-2000:]
+    assert "error: Cannot read the run in --workdir=" in result.stderr
+
+
+def test_any_model_is_evaluated_and_only_srvp_gets_the_analyses(tmp_path, capsys):
+    from conftest import tiny_config
+    from tfvideo import checkpointing
+    from tfvideo.models import build_model
+    workdir = str(tmp_path / "svg_run")
+    config = tiny_config(workdir, model={"model": "svg", "rnn_size": 6, "predictor_layers": 1})
+    checkpointing.prepare_workdir(config)
+    checkpointing.RunCheckpoint(workdir, build_model(config)).save(1)
+    out = tmp_path / "eval"
+    assert run_cli(evaluate, [f"--workdir={workdir}", "--num_videos=2", "--num_samples=2", f"--output_dir={out}",
+                              "--figure_videos=2"]) == 0
+    assert "| svg_run (step 1) |" in capsys.readouterr().out
+    assert json.loads((out / "results.json").read_text())["model"] == "svg"
+    assert os.path.isfile(out / "samples_000001.png") and not os.path.exists(out / "analyses")

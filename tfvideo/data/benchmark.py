@@ -1,0 +1,102 @@
+"""Input pipeline throughput: `python -m tfvideo.data.benchmark --flagfile=configs/kth.flags --data_dir=DIR`.
+
+Measures, for the configured dataset: the time to open the data source (`open_s`: first run includes building
+frame caches), the first training batch (`first_batch_s`), training windows per second over `--batches`
+batches after `--warmup` (`train_windows_per_s`), and test videos per second (`test_videos_per_s`). With
+`--fake`, generated source files in the dataset's real layout and frame geometry are prepared in a temporary
+folder first (for machines without the real data; the figures then say `"data": "fake"`). Prints a table and
+JSON (also written to `--output`).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import sys
+import tempfile
+import time
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+from absl import app  # noqa: E402
+from absl import flags  # noqa: E402
+
+from tfvideo import flags as flags_lib  # noqa: E402
+
+flags_lib.define_config_flags()
+FLAGS = flags.FLAGS
+for _define, _name, _default, _help in [
+        (flags.DEFINE_integer, "batches", 20, "Timed training batches."),
+        (flags.DEFINE_integer, "warmup", 3, "Untimed training batches first (pipeline start-up, autotuning)."),
+        (flags.DEFINE_integer, "test_videos", 64, "Test videos read for the test throughput."),
+        (flags.DEFINE_bool, "fake", False, "Benchmark on generated source files in the dataset's layout."),
+        (flags.DEFINE_integer, "fake_scale", 2, "With --fake: multiplies the number of generated videos."),
+        (flags.DEFINE_string, "output", None, "Also write the results as JSON to this file.")]:
+    if _name not in FLAGS:  # other CLIs in the same process may define the same names
+        _define(_name, _default, _help)
+
+
+def run_benchmark(data_config, batch_size: int, batches: int = 20, warmup: int = 3, test_videos: int = 64) -> dict:
+    """Throughput figures of `data_config`'s pipeline (see the module docstring)."""
+    from tfvideo.data import registry  # pylint: disable=g-import-not-at-top
+
+    start = time.perf_counter()
+    source = registry.get_data_source(data_config)
+    open_s = time.perf_counter() - start
+    iterator = iter(source.train_stream(batch_size, seed=0, start_index=0))
+    start = time.perf_counter()
+    next(iterator)
+    first_batch_s = time.perf_counter() - start
+    for _ in range(max(0, warmup - 1)):
+        next(iterator)
+    start = time.perf_counter()
+    for _ in range(batches):
+        batch = next(iterator)
+    train_s = time.perf_counter() - start
+    num_test = min(test_videos, source.num_test_videos)
+    start = time.perf_counter()
+    read = sum(len(b) for b in source.test_batches(min(32, max(1, num_test)), 0, num_test))
+    test_s = time.perf_counter() - start
+    return {"dataset": data_config.dataset, "description": source.description, "batch_size": batch_size,
+            "window_shape": list(batch.shape[1:]), "open_s": round(open_s, 3), "first_batch_s": round(first_batch_s, 3),
+            "train_windows_per_s": round(batches * batch_size / train_s, 1),
+            "train_batch_ms": round(1000 * train_s / batches, 1),
+            "test_videos_per_s": round(read / max(test_s, 1e-9), 1), "cpu_count": os.cpu_count()}
+
+
+def main(argv) -> int:
+    if len(argv) > 1:
+        raise app.UsageError(f"Unexpected arguments {argv[1:]}: every option is a --flag.")
+    from tfvideo import config as config_lib  # pylint: disable=g-import-not-at-top
+    from tfvideo.data import errors, fake_data, mnist_digits  # pylint: disable=g-import-not-at-top
+
+    fake_root = tempfile.mkdtemp(prefix="tfvideo_data_bench_") if FLAGS.fake else None
+    try:
+        config = flags_lib.config_from_flags(FLAGS)
+        data = config.data
+        if fake_root:
+            clip_len = max(data.seq_len, data.conditioning_frames + data.test_horizon)
+            data_dir = fake_data.make_fake_dataset(data.dataset, fake_root, clip_len, scale=FLAGS.fake_scale)
+            data = config.replace(data={"data_dir": data_dir}).data
+        result = run_benchmark(data, config.train.batch_size, FLAGS.batches, FLAGS.warmup, FLAGS.test_videos)
+    except (config_lib.ConfigError, errors.DatasetUnavailableError, mnist_digits.DigitsUnavailableError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    finally:
+        if fake_root:
+            shutil.rmtree(fake_root, ignore_errors=True)
+    result["data"] = "fake" if fake_root else "real"
+    for key, value in result.items():
+        print(f"{key:>22}: {value}")
+    print(json.dumps(result))
+    if FLAGS.output:
+        tmp = FLAGS.output + ".tmp"
+        with open(tmp, "w", encoding="utf-8") as file:
+            json.dump(result, file, indent=2)
+        os.replace(tmp, FLAGS.output)
+    return 0
+
+
+if __name__ == "__main__":
+    app.run(lambda argv: sys.exit(main(argv)))

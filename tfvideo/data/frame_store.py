@@ -1,0 +1,267 @@
+"""Random access to the decoded frames of many videos, and the reproducible windows drawn from them.
+
+A `FrameStore` holds every frame of a set of videos in one uint8 array [N, H, W, C] (in memory, or memory-mapped
+from a cache directory written once), with `offsets` [V + 1] marking where each video starts. That makes any
+window of any video one slice away, so training windows can be drawn independently per element:
+
+- Training element i of a stream with seed s uses `np.random.default_rng([s, i])` to pick a video uniformly
+  among those with at least `seq_len` frames, then a start uniformly among its valid starts (SRVP's sampling).
+  The stream therefore depends only on (store, seq_len, seed), and starting at `start_index` gives exactly the
+  elements start_index, start_index + 1, ... of the stream that starts at 0 (resumption).
+- Fixed test clips: `random_clips` (seeded, e.g. KTH's 1000 clips with seed 42) or `first_clips` (the first
+  frames of every video long enough).
+
+Cache directory layout: `frames.u8` (raw uint8 frames, C order) and `index.json` (shape, offsets, names,
+groups, notes). It is written to a temporary directory and renamed into place, so a crash never leaves a
+half-written cache behind.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import shutil
+import tempfile
+from typing import Iterable, NamedTuple
+
+from absl import logging
+import numpy as np
+import tensorflow as tf
+
+from tfvideo.data.moving_mnist import _ExitGuard
+
+FRAMES_FILE = "frames.u8"
+INDEX_FILE = "index.json"
+FORMAT_VERSION = 1
+_EXIT_GUARD = _ExitGuard()  # see moving_mnist._ExitGuard: lets the process exit while a stream is alive
+
+
+class StoreVideo(NamedTuple):
+    """One video to put in a store: uint8 frames [T, H, W, C], an id and a group (person, subject, or -1)."""
+
+    name: str
+    group: int
+    frames: np.ndarray
+
+
+@dataclasses.dataclass(frozen=True)
+class FrameStore:
+    """Frames of V videos.
+
+    Attributes:
+      frames: uint8 [N, H, W, C] (np.ndarray or read-only np.memmap), every video's frames one after another.
+      offsets: int64 [V + 1]; video v is frames[offsets[v]:offsets[v + 1]].
+      names: V video ids.
+      groups: int64 [V] (e.g. KTH person, Human3.6M subject; -1 when not applicable).
+      notes: messages recorded while building (e.g. files skipped), repeated when a cached store is loaded.
+    """
+
+    frames: np.ndarray
+    offsets: np.ndarray
+    names: tuple[str, ...]
+    groups: np.ndarray
+    notes: tuple[str, ...] = ()
+
+    @property
+    def num_videos(self) -> int:
+        return len(self.names)
+
+    @property
+    def lengths(self) -> np.ndarray:
+        """int64 [V]: frames per video."""
+        return np.diff(self.offsets)
+
+    @property
+    def frame_shape(self) -> tuple[int, int, int]:
+        return tuple(self.frames.shape[1:])
+
+    def video(self, index: int) -> np.ndarray:
+        """uint8 [T, H, W, C] frames of video `index`."""
+        return self.frames[self.offsets[index]:self.offsets[index + 1]]
+
+    def clip(self, index: int, start: int, length: int) -> np.ndarray:
+        """uint8 [length, H, W, C]: frames start .. start + length - 1 of video `index`."""
+        if start < 0 or start + length > self.lengths[index]:
+            raise ValueError(f"Clip [{start}, {start + length}) outside video {index} of {self.lengths[index]} "
+                             "frames.")
+        first = self.offsets[index] + start
+        return np.asarray(self.frames[first:first + length])
+
+
+def build_store(videos: Iterable[StoreVideo], directory: str | None = None,
+                notes: Iterable[str] = ()) -> FrameStore:
+    """Collects `videos` into a FrameStore; with `directory`, writes it there (atomically) and memory-maps it.
+
+    Videos with no frame are dropped. All videos must share the frame shape [H, W, C].
+    `notes` is read after `videos` is exhausted (so a generator may append to it while yielding).
+    """
+    if directory is None:
+        return _build_in_memory(videos, notes)
+    parent = os.path.dirname(os.path.abspath(directory))
+    os.makedirs(parent, exist_ok=True)
+    tmp = tempfile.mkdtemp(prefix=os.path.basename(directory) + ".tmp-", dir=parent)
+    try:
+        index = _write_frames(videos, os.path.join(tmp, FRAMES_FILE))
+        index["notes"] = list(notes)
+        with open(os.path.join(tmp, INDEX_FILE), "w", encoding="utf-8") as file:
+            json.dump(index, file)
+        try:
+            os.replace(tmp, directory)
+        except OSError:  # another process wrote the same cache meanwhile: keep theirs
+            if load_store(directory) is None:
+                raise
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    store = load_store(directory)
+    if store is None:
+        raise OSError(f"Could not read back the frame cache written to {directory}.")
+    return store
+
+
+def _build_in_memory(videos: Iterable[StoreVideo], notes: Iterable[str]) -> FrameStore:
+    chunks, names, groups, offsets = [], [], [], [0]
+    for video in videos:
+        if len(video.frames):
+            _check_shape(video, chunks[0].shape[1:] if chunks else None)
+            chunks.append(np.asarray(video.frames, np.uint8))
+            names.append(video.name)
+            groups.append(video.group)
+            offsets.append(offsets[-1] + len(video.frames))
+    frames = np.concatenate(chunks) if chunks else np.zeros((0, 1, 1, 1), np.uint8)
+    return FrameStore(frames, np.asarray(offsets, np.int64), tuple(names), np.asarray(groups, np.int64),
+                      tuple(notes))
+
+
+def _check_shape(video: StoreVideo, expected) -> None:
+    if video.frames.ndim != 4 or video.frames.dtype != np.uint8:
+        raise ValueError(f"{video.name}: frames must be uint8 [T, H, W, C]; got {video.frames.dtype} "
+                         f"{video.frames.shape}.")
+    if expected is not None and tuple(video.frames.shape[1:]) != tuple(expected):
+        raise ValueError(f"{video.name}: frame shape {video.frames.shape[1:]} differs from {tuple(expected)}.")
+
+
+def _write_frames(videos: Iterable[StoreVideo], path: str) -> dict:
+    names, groups, offsets, shape = [], [], [0], None
+    with open(path, "wb") as file:
+        for video in videos:
+            if not len(video.frames):
+                continue
+            _check_shape(video, shape)
+            shape = tuple(int(d) for d in video.frames.shape[1:])
+            file.write(np.ascontiguousarray(video.frames, np.uint8).tobytes())
+            names.append(video.name)
+            groups.append(int(video.group))
+            offsets.append(offsets[-1] + len(video.frames))
+    return {"format": FORMAT_VERSION, "frame_shape": list(shape or (1, 1, 1)), "offsets": offsets,
+            "names": names, "groups": groups}
+
+
+def load_store(directory: str) -> FrameStore | None:
+    """Memory-maps a store written by `build_store`; None if there is no complete one in `directory`."""
+    index_path, frames_path = os.path.join(directory, INDEX_FILE), os.path.join(directory, FRAMES_FILE)
+    if not (os.path.isfile(index_path) and os.path.isfile(frames_path)):
+        return None
+    try:
+        with open(index_path, encoding="utf-8") as file:
+            index = json.load(file)
+        shape = (index["offsets"][-1], *index["frame_shape"])
+        if index.get("format") != FORMAT_VERSION or os.path.getsize(frames_path) != int(np.prod(shape)):
+            logging.warning("Ignoring the frame cache in %s: wrong format or size (it will be rebuilt).", directory)
+            return None
+        frames = (np.memmap(frames_path, dtype=np.uint8, mode="r", shape=shape) if shape[0]
+                  else np.zeros(shape, np.uint8))
+    except (OSError, ValueError, KeyError) as err:
+        logging.warning("Ignoring the unreadable frame cache in %s (%s).", directory, err)
+        return None
+    return FrameStore(frames, np.asarray(index["offsets"], np.int64), tuple(index["names"]),
+                      np.asarray(index["groups"], np.int64), tuple(index.get("notes", ())))
+
+
+# ------------------------------------------------------------------------------------------------- windows
+
+
+def eligible_videos(store: FrameStore, length: int) -> np.ndarray:
+    """int64 [K]: indices of the videos with at least `length` frames."""
+    return np.flatnonzero(store.lengths >= length).astype(np.int64)
+
+
+def window_index(store: FrameStore, seq_len: int, seed: int, element: int,
+                 eligible: np.ndarray | None = None) -> tuple[int, int]:
+    """(video, start) of training element `element` of the stream with `seed` (see the module docstring)."""
+    eligible = eligible_videos(store, seq_len) if eligible is None else eligible
+    rng = np.random.default_rng([seed, element])
+    video = int(eligible[rng.integers(len(eligible))])
+    start = int(rng.integers(store.lengths[video] - seq_len + 1))
+    return video, start
+
+
+def window_stream(store: FrameStore, *, batch_size: int, seq_len: int, seed: int = 0, start_index: int = 0,
+                  num_parallel_calls: int | None = None) -> tf.data.Dataset:
+    """Endless, reproducible stream of training windows.
+
+    Returns:
+      tf.data.Dataset of float32 [batch_size, seq_len, H, W, C] in [0, 1]; batch b holds elements
+      start_index + b * batch_size + (0 .. batch_size - 1).
+    """
+    if batch_size < 1 or seq_len < 1 or seed < 0 or start_index < 0:
+        raise ValueError(f"batch_size and seq_len must be >= 1, seed and start_index >= 0; got {batch_size}, "
+                         f"{seq_len}, {seed}, {start_index}.")
+    eligible = eligible_videos(store, seq_len)
+    if not len(eligible):
+        raise ValueError(f"No video has {seq_len} frames (longest: {int(store.lengths.max(initial=0))}).")
+    shape = [batch_size, seq_len, *store.frame_shape]
+    _EXIT_GUARD.register()
+
+    def make_batch(elements: np.ndarray) -> np.ndarray:
+        out = np.empty(shape, np.uint8)
+        for row, element in enumerate(elements):
+            video, start = window_index(store, seq_len, seed, int(element), eligible)
+            out[row] = store.clip(video, start, seq_len)
+        return out
+
+    def guarded(elements: np.ndarray) -> np.ndarray:
+        return _EXIT_GUARD.run(make_batch, lambda: np.zeros(shape, np.uint8), elements)
+
+    def load(elements: tf.Tensor) -> tf.Tensor:
+        frames = tf.numpy_function(guarded, [elements], tf.uint8, stateful=False, name="frame_store_windows")
+        return tf.cast(tf.ensure_shape(frames, shape), tf.float32) / 255.0
+
+    dataset = tf.data.Dataset.range(start_index, np.iinfo(np.int64).max).batch(batch_size, drop_remainder=True)
+    dataset = dataset.map(load, num_parallel_calls=num_parallel_calls or tf.data.AUTOTUNE, deterministic=True)
+    return dataset.prefetch(tf.data.AUTOTUNE)
+
+
+# ---------------------------------------------------------------------------------------------- test clips
+
+
+def random_clips(store: FrameStore, length: int, num_clips: int, seed: int = 42) -> np.ndarray:
+    """int64 [num_clips, 2] (video, start): clips drawn like training windows, from `np.random.default_rng(seed)`.
+
+    Clip j's video is uniform among the videos with >= length frames, its start uniform among the valid ones;
+    draws are sequential (video then start, clip after clip), so the first k clips do not depend on num_clips.
+    """
+    eligible = eligible_videos(store, length)
+    if not len(eligible):
+        return np.zeros((0, 2), np.int64)
+    rng = np.random.default_rng(seed)
+    clips = np.empty((num_clips, 2), np.int64)
+    for j in range(num_clips):
+        video = eligible[rng.integers(len(eligible))]
+        clips[j] = video, rng.integers(store.lengths[video] - length + 1)
+    return clips
+
+
+def first_clips(store: FrameStore, length: int) -> np.ndarray:
+    """int64 [K, 2]: (video, 0) for every video with >= length frames, in store order."""
+    eligible = eligible_videos(store, length)
+    return np.stack([eligible, np.zeros_like(eligible)], axis=1)
+
+
+def clips_to_videos(store: FrameStore, clips: np.ndarray, length: int) -> np.ndarray:
+    """float32 [len(clips), length, H, W, C] in [0, 1]."""
+    out = np.empty((len(clips), length, *store.frame_shape), np.float32)
+    for row, (video, start) in enumerate(clips):
+        out[row] = store.clip(int(video), int(start), length)
+    out /= np.float32(255.0)
+    return out

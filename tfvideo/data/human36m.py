@@ -1,0 +1,151 @@
+"""Human3.6M (Ionescu et al. 2014) as in SRVP: a TFDS builder from the user's downloaded videos, and the data source.
+
+The videos are license-gated: register at http://vision.imar.ro/human3.6m/, download the "Videos" archive of
+each subject (S1, S5, S6, S7, S8, S9, S11) and extract them so that `MANUAL_DIR/S1/Videos/<Action>.<camera>.mp4`
+exist (any folder named S<n> above the files works; the "_ALL" videos are ignored). Processing as SRVP's: keep
+one frame in 8 (frames 0, 8, 16, ... of the 50 fps video), crop the box (100, 100, 900, 900) (left, top, right,
+bottom), resize to 64x64 with Lanczos (Pillow), RGB. Splits: subjects 1, 5, 6, 7, 8 `train`; 9, 11 `test`; one
+example per video: `video` uint8 [T, 64, 64, 3], `subject`, `action`, `camera`, `name`.
+
+Data source (`--dataset=human36m`): training windows of `--seq_len` frames drawn uniformly (video, then start);
+test set = 1000 clips of `--conditioning_frames + --test_horizon` frames (53 in the paper setting) from the
+test videos, seed 42.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+
+from absl import logging
+import numpy as np
+import tensorflow_datasets as tfds
+
+from tfvideo import config as config_lib
+from tfvideo.data import frame_store, store_source, tfds_store, video_files
+
+URL = "http://vision.imar.ro/human3.6m/"
+TRAIN_SUBJECTS = (1, 5, 6, 7, 8)
+TEST_SUBJECTS = (9, 11)
+CROP_BOX = (100, 100, 900, 900)  # left, top, right, bottom (Pillow's crop box)
+FRAME_SIZE = 64
+FRAME_STRIDE = 8
+NUM_TEST_CLIPS = 1000
+TEST_SEED = 42
+_SUBJECT_DIR = re.compile(r"^S(\d+)$")
+
+MISSING = (
+    f"Human3.6M is not prepared. Its videos are license-gated: register at {URL}, download the 'Videos' archives "
+    "of subjects S1, S5, S6, S7, S8 (train) and S9, S11 (test), extract them so that MANUAL_DIR/S1/Videos/*.mp4 "
+    "exist, then run\n"
+    "  python -m tfvideo.data.prepare --dataset=human36m --data_dir=DIR --manual_dir=MANUAL_DIR\n"
+    "and train with --data_dir=DIR.")
+
+
+class Human36m(tfds.core.GeneratorBasedBuilder):
+    """Human3.6M videos, 1 frame in 8, cropped and resized to 64x64 RGB; subjects 1,5,6,7,8 train, 9,11 test."""
+
+    VERSION = tfds.core.Version("1.0.0")
+    RELEASE_NOTES = {"1.0.0": "SRVP preprocessing: 1 frame in 8, crop (100, 100, 900, 900), Lanczos to 64x64."}
+    MANUAL_DOWNLOAD_INSTRUCTIONS = (
+        f"Register at {URL}, download the Videos archives of S1, S5, S6, S7, S8, S9 and S11 and extract them in "
+        "the manual directory so that S1/Videos/*.mp4 etc. exist.")
+
+    def _info(self) -> tfds.core.DatasetInfo:
+        return self.dataset_info_from_configs(
+            description="Human3.6M videos as in SRVP: 1 frame in 8, crop (100,100,900,900), 64x64 RGB.",
+            features=tfds.features.FeaturesDict({
+                "video": tfds.features.Video(shape=(None, FRAME_SIZE, FRAME_SIZE, 3)),
+                "subject": np.int32,
+                "action": tfds.features.Text(),
+                "camera": tfds.features.Text(),
+                "name": tfds.features.Text(),
+            }),
+            homepage=URL,
+        )
+
+    def _split_generators(self, dl_manager):
+        root = str(dl_manager.manual_dir)  # TFDS raises with MANUAL_DOWNLOAD_INSTRUCTIONS when it is missing
+        paths = find_videos(root)
+        if not paths:
+            raise FileNotFoundError(f"No Human3.6M video (S<n>/.../<Action>.<camera>.mp4) found in {root}.")
+        logging.info("Human3.6M: %d videos found.", len(paths))
+        return {"train": self._generate_examples(paths, TRAIN_SUBJECTS),
+                "test": self._generate_examples(paths, TEST_SUBJECTS)}
+
+    def _generate_examples(self, paths, subjects):
+        skipped = 0
+        for subject, path in paths:
+            if subject not in subjects:
+                continue
+            try:
+                frames = read_human36m_video(path)
+            except video_files.VideoReadError as err:
+                skipped += 1
+                logging.warning("Human3.6M: skipping %s", err)
+                continue
+            action, camera = _action_and_camera(path)
+            name = f"S{subject}/{action}.{camera}"
+            yield name, {"video": frames, "subject": subject, "action": action, "camera": camera, "name": name}
+        if skipped:
+            logging.warning("Human3.6M: %d unreadable video(s) skipped.", skipped)
+
+
+def find_videos(root: str) -> list[tuple[int, str]]:
+    """Sorted (subject, path) of the mp4 files under a folder named S<n> (ignoring '_ALL' videos)."""
+    found = []
+    for directory, _, names in os.walk(root):
+        subject = _subject_of(os.path.relpath(directory, root))
+        if subject is None:
+            continue
+        found.extend((subject, os.path.join(directory, n)) for n in names
+                     if n.lower().endswith(".mp4") and "_ALL" not in n)
+    return sorted(found)
+
+
+def _subject_of(relative_dir: str) -> int | None:
+    for part in reversed(relative_dir.split(os.sep)):
+        match = _SUBJECT_DIR.match(part)
+        if match:
+            return int(match.group(1))
+    return None
+
+
+def _action_and_camera(path: str) -> tuple[str, str]:
+    stem = os.path.splitext(os.path.basename(path))[0]
+    action, _, camera = stem.rpartition(".")
+    return (action, camera) if action else (stem, "")
+
+
+def crop_and_resize(frame: np.ndarray) -> np.ndarray:
+    """uint8 [H, W, 3] (H, W >= 900) -> [64, 64, 3]: SRVP's crop box, then Lanczos."""
+    left, top, right, bottom = CROP_BOX
+    if frame.shape[0] < bottom or frame.shape[1] < right:
+        raise video_files.VideoReadError(f"frame of {frame.shape[1]}x{frame.shape[0]} is smaller than the crop box "
+                                         f"{CROP_BOX} (Human3.6M videos are 1000x1000)")
+    return video_files.resize(frame[top:bottom, left:right], FRAME_SIZE, "lanczos")
+
+
+def read_human36m_video(path: str) -> np.ndarray:
+    """uint8 [ceil(T / 8), 64, 64, 3]."""
+    try:
+        return video_files.read_video(path, channels=3, every=FRAME_STRIDE, frame_transform=crop_and_resize)
+    except video_files.VideoReadError as err:
+        raise video_files.VideoReadError(f"{path}: {err}" if path not in str(err) else str(err)) from err
+
+
+def data_source(cfg: config_lib.DataConfig):
+    """The `--dataset=human36m` DataSource (see the module docstring)."""
+    tfds_store.check_channels("Human3.6M", cfg.channels, 3)
+    tfds_store.check_image_size("Human3.6M", cfg.image_size, FRAME_SIZE)
+    builder = Human36m(data_dir=cfg.data_dir)
+    tfds_store.require_prepared(builder, MISSING)
+    train = tfds_store.cached_store(builder, "train", image_size=cfg.image_size, group_key="subject")
+    test = tfds_store.cached_store(builder, "test", image_size=cfg.image_size, group_key="subject")
+    length = cfg.conditioning_frames + cfg.test_horizon
+    clips = frame_store.random_clips(test, length, NUM_TEST_CLIPS, TEST_SEED)
+    description = (f"Human3.6M (TFDS human36m in {builder.data_dir}): {train.num_videos} train videos (subjects "
+                   f"1,5,6,7,8), {len(clips)} test clips of {length} frames from {test.num_videos} test videos "
+                   f"(subjects 9,11, seed {TEST_SEED}), {cfg.image_size}px")
+    return store_source.make_store_source(train, test, cfg, test_clips=clips, description=description,
+                                          what="Human3.6M")

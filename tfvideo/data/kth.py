@@ -1,0 +1,149 @@
+"""KTH human actions (Schuldt et al. 2004) as in SRVP: a TFDS builder of ours and the training/test data source.
+
+Source: the six official per-action zips (`boxing.zip`, ..., `walking.zip`, 600 avi files
+`personPP_ACTION_dS_uncomp.avi`, 160x120 grayscale at 25 fps). The builder downloads them when online, or reads
+them (zipped or extracted) from a manual directory. Processing as SRVP's (from SVG's `convert_kth`): every frame
+at 25 fps, converted to grayscale and resized to 64x64 (the whole frame, aspect ratio not kept; OpenCV
+INTER_AREA here, FFmpeg's default scaler there). Splits: persons 1-20 `train`, 21-25 `test`; one example per
+video: `video` uint8 [T, 64, 64, 1], `person`, `action`, `scenario` (1-4), `name`.
+
+Data source (`--dataset=kth`): training windows of `--seq_len` frames drawn uniformly (video, then start) from
+the train videos; test set = 1000 clips of `--conditioning_frames + --test_horizon` frames (40 in the paper
+setting) drawn from the test videos with seed 42.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+
+from absl import logging
+import numpy as np
+import tensorflow_datasets as tfds
+
+from tfvideo import config as config_lib
+from tfvideo.data import frame_store, store_source, tfds_store, video_files
+
+ACTIONS = ("boxing", "handclapping", "handwaving", "jogging", "running", "walking")
+URL = "http://www.csc.kth.se/cvap/actions/"
+TRAIN_PERSONS = tuple(range(1, 21))
+TEST_PERSONS = tuple(range(21, 26))
+FRAME_SIZE = 64
+NUM_TEST_CLIPS = 1000
+TEST_SEED = 42
+_FILE_NAME = re.compile(r"^person(\d+)_([a-z]+)_d(\d+)_uncomp\.avi$")
+
+MISSING = (
+    "KTH is not prepared. Get the six action zips (boxing, handclapping, handwaving, jogging, running, walking; "
+    f"~1 GB) from {URL} (e.g. {URL}boxing.zip), then run\n"
+    "  python -m tfvideo.data.prepare --dataset=kth --data_dir=DIR --manual_dir=ZIPS_DIR\n"
+    "(without --manual_dir it downloads them itself when online) and train with --data_dir=DIR.")
+
+
+class Kth(tfds.core.GeneratorBasedBuilder):
+    """KTH actions at 64x64 grayscale, 25 fps, one example per video; persons 1-20 train, 21-25 test."""
+
+    VERSION = tfds.core.Version("1.0.0")
+    RELEASE_NOTES = {"1.0.0": "SRVP preprocessing: 64x64 grayscale, every frame."}
+    MANUAL_DOWNLOAD_INSTRUCTIONS = (
+        f"Put the official zips (boxing.zip ... walking.zip from {URL}), or the avi files extracted from them, "
+        "in the manual directory (any layout).")
+
+    def _info(self) -> tfds.core.DatasetInfo:
+        return self.dataset_info_from_configs(
+            description="KTH human actions, 64x64 grayscale videos at 25 fps (SRVP / SVG preprocessing).",
+            features=tfds.features.FeaturesDict({
+                "video": tfds.features.Video(shape=(None, FRAME_SIZE, FRAME_SIZE, 1)),
+                "person": np.int32,
+                "action": tfds.features.ClassLabel(names=ACTIONS),
+                "scenario": np.int32,
+                "name": tfds.features.Text(),
+            }),
+            homepage=URL,
+        )
+
+    def _split_generators(self, dl_manager):
+        roots = _source_roots(dl_manager)
+        by_name = {}  # zips and their extracted files may both be present: one path per file name
+        for root in roots:
+            for path in _find_files(root, ".avi"):
+                if parse_name(path):
+                    by_name.setdefault(os.path.basename(path), path)
+        paths = [by_name[name] for name in sorted(by_name)]
+        if not paths:
+            raise FileNotFoundError(f"No KTH avi file (personPP_ACTION_dS_uncomp.avi) found in {roots}.")
+        logging.info("KTH: %d avi files found.", len(paths))
+        return {"train": self._generate_examples(paths, TRAIN_PERSONS),
+                "test": self._generate_examples(paths, TEST_PERSONS)}
+
+    def _generate_examples(self, paths, persons):
+        skipped = 0
+        for path in paths:
+            person, action, scenario = parse_name(path)
+            if person not in persons:
+                continue
+            try:
+                frames = read_kth_video(path)
+            except video_files.VideoReadError as err:
+                skipped += 1
+                logging.warning("KTH: skipping %s", err)
+                continue
+            name = os.path.basename(path)[:-len("_uncomp.avi")]
+            yield name, {"video": frames, "person": person, "action": action, "scenario": scenario, "name": name}
+        if skipped:
+            logging.warning("KTH: %d unreadable video(s) skipped.", skipped)
+
+
+def parse_name(path: str) -> tuple[int, str, int] | None:
+    """(person, action, scenario) of an official file name, None for other files."""
+    match = _FILE_NAME.match(os.path.basename(path))
+    if not match or match.group(2) not in ACTIONS:
+        return None
+    return int(match.group(1)), match.group(2), int(match.group(3))
+
+
+def read_kth_video(path: str) -> np.ndarray:
+    """uint8 [T, 64, 64, 1]: every frame, grayscale, resized to 64x64."""
+    return video_files.read_video(path, channels=1,
+                                  frame_transform=lambda f: video_files.resize(f, FRAME_SIZE, "area"))
+
+
+def _find_files(root: str, suffix: str) -> list[str]:
+    found = []
+    for directory, _, names in os.walk(root):
+        found.extend(os.path.join(directory, n) for n in names if n.lower().endswith(suffix))
+    return found
+
+
+def _manual_dir(dl_manager) -> str | None:
+    try:
+        path = dl_manager.manual_dir
+    except AssertionError:  # TFDS: no manual directory given, or it does not exist
+        return None
+    return str(path) if os.path.isdir(str(path)) else None
+
+
+def _source_roots(dl_manager) -> list[str]:
+    """Directories to search for avi files: the manual directory (zips extracted), else the downloads."""
+    manual = _manual_dir(dl_manager)
+    if manual and (_find_files(manual, ".zip") or _find_files(manual, ".avi")):
+        zips = sorted(_find_files(manual, ".zip"))
+        extracted = dl_manager.extract(zips) if zips else []
+        return [manual, *(str(p) for p in extracted)]
+    downloaded = dl_manager.download_and_extract({action: f"{URL}{action}.zip" for action in ACTIONS})
+    return [str(p) for p in downloaded.values()]
+
+
+def data_source(cfg: config_lib.DataConfig):
+    """The `--dataset=kth` DataSource (see the module docstring)."""
+    tfds_store.check_channels("KTH", cfg.channels, 1)
+    tfds_store.check_image_size("KTH", cfg.image_size, FRAME_SIZE)
+    builder = Kth(data_dir=cfg.data_dir)
+    tfds_store.require_prepared(builder, MISSING)
+    train = tfds_store.cached_store(builder, "train", image_size=cfg.image_size, group_key="person")
+    test = tfds_store.cached_store(builder, "test", image_size=cfg.image_size, group_key="person")
+    clips = frame_store.random_clips(test, cfg.conditioning_frames + cfg.test_horizon, NUM_TEST_CLIPS, TEST_SEED)
+    description = (f"KTH (TFDS kth in {builder.data_dir}): {train.num_videos} train videos (persons 1-20), "
+                   f"{len(clips)} test clips of {cfg.conditioning_frames + cfg.test_horizon} frames from "
+                   f"{test.num_videos} test videos (persons 21-25, seed {TEST_SEED}), {cfg.image_size}px")
+    return store_source.make_store_source(train, test, cfg, test_clips=clips, description=description, what="KTH")

@@ -1,0 +1,137 @@
+"""Evaluation CLI: `python -m tfvideo.evaluate --workdir=RUN [--num_samples=100] [--num_videos=N] [--dt=...]
+[--horizon=...] [--output_dir=DIR] [--compare=RUN1,RUN2]`.
+
+A thin main over `tfvideo.eval_lib` (protocol, resume, results files) and `tfvideo.figures` (curves, sample
+grids and GIFs, SRVP analyses). Writes to --output_dir (default <workdir>/eval/<settings>/): results.json,
+results.md, videos/ (per-video records, for resuming), curves.png, samples_*.png/.gif and analyses/.
+With --compare, every run is evaluated (or its finished evaluation reused) and compare.md / compare.png go to
+--output_dir (default <first run>/eval/compare/). Exit status: 0 done, 2 bad input, 130 interrupted (rerun the
+same command to resume).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+from absl import app  # noqa: E402
+from absl import flags  # noqa: E402
+from absl import logging  # noqa: E402
+
+from tfvideo import cli_logging  # noqa: E402
+
+FLAGS = flags.FLAGS
+DEFAULTS = {"workdir": None, "num_samples": 100, "num_videos": None, "dt": None, "horizon": None,
+            "conditioning_frames": None, "seed": 0, "batch_size": 16, "data_dir": None}
+
+
+def _define(kind, name, *args, **kwargs):
+    """Defines a flag unless another tfvideo CLI loaded in this process already did (e.g. --workdir); its value
+    is then used only when given on the command line (see `_value`)."""
+    if name not in FLAGS:
+        kind(name, *args, **kwargs)
+
+
+def define_flags() -> None:
+    _define(flags.DEFINE_string, "workdir", None, "Training run to evaluate (the --workdir given to tfvideo.train).")
+    _define(flags.DEFINE_integer, "num_samples", 100, "Futures sampled per test video (best of N).")
+    _define(flags.DEFINE_integer, "num_videos", None, "Test videos to evaluate, from the first (default: all).")
+    _define(flags.DEFINE_float, "dt", None, "Euler step 1/k at test time (default: the training dt).")
+    _define(flags.DEFINE_integer, "horizon", None, "Predicted frames (default: the run's --test_horizon).")
+    _define(flags.DEFINE_integer, "conditioning_frames", None, "Context frames (default: the run's "
+                                                               "--conditioning_frames).")
+    _define(flags.DEFINE_integer, "seed", 0, "Sampling seed; test video i uses seed + i.")
+    _define(flags.DEFINE_integer, "batch_size", 16, "Test videos generated and held in memory at a time.")
+    _define(flags.DEFINE_string, "data_dir", None, "Overrides the run's --data_dir.")
+    _define(flags.DEFINE_enum, "baseline", None, ["last_frame", "black"], "Evaluate a baseline instead of the "
+            "model: last_frame repeats the last conditioning frame, black predicts all-zero frames.")
+    _define(flags.DEFINE_string, "lpips_weights", None, "LPIPS weights: AlexNet and v0.1 heads files, comma-"
+                                                        "separated (see tfvideo/lpips.py). Default: no LPIPS.")
+    _define(flags.DEFINE_string, "fvd_weights", None, "FVD: I3D state dict file (see tfvideo/fvd.py). Default: "
+                                                      "no FVD.")
+    _define(flags.DEFINE_string, "output_dir", None, "Where results and figures go (default: "
+                                                     "<workdir>/eval/<settings>/; with --compare: the comparison).")
+    _define(flags.DEFINE_list, "compare", [], "Runs (workdirs, or finished evaluations: results.json or its "
+                                              "directory) to compare: one curve and one table row each.")
+    _define(flags.DEFINE_bool, "figures", True, "Write curves, sample grids/GIFs and (SRVP) analyses.")
+    _define(flags.DEFINE_integer, "figure_videos", 4, "Test videos shown in sample grids and GIFs.")
+
+
+define_flags()
+
+
+def _value(name: str):
+    """The flag's value when given, else this CLI's default (another CLI may have defined it differently)."""
+    return FLAGS[name].value if FLAGS[name].present or name not in DEFAULTS else DEFAULTS[name]
+
+
+
+def _options(eval_lib):
+    names = ("num_samples", "num_videos", "dt", "horizon", "conditioning_frames", "seed", "batch_size", "baseline",
+             "lpips_weights", "fvd_weights", "data_dir", "output_dir")
+    return eval_lib.EvalOptions(**{name: _value(name) for name in names})
+
+
+def _evaluate_run(run: str, options, eval_lib, figures) -> dict:
+    """Evaluates one workdir (resuming), writes its figures and prints its table; returns the results."""
+    setup = eval_lib.prepare(run, options)
+    print(f"Evaluating {run} on {setup.num_videos} test videos ({setup.spec['dataset']['description']}); "
+          f"output: {setup.output_dir}", flush=True)
+    started = time.time()
+    results = eval_lib.evaluate(run, setup=setup)
+    elapsed = time.time() - started
+    print(eval_lib.markdown_report([results]), flush=True)
+    if FLAGS.figures:
+        written = figures.write_evaluation_figures(setup, results, FLAGS.figure_videos)
+        print(f"Figures: {', '.join(os.path.relpath(p, setup.output_dir) for p in written)}", flush=True)
+    print(f"Results: {os.path.join(setup.output_dir, eval_lib.RESULTS_FILE)} (evaluation took {elapsed:.1f} s)",
+          flush=True)
+    return results
+
+
+def main(argv) -> int:
+    if len(argv) > 1:
+        raise app.UsageError(f"Unexpected arguments {argv[1:]}: every option is a --flag (see --helpfull).")
+    cli_logging.quiet_logs()
+    import dataclasses
+
+    from tfvideo import eval_lib, figures
+    workdir = _value("workdir")
+    runs = ([workdir] if workdir else []) + [r for r in FLAGS.compare if r and r != workdir]
+    if not runs:
+        print("error: --workdir must name the training run to evaluate (or give runs with --compare).",
+              file=sys.stderr)
+        return 2
+    options = _options(eval_lib)
+    try:
+        all_results = []
+        for run in runs:
+            if not os.path.exists(os.path.join(run, "config.json")) and (
+                    run.endswith(".json") or os.path.exists(os.path.join(run, eval_lib.RESULTS_FILE))):
+                all_results.append(eval_lib.load_results(run))
+                continue
+            run_options = options if len(runs) == 1 else dataclasses.replace(options, output_dir=None)
+            all_results.append(_evaluate_run(run, run_options, eval_lib, figures))
+        if len(all_results) > 1:
+            output_dir = options.output_dir or os.path.join(all_results[0]["workdir"], "eval", "compare")
+            written = eval_lib.write_comparison(all_results, output_dir)
+            print(eval_lib.markdown_report(all_results) + f"Comparison: {', '.join(written)}", flush=True)
+    except eval_lib.EvalError as error:
+        logging.error("%s", error)
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("Interrupted: finished videos are saved; rerun the same command to resume.", file=sys.stderr)
+        return 130
+    return 0
+
+
+def run() -> None:
+    app.run(lambda argv: sys.exit(main(argv)))
+
+
+if __name__ == "__main__":
+    run()

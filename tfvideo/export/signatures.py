@@ -1,0 +1,432 @@
+"""The serving functions of an exported model, built on any `VideoPredictor`.
+
+Every model gets the `predict` endpoint (also exported as `serving_default`):
+
+    inputs   context      float32 [B, T, H, W, C], values in [0, 1], T >= model.min_context_frames()
+             num_samples  int32 scalar S >= 1: futures sampled per video
+             dt           float32 scalar 1/k (1, 0.5, 0.25, ...): Euler step, in frames
+             horizon      int32 scalar N >= 1: future frames at the training frame rate
+             seed         int32 scalar, any value: same seed, same futures
+    output   frames       float32 [B, S, N * k, H, W, C] in [0, 1] (the frame rate is raised k times)
+
+It only uses the model's contract (`noise_shapes`, `sample_futures(..., include_intermediate=True)`,
+`min_context_frames`, `supports_dt`), so every model plugs in. Models can add endpoints of their own through
+`register_extra_endpoints`; SRVP adds `content_swap`, `latents` and `decode` (see `_srvp_endpoints`).
+
+Randomness: the noise that `sample_futures` consumes is generated in the graph from `seed` with an int32
+counter hash (lowbias32, logical shifts through uint32) and the Box-Muller transform. It needs only TFLite
+builtin ops (XOR, MUL, ADD, RIGHT_SHIFT, CAST, LOG, SQRT, COS), unlike stateless random ops, and it gives the
+same numbers in TensorFlow, TF Serving and LiteRT. Each noise element is hashed from its coordinates
+(e.g. z[row, step, unit]), not from its flat index, so a longer horizon or a smaller dt keeps the same z
+for the frames both share, and with one video more samples keep the first samples.
+
+Validation: with `validate=True` (the SavedModel), the inputs are checked in the graph before the model
+runs, and a bad value fails with InvalidArgumentError "assertion failed: [<input name> must ...]". TFLite
+drops Assert ops when converting, so the TFLite export is built with `validate=False` and hosts check
+their inputs with `check_inputs` (numpy) before calling the interpreter.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from typing import Callable
+
+import numpy as np
+import tensorflow as tf
+
+from tfvideo.models.base import VideoPredictor
+
+FRAMES = "frames"
+DT_TOLERANCE = 1e-6  # |dt - 1/k| accepted, as in config.steps_per_frame
+MAX_STEPS_PER_FRAME = 1000  # dt >= 1/1000: keeps k an int32 and a request's work bounded
+
+# -------------------------------------------------------------------------------------------------- noise
+
+
+def _int32(value: int) -> int:
+    """A Python int as the int32 with the same low 32 bits (for hash constants >= 2**31)."""
+    value &= 0xFFFFFFFF
+    return value - (1 << 32) if value >= (1 << 31) else value
+
+
+_MUL_1 = _int32(0x7FEB352D)
+_MUL_2 = _int32(0x846CA68B)
+_GOLDEN = 0x9E3779B9
+_UNIFORM_SALTS = (_int32(0x68E31DA4), _int32(0xB5297A4D))
+
+
+def _shift_right_logical(x: tf.Tensor, bits: int) -> tf.Tensor:
+    """int32 >>> bits (zeros shifted in), through uint32: TFLite RIGHT_SHIFT on int32 is arithmetic."""
+    shifted = tf.bitwise.right_shift(tf.cast(x, tf.uint32), tf.constant(bits, tf.uint32))
+    return tf.cast(shifted, tf.int32)
+
+
+def hash_int32(x: tf.Tensor) -> tf.Tensor:
+    """lowbias32 integer hash (a bijection of the 32-bit integers), int32 -> int32, wrapping arithmetic."""
+    x = tf.bitwise.bitwise_xor(x, _shift_right_logical(x, 16))
+    x = x * tf.constant(_MUL_1, tf.int32)
+    x = tf.bitwise.bitwise_xor(x, _shift_right_logical(x, 15))
+    x = x * tf.constant(_MUL_2, tf.int32)
+    return tf.bitwise.bitwise_xor(x, _shift_right_logical(x, 16))
+
+
+def _unit_interval(bits: tf.Tensor) -> tf.Tensor:
+    """int32 hash -> float32 uniform in (0, 1): the top 24 bits, centred in their bin (never 0 or 1)."""
+    return (tf.cast(_shift_right_logical(bits, 8), tf.float32) + 0.5) * (1.0 / (1 << 24))
+
+
+def hashed_normal(shape, seed, stream: int = 0) -> tf.Tensor:
+    """Standard-normal float32 noise of `shape` (int32 [rank], rank known statically) from an int32 seed.
+
+    Element (i_0, ..., i_{r-1}) is a pure function of (seed, stream, i_0, ..., i_{r-1}), so any prefix
+    along any axis is the same whatever the size of the others. `stream` separates the noise tensors of one
+    call (their index in sorted order). Box-Muller: sqrt(-2 ln u1) cos(2 pi u2), |values| < 5.9.
+    """
+    shape = tf.convert_to_tensor(shape, tf.int32)
+    rank = shape.shape[0]
+    if rank is None:
+        raise ValueError(f"hashed_normal needs a shape of static rank; got {shape}.")
+    stream_key = _int32(_GOLDEN * (stream + 1))
+    h = hash_int32(hash_int32(tf.cast(seed, tf.int32) + tf.constant(stream_key, tf.int32)))
+    for axis in range(rank):
+        coords = tf.reshape(tf.range(shape[axis]), [-1 if a == axis else 1 for a in range(rank)])
+        h = hash_int32(h + coords)
+    h = tf.broadcast_to(h, shape)
+    u1 = _unit_interval(hash_int32(tf.bitwise.bitwise_xor(h, tf.constant(_UNIFORM_SALTS[0], tf.int32))))
+    u2 = _unit_interval(hash_int32(tf.bitwise.bitwise_xor(h, tf.constant(_UNIFORM_SALTS[1], tf.int32))))
+    return tf.sqrt(2.0 * _minus_log(u1)) * tf.cos((2.0 * math.pi) * u2)
+
+
+def _minus_log(u: tf.Tensor) -> tf.Tensor:
+    """-ln(u) for u in (0, 1), accurate near 1, where sqrt(-2 ln u) magnifies LOG's rounding: TFLite's LOG
+    differs from TensorFlow's by ~1e-7, which moved Box-Muller outputs by up to 3e-5 when -ln(u) ~ 1e-7.
+    Near 1 it uses the series d + d^2/2 + d^3/3 + d^4/4 in d = 1 - u (exact there), plain MUL/ADD ops."""
+    d = 1.0 - u
+    series = d + d * d * (0.5 + d * (1.0 / 3.0 + d * 0.25))
+    return tf.where(d < 1.0 / 64.0, series, -tf.math.log(u))
+
+
+def seeded_noise(model: VideoPredictor, seed, batch_size, num_samples, context_length, num_steps
+                 ) -> dict[str, tf.Tensor]:
+    """The noise dict of `model.sample_futures` (names and shapes from `model.noise_shapes`), from an int32
+    seed; `num_steps` = context_length - 1 + horizon, as in `VideoPredictor.generate`."""
+    shapes = model.noise_shapes(batch_size, num_samples, context_length, num_steps)
+    return {name: hashed_normal(shapes[name], seed, stream=index) for index, name in enumerate(sorted(shapes))}
+
+
+# -------------------------------------------------------------------------------------------------- validation
+
+
+def _assert(condition, *message) -> tf.Operation:
+    return tf.debugging.Assert(condition, list(message), summarize=8)
+
+
+def _scalar_check(value, name: str, low: int) -> tf.Operation:
+    return _assert(value >= low, f"{name} must be a whole number >= {low}; got", value)
+
+
+def _frames_checks(model: VideoPredictor, frames: tf.Tensor, name: str, min_length: int) -> list[tf.Operation]:
+    """In-graph checks of videos [B, T, H, W, C]: rank, frame size and channels, B >= 1, T >= min_length, and
+    finite values in [0, 1]. Written so that no check itself fails on a bad shape."""
+    expected = [model.image_size, model.image_size, model.channels]
+    shape = tf.shape(frames)
+    padded = tf.concat([shape, tf.fill([5], -1)], axis=0)[:5]  # any rank -> 5 entries, -1 where missing
+    shape_ok = tf.logical_and(tf.equal(tf.size(shape), 5),
+                              tf.reduce_all(tf.equal(padded[2:], tf.constant(expected, tf.int32))))
+    in_range = tf.reduce_all(tf.logical_and(frames >= 0.0, frames <= 1.0))  # NaN fails both
+    return [
+        _assert(shape_ok, f"{name} must be float32 frames [batch, time, height, width, channels] = "
+                          f"[B, T, {expected[0]}, {expected[1]}, {expected[2]}] for this model; got shape", shape),
+        _assert(padded[0] >= 1, f"{name} needs at least one video; got shape", shape),
+        _assert(padded[1] >= min_length, f"{name} needs at least {min_length} frames (T >= {min_length}) for this "
+                                         "model; got shape", shape),
+        _assert(in_range, f"{name} values must be finite and lie in [0, 1] (scale uint8 frames by 1/255); got min",
+                tf.reduce_min(frames), "max", tf.reduce_max(frames)),
+    ]
+
+
+def _steps_per_frame(model: VideoPredictor, dt: tf.Tensor, validate: bool):
+    """k = round(1 / dt) as int32, and the checks that dt = 1/k with k allowed by the model."""
+    positive = tf.logical_and(dt >= 1.0 / MAX_STEPS_PER_FRAME, dt <= 1.0)  # False for NaN
+    safe_dt = tf.where(positive, dt, tf.ones_like(dt))
+    k_float = tf.round(1.0 / safe_dt)
+    k = tf.cast(k_float, tf.int32)
+    if not validate:
+        return k, []
+    exact = tf.abs(1.0 / k_float - safe_dt) <= DT_TOLERANCE
+    checks = [_assert(tf.logical_and(positive, exact), "dt must be of the form 1/k for a whole number k "
+                      f"(1, 0.5, 0.25, ..., 1/{MAX_STEPS_PER_FRAME}) so that Euler steps land on every frame; got",
+                      dt)]
+    if not model.supports_dt(2):
+        checks.append(_assert(tf.equal(k, 1), f"dt: model '{model.model_config.model}' is a discrete-time model "
+                              "and only accepts dt=1; got", dt))
+    return k, checks
+
+
+def _after(checks: list[tf.Operation], *tensors):
+    """`tensors` that can only be computed once every check passed."""
+    if not checks:
+        return tensors
+    with tf.control_dependencies(checks):
+        return tuple(tf.identity(t) for t in tensors)
+
+
+def _static_frames(model: VideoPredictor, frames: tf.Tensor) -> tf.Tensor:
+    """Reshapes [..., H, W, C] so that H, W, C are static (the model's), leaving the leading dims dynamic."""
+    rank = frames.shape.rank
+    shape = tf.shape(frames)
+    return tf.reshape(frames, tf.concat([shape[:rank - 3],
+                                         [model.image_size, model.image_size, model.channels]], axis=0))
+
+
+def _context_spec(model: VideoPredictor, name: str, static_frames: bool) -> tf.TensorSpec:
+    if static_frames:
+        return tf.TensorSpec([None, None, model.image_size, model.image_size, model.channels], tf.float32, name)
+    # The SavedModel takes any frame size so that a wrong one fails with a named InvalidArgumentError in every
+    # loader (TF Serving does not check fed shapes against the signature; Python loaders raise their own errors).
+    return tf.TensorSpec([None, None, None, None, None], tf.float32, name)
+
+
+def _scalar_specs() -> list[tf.TensorSpec]:
+    return [tf.TensorSpec([], tf.int32, "num_samples"), tf.TensorSpec([], tf.float32, "dt"),
+            tf.TensorSpec([], tf.int32, "horizon"), tf.TensorSpec([], tf.int32, "seed")]
+
+
+# -------------------------------------------------------------------------------------------------- endpoints
+
+
+@dataclasses.dataclass(frozen=True)
+class Endpoint:
+    """One exported function: `fn(*inputs)` -> dict of named outputs, with its input signature and docs."""
+
+    name: str
+    fn: Callable
+    input_signature: list[tf.TensorSpec]
+    description: str
+    outputs: dict[str, str]
+
+    def tf_function(self) -> tf.types.experimental.GenericFunction:
+        """The endpoint as a tf.function with its input signature (autograph off: explicit control flow)."""
+        return tf.function(self.fn, input_signature=self.input_signature, autograph=False)
+
+
+def predict_endpoint(model: VideoPredictor, *, validate: bool = True, static_frames: bool = False) -> Endpoint:
+    """`predict(context, num_samples, dt, horizon, seed) -> {"frames": [B, S, horizon * k, H, W, C]}`."""
+
+    def predict(context, num_samples, dt, horizon, seed):
+        k, dt_checks = _steps_per_frame(model, dt, validate)
+        checks = []
+        if validate:
+            checks = (_frames_checks(model, context, "context", model.min_context_frames()) + dt_checks
+                      + [_scalar_check(num_samples, "num_samples", 1), _scalar_check(horizon, "horizon", 1)])
+        context, num_samples, k, horizon, seed = _after(checks, context, num_samples, k, horizon, seed)
+        context = _static_frames(model, context)
+        shape = tf.shape(context)
+        noise = seeded_noise(model, seed, shape[0], num_samples, shape[1], shape[1] - 1 + horizon)
+        frames = model.sample_futures(context, num_samples, horizon, k, noise, include_intermediate=True)
+        return {FRAMES: _static_frames(model, frames)}
+
+    return Endpoint(
+        name="predict", fn=predict,
+        input_signature=[_context_spec(model, "context", static_frames), *_scalar_specs()],
+        description="Sampled futures of each context video; same seed, same futures.",
+        outputs={FRAMES: "float32 [B, num_samples, horizon * k, H, W, C] in [0, 1], dt = 1/k: the frames at "
+                         "the training rate and the k - 1 frames between each two of them"})
+
+
+EXTRA_ENDPOINTS: dict[type, Callable[..., list[Endpoint]]] = {}
+
+
+def register_extra_endpoints(model_class: type, builder: Callable[..., list[Endpoint]]) -> None:
+    """Registers `builder(model, validate=..., static_frames=...) -> [Endpoint]` for a model class."""
+    EXTRA_ENDPOINTS[model_class] = builder
+
+
+def endpoints(model: VideoPredictor, *, validate: bool = True, static_frames: bool = False,
+              extras: bool = True) -> list[Endpoint]:
+    """`predict` first (the SavedModel's `serving_default`), then the model's extra endpoints."""
+    result = [predict_endpoint(model, validate=validate, static_frames=static_frames)]
+    if extras:
+        _register_builtin_extras()
+        for cls in type(model).__mro__:
+            if cls in EXTRA_ENDPOINTS:
+                result += EXTRA_ENDPOINTS[cls](model, validate=validate, static_frames=static_frames)
+                break
+    return result
+
+
+def _register_builtin_extras() -> None:
+    from tfvideo.models.srvp import SRVP
+    EXTRA_ENDPOINTS.setdefault(SRVP, _srvp_endpoints)
+
+
+# -------------------------------------------------------------------------------------------------- SRVP extras
+
+
+def _srvp_endpoints(model, *, validate: bool = True, static_frames: bool = False) -> list[Endpoint]:
+    """SRVP's extra endpoints (cheap: they reuse `infer`, `rollout` and `decode`):
+
+    - `latents`: the latent trajectory behind `predict`'s frames for the same inputs and seed, with q(y_1)
+      and the content variable w (latent-space analysis, interpolation, custom decoding).
+    - `decode`: frames from latent states [B, S, F, ny], with w and skips from a context; `decode(context,
+      latents(context, ...).states)` equals `predict(context, ...)`.
+    - `content_swap`: futures with the dynamics (y_1, z) of `dynamics_context` and the content (w, and the
+      skip tensors when the model has them) of `content_context` (SRVP, section 4.5). Same seed as predict:
+      content_swap(x, x, ...) equals predict(x, ...). Only for models with content or skip connections.
+    """
+    from tfvideo.models import distributions as dist_lib
+
+    cfg = model.model_config
+    min_frames = model.min_context_frames()
+    has_content = model.content is not None
+
+    def prepare(context, name, num_samples, dt, horizon, extra_checks=()):
+        k, dt_checks = _steps_per_frame(model, dt, validate)
+        checks = list(extra_checks)
+        if validate:
+            checks += (_frames_checks(model, context, name, min_frames) + dt_checks
+                       + [_scalar_check(num_samples, "num_samples", 1), _scalar_check(horizon, "horizon", 1)])
+        return checks, k
+
+    def tile(t, num_samples):
+        return None if t is None else tf.repeat(t, num_samples, axis=0)
+
+    def trajectory(inferred, context_length, num_samples, k, horizon, seed):
+        """States [B * S, F, ny], exactly as SRVP.sample_futures draws them for this seed."""
+        batch = tf.shape(inferred["encoding"])[0]
+        noise = seeded_noise(model, seed, batch, num_samples, context_length, context_length - 1 + horizon)
+        y1 = inferred["y1"]
+        y = dist_lib.sample_with_noise(dist_lib.tfd.Normal(tile(y1.loc, num_samples), tile(y1.scale, num_samples)),
+                                       noise["y1"])
+        return model.rollout(y, context_length - 1, horizon, k, tile(inferred["posterior"], num_samples),
+                             noise.get("z"), include_intermediate=True)
+
+    def render(states, inferred, num_samples, batch):
+        """Frames [B, S, F, H, W, C] of states [B * S, F, ny] with the content and skips of `inferred`."""
+        skips = None if inferred["skips"] is None else [tile(s, num_samples) for s in inferred["skips"]]
+        frames = model.decode(states, tile(inferred["content"], num_samples), skips)
+        frames = tf.reshape(frames, tf.concat([[batch, num_samples], tf.shape(frames)[1:]], axis=0))
+        return _static_frames(model, frames)
+
+    def latents(context, num_samples, dt, horizon, seed):
+        checks, k = prepare(context, "context", num_samples, dt, horizon)
+        context, num_samples, k, horizon, seed = _after(checks, context, num_samples, k, horizon, seed)
+        context = _static_frames(model, context)
+        inferred = model.infer(context)
+        states = trajectory(inferred, tf.shape(context)[1], num_samples, k, horizon, seed)
+        batch = tf.shape(context)[0]
+        out = {"states": tf.reshape(states, tf.concat([[batch, num_samples], tf.shape(states)[1:]], axis=0)),
+               "y1_mean": inferred["y1"].loc, "y1_scale": inferred["y1"].scale}
+        if has_content:
+            out["content"] = inferred["content"]
+        return out
+
+    def decode(context, states):
+        checks = []
+        if validate:
+            shape = tf.shape(states)
+            checks = _frames_checks(model, context, "context", min_frames) + [
+                _assert(tf.logical_and(tf.equal(tf.size(shape), 4), tf.equal(shape[-1], cfg.latent_size)),
+                        f"states must be float32 [B, S, F, {cfg.latent_size}] latent states; got shape", shape),
+                _assert(tf.equal(shape[0], tf.shape(context)[0]),
+                        "states and context must have the same batch size; got states shape", shape,
+                        "context shape", tf.shape(context))]
+        context, states = _after(checks, context, states)
+        context = _static_frames(model, context)
+        inferred = model.infer(context)
+        shape = tf.shape(states)
+        flat = tf.reshape(states, tf.concat([[shape[0] * shape[1]], shape[2:3], [cfg.latent_size]], axis=0))
+        return {FRAMES: render(flat, inferred, shape[1], shape[0])}
+
+    def content_swap(content_context, dynamics_context, num_samples, dt, horizon, seed):
+        same_batch = []
+        if validate:
+            same_batch = [_assert(tf.equal(tf.shape(content_context)[0], tf.shape(dynamics_context)[0]),
+                                  "content_context and dynamics_context must have the same batch size; got",
+                                  tf.shape(content_context)[:1], "and", tf.shape(dynamics_context)[:1])]
+            same_batch += _frames_checks(model, content_context, "content_context", min_frames)
+        checks, k = prepare(dynamics_context, "dynamics_context", num_samples, dt, horizon, same_batch)
+        content_context, dynamics_context, num_samples, k, horizon, seed = _after(
+            checks, content_context, dynamics_context, num_samples, k, horizon, seed)
+        content_context = _static_frames(model, content_context)
+        dynamics_context = _static_frames(model, dynamics_context)
+        dynamics = model.infer(dynamics_context)
+        states = trajectory(dynamics, tf.shape(dynamics_context)[1], num_samples, k, horizon, seed)
+        return {FRAMES: render(states, model.infer(content_context), num_samples, tf.shape(dynamics_context)[0])}
+
+    scalars = _scalar_specs()
+    context = _context_spec(model, "context", static_frames)
+    frames_doc = "float32 [B, num_samples, horizon * k, H, W, C] in [0, 1]"
+    result = [
+        Endpoint("latents", latents, [context, *scalars],
+                 "The latent trajectory behind predict's frames (same inputs, same seed), q(y_1) and w.",
+                 {"states": f"float32 [B, num_samples, horizon * k, {cfg.latent_size}]: y after each Euler step "
+                            "of the future",
+                  "y1_mean": f"float32 [B, {cfg.latent_size}]: mean of q(y_1 | context)",
+                  "y1_scale": f"float32 [B, {cfg.latent_size}]: standard deviation of q(y_1 | context)",
+                  **({"content": f"float32 [B, {cfg.inference_hidden_size}]: content variable w of the last "
+                                 f"{min_frames} context frames"} if has_content else {})}),
+        Endpoint("decode", decode,
+                 [context, tf.TensorSpec([None, None, None, cfg.latent_size], tf.float32, "states")],
+                 "Frames of given latent states, with the content (and skips) of a context.",
+                 {FRAMES: "float32 [B, S, F, H, W, C] in [0, 1] for states [B, S, F, ny]"}),
+    ]
+    if has_content or cfg.skip_connections:
+        result.append(Endpoint(
+            "content_swap", content_swap,
+            [_context_spec(model, "content_context", static_frames),
+             _context_spec(model, "dynamics_context", static_frames), *scalars],
+            "Futures with the motion of dynamics_context and the appearance (w, skips) of content_context.",
+            {FRAMES: frames_doc}))
+    return result
+
+
+# -------------------------------------------------------------------------------------------------- host checks
+
+
+def check_inputs(context, num_samples, dt, horizon, seed, *, image_size: int, channels: int,
+                 min_context_frames: int, dt_supported: bool = True) -> dict[str, np.ndarray]:
+    """The numpy twin of the in-graph checks, for runtimes that drop Assert ops (TFLite).
+
+    Returns the inputs as the arrays the TFLite signature takes; raises ValueError naming the bad input.
+    """
+    expected = (image_size, image_size, channels)
+    try:
+        context = np.asarray(context)
+    except (TypeError, ValueError) as error:  # ragged nested lists
+        raise ValueError(f"context must be an array of float32 frames [B, T, {expected[0]}, {expected[1]}, "
+                         f"{expected[2]}]: {error}") from None
+    if context.ndim != 5 or tuple(context.shape[2:]) != expected:
+        raise ValueError(f"context must be float32 frames [batch, time, height, width, channels] = [B, T, "
+                         f"{expected[0]}, {expected[1]}, {expected[2]}] for this model; got shape {context.shape}.")
+    if context.shape[0] < 1:
+        raise ValueError(f"context needs at least one video; got shape {context.shape}.")
+    if context.shape[1] < min_context_frames:
+        raise ValueError(f"context needs at least {min_context_frames} frames (T >= {min_context_frames}) for this "
+                         f"model; got shape {context.shape}.")
+    if not np.issubdtype(context.dtype, np.floating):
+        raise ValueError(f"context must be float frames in [0, 1]; got dtype {context.dtype} (divide uint8 "
+                         "frames by 255).")
+    if not (np.all(np.isfinite(context)) and context.min() >= 0.0 and context.max() <= 1.0):
+        raise ValueError(f"context values must be finite and lie in [0, 1]; got min {np.min(context):g}, max "
+                         f"{np.max(context):g} (nan if any value is NaN).")
+    for name, value in (("num_samples", num_samples), ("horizon", horizon)):
+        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or not 1 <= value < 2**31:
+            raise ValueError(f"{name} must be a whole number >= 1 (and < 2**31, an int32); got {value!r}.")
+    try:
+        if isinstance(dt, (bool, str, bytes)) or np.ndim(dt) != 0:
+            raise TypeError(dt)
+        dt = float(dt)
+    except (TypeError, ValueError):
+        raise ValueError(f"dt must be a number of the form 1/k; got {dt!r}.") from None
+    k = round(1.0 / dt) if 1.0 / MAX_STEPS_PER_FRAME <= dt <= 1.0 else 0
+    if k < 1 or abs(1.0 / k - dt) > DT_TOLERANCE:
+        raise ValueError(f"dt must be of the form 1/k for a whole number k (1, 0.5, 0.25, ..., "
+                         f"1/{MAX_STEPS_PER_FRAME}); got {dt!r}.")
+    if k != 1 and not dt_supported:
+        raise ValueError(f"dt: this model is a discrete-time model and only accepts dt=1; got {dt!r}.")
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or not -2**31 <= seed < 2**31:
+        raise ValueError(f"seed must be an int32; got {seed!r}.")
+    return {"context": context.astype(np.float32), "num_samples": np.int32(num_samples), "dt": np.float32(dt),
+            "horizon": np.int32(horizon), "seed": np.int32(seed)}

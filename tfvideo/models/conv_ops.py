@@ -1,0 +1,163 @@
+"""Keras convolution layers whose kernel gradient can be one matrix product: same math, faster on some CPUs.
+
+oneDNN's bfloat16 weight-gradient convolutions are slow on CPUs with AVX-512 BF16 but no AMX for small feature
+maps: the DCGAN encoder's 8x8 -> 4x4 convolution (256 -> 512 channels, batch 240 frames) takes about 4 times
+longer than the same FLOPs as a matrix product (measured in tfvideo/benchmark.py's A/B runs). `Conv2D` and
+`Conv2DTranspose` below are Keras' layers (same variables, forward op and input gradient) whose kernel gradient
+can instead be computed as im2col + one GEMM:
+
+    dW[kh, kw, c_in, c_out] = patches(x)^T @ dy      patches(x): [N * out_h * out_w, kh * kw * c_in]
+
+`kernel_grad` selects it per layer: "native" (Keras' own op and gradient; the default, the graph is unchanged)
+or "gemm". `set_kernel_grad(model, mode)` sets every such layer of a model; mode "auto" picks "gemm" where it
+was measured faster: layers computing in 16 bits (mixed precision) whose output map has at most
+`AUTO_MAX_POSITIONS` positions, when no GPU is visible.
+"""
+
+from __future__ import annotations
+
+import keras
+import tensorflow as tf
+
+from tfvideo import config as config_lib
+
+KERNEL_GRADS = config_lib.KERNEL_GRADS
+AUTO_MAX_POSITIONS = 64  # output maps up to 8x8: the 16 -> 8, 8 -> 4 and 4 -> 1 convolutions of the DCGAN nets
+
+
+def kernel_gradient(inputs, out_backprop, kernel_size, strides, padding: str):
+    """Kernel gradient of `conv2d(inputs, W, strides, padding)` as one GEMM (same result as TF's
+    Conv2DBackpropFilter up to rounding).
+
+    inputs [N, H, W, C_in], out_backprop [N, h, w, C_out] -> [kh, kw, C_in, C_out].
+    """
+    kh, kw = kernel_size
+    c_in, c_out = inputs.shape[-1], out_backprop.shape[-1]
+    blocked = (kh, kw) == (4, 4) and tuple(strides) == (2, 2) and padding == "SAME" and _even(inputs)
+    if padding == "VALID" and tuple(inputs.shape[1:3]) == (kh, kw):  # one output position: x is the patch
+        cols = tf.reshape(inputs, [-1, kh * kw * c_in])
+    elif blocked:
+        cols = _space_to_depth_patches(inputs)
+    else:
+        cols = tf.image.extract_patches(inputs, sizes=[1, kh, kw, 1], strides=[1, *strides, 1], rates=[1, 1, 1, 1],
+                                        padding=padding)
+        cols = tf.reshape(cols, [-1, kh * kw * c_in])
+    grad = tf.matmul(cols, tf.reshape(out_backprop, [-1, c_out]), transpose_a=True)  # [kh * kw * C_in, C_out]
+    if blocked:  # feature order (p, q, a, b, c) -> kernel row 2p + a, column 2q + b
+        grad = tf.transpose(tf.reshape(grad, [2, 2, 2, 2, c_in, c_out]), [0, 2, 1, 3, 4, 5])
+    return tf.reshape(grad, [kh, kw, c_in, c_out])
+
+
+def _even(x) -> bool:
+    return x.shape[1] is not None and x.shape[2] is not None and x.shape[1] % 2 == 0 and x.shape[2] % 2 == 0
+
+
+def _space_to_depth_patches(x):
+    """Patches of a 4x4 stride-2 'SAME' convolution, [N * H/2 * W/2, 16 C], via pad + space_to_depth.
+
+    Output (i, j) reads padded rows 2i..2i+3 = 2x2 blocks (i + p, j + q), p, q in {0, 1}; feature order
+    (p, q, a, b, c) with kernel row 2p + a and column 2q + b (reordered by `kernel_gradient`).
+    """
+    c = x.shape[-1]
+    h, w = x.shape[1] // 2, x.shape[2] // 2
+    blocks = tf.nn.space_to_depth(tf.pad(x, [[0, 0], [1, 1], [1, 1], [0, 0]]), 2)  # [N, h + 1, w + 1, 4C]
+    cols = tf.concat([blocks[:, p:p + h, q:q + w] for p in (0, 1) for q in (0, 1)], axis=-1)
+    return tf.reshape(cols, [-1, 16 * c])
+
+
+def _positions(shape):
+    """height * width of a [N, H, W, C] shape, None when unknown."""
+    return None if shape[1] is None or shape[2] is None else int(shape[1]) * int(shape[2])
+
+
+def _gemm_supported(layer) -> bool:
+    return (layer.data_format == "channels_last" and tuple(layer.dilation_rate) == (1, 1)
+            and getattr(layer, "groups", 1) == 1 and layer.rank == 2)
+
+
+class Conv2D(keras.layers.Conv2D):
+    """keras.layers.Conv2D with an optional GEMM kernel gradient (`kernel_grad`, see the module docstring)."""
+
+    def __init__(self, *args, kernel_grad: str = "native", **kwargs):
+        super().__init__(*args, **kwargs)
+        self.kernel_grad = kernel_grad
+
+    def convolution_op(self, inputs, kernel):
+        self.gemm_positions = _positions(self.compute_output_shape(inputs.shape))  # output map size
+        if self.kernel_grad != "gemm" or not _gemm_supported(self):
+            return super().convolution_op(inputs, kernel)
+        strides, padding = tuple(self.strides), self.padding.upper()
+        kernel_size = tuple(self.kernel_size)
+
+        @tf.custom_gradient
+        def conv(x, w):
+            def grad(dy):
+                dx = tf.raw_ops.Conv2DBackpropInput(input_sizes=tf.shape(x), filter=w, out_backprop=dy,
+                                                    strides=[1, *strides, 1], padding=padding)
+                return dx, kernel_gradient(x, dy, kernel_size, strides, padding)
+            return tf.nn.conv2d(x, w, [1, *strides, 1], padding), grad
+
+        return conv(tf.convert_to_tensor(inputs), tf.identity(keras.ops.convert_to_tensor(kernel)))  # read outside
+
+    def get_config(self):
+        return {**super().get_config(), "kernel_grad": self.kernel_grad}
+
+
+class Conv2DTranspose(keras.layers.Conv2DTranspose):
+    """keras.layers.Conv2DTranspose with an optional GEMM kernel gradient (see the module docstring)."""
+
+    def __init__(self, *args, kernel_grad: str = "native", **kwargs):
+        super().__init__(*args, **kwargs)
+        self.kernel_grad = kernel_grad
+
+    def call(self, inputs):
+        self.gemm_positions = _positions(inputs.shape)  # the input map: the output of the convolution it inverts
+        if self.kernel_grad != "gemm" or not _gemm_supported(self) or self.output_padding is not None:
+            return super().call(inputs)
+        strides, padding = tuple(self.strides), self.padding.upper()
+        kernel_size = tuple(self.kernel_size)
+
+        @tf.custom_gradient
+        def conv_transpose(x, w):
+            y = keras.ops.conv_transpose(x, w, strides=list(strides), padding=self.padding)
+
+            def grad(dy):
+                dx = tf.nn.conv2d(dy, w, [1, *strides, 1], padding)
+                # conv_transpose(x, W) is the input gradient of conv2d(., W): its kernel gradient swaps roles.
+                return dx, kernel_gradient(dy, x, kernel_size, strides, padding)
+            return y, grad
+
+        kernel = tf.identity(keras.ops.convert_to_tensor(self.kernel))  # read outside the custom gradient
+        outputs = conv_transpose(tf.convert_to_tensor(inputs), kernel)
+        if self.use_bias:
+            outputs = outputs + keras.ops.cast(self.bias, outputs.dtype)
+        return self.activation(outputs) if self.activation is not None else outputs
+
+    def get_config(self):
+        return {**super().get_config(), "kernel_grad": self.kernel_grad}
+
+
+def resolve_kernel_grad(layer, mode: str) -> str:
+    """"native" or "gemm" for `layer` under `mode` (auto: see the module docstring)."""
+    if mode not in KERNEL_GRADS:
+        raise ValueError(f"Unknown kernel_grad {mode!r}; expected one of: {', '.join(KERNEL_GRADS)}.")
+    if mode != "auto":
+        return mode
+    sixteen_bit = layer.compute_dtype in ("bfloat16", "float16")
+    positions = getattr(layer, "gemm_positions", None)  # recorded by the layer's first call
+    small = positions is not None and positions <= AUTO_MAX_POSITIONS
+    return "gemm" if sixteen_bit and small and not tf.config.list_logical_devices("GPU") else "native"
+
+
+def set_kernel_grad(model: keras.layers.Layer, mode: str) -> dict[str, int]:
+    """Sets `kernel_grad` on every Conv2D / Conv2DTranspose of this module inside `model`.
+
+    The model must have been built (called once), so that the output size of each layer is known for "auto".
+    Returns {"gemm": n, "native": m} layer counts. Set it before tracing the training step.
+    """
+    counts = {"gemm": 0, "native": 0}
+    for layer in model._flatten_layers(include_self=False, recursive=True):
+        if isinstance(layer, (Conv2D, Conv2DTranspose)):
+            layer.kernel_grad = resolve_kernel_grad(layer, mode)
+            counts[layer.kernel_grad] += 1
+    return counts
