@@ -8,9 +8,10 @@ from __future__ import annotations
 import os
 
 import numpy as np
-from absl import flags
 
+import runs_testlib
 from conftest import tiny_config
+from runs_testlib import run_cli  # noqa: F401 (re-exported for the evaluation tests)
 
 _CACHE: dict = {}
 STEPS = 150
@@ -24,17 +25,8 @@ def _once(key, build):
 
 
 def sharpen(model) -> None:
-    """Makes a tiny model's frames depend visibly on its inputs (an untrained tiny net outputs 0.5 +- 1e-6):
-    calibrates batch-norm statistics with training-mode passes, then scales the decoder's last convolution."""
-    import tensorflow as tf
-    from tfvideo.models import networks
-
-    videos = tf.constant(blob_videos(8, 5, seed=3))
-    step = tf.function(lambda v: model.compute_loss_terms(v, training=True))
-    for _ in range(STEPS):
-        step(videos)
-    last = networks._blocks(model.decoder, model.decoder._structure, "block")[-1][0]
-    last.kernel.assign(last.kernel * 20.0)
+    """`runs_testlib.sharpen` with STEPS calibration passes over blob videos."""
+    runs_testlib.sharpen(model, blob_videos(8, 5, seed=3), STEPS)
 
 
 def blob_videos(count: int, length: int, seed: int = 0) -> np.ndarray:
@@ -51,20 +43,9 @@ def blob_videos(count: int, length: int, seed: int = 0) -> np.ndarray:
 def trained_run(tmp_path_factory) -> str:
     """Workdir of a tiny SRVP trained for 2 steps by `train_lib.train`, then sharpened and saved at step 3."""
     def build():
-        from tfvideo import checkpointing, train_lib
-        from tfvideo.models import build_model
         workdir = str(tmp_path_factory.mktemp("eval_run") / "run")
-        config = tiny_config(workdir, model=EVAL_MODEL, train={"train_steps": 2})
-        train_lib.train(config)
-        model = build_model(config)
-        optimizer = train_lib.make_optimizer(config.train)
-        model.compile(optimizer=optimizer)
-        optimizer.build(model.trainable_variables)
-        state = checkpointing.RunCheckpoint(workdir, model, optimizer)
-        assert state.restore_latest(strict=True) == 2
-        sharpen(model)
-        state.save(3)
-        return workdir
+        return runs_testlib.train_and_sharpen(
+            tiny_config(workdir, model=EVAL_MODEL, train={"train_steps": 2}), sharpen)
     return _once("run", build)
 
 
@@ -76,16 +57,6 @@ def untrained_workdir(tmp_path_factory) -> str:
         checkpointing.prepare_workdir(tiny_config(workdir))
         return workdir
     return _once("config_only", build)
-
-
-def run_cli(module, argv: list[str]) -> int:
-    """Runs an absl CLI's main in process with `argv` parsed into the global flags."""
-    flags.FLAGS.unparse_flags()
-    argv = flags.FLAGS(["prog", *argv])
-    try:
-        return module.main(argv)
-    finally:
-        flags.FLAGS.unparse_flags()
 
 
 def lpips_weights(seed: int = 0, widths=(4, 5, 6, 3, 2)) -> dict[str, np.ndarray]:

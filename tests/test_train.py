@@ -8,8 +8,8 @@ import time
 
 import numpy as np
 import pytest
-from absl import flags
 
+import runs_testlib
 from tfvideo import train
 from tfvideo import video_io
 
@@ -22,12 +22,7 @@ TINY_FLAGS = ["--num_digits=1", "--base_channels=2", "--encoding_size=6", "--lat
 
 
 def run_main(argv):
-    flags.FLAGS.unparse_flags()
-    argv = flags.FLAGS(["tfvideo.train", *argv])
-    try:
-        return train.main(argv)
-    finally:
-        flags.FLAGS.unparse_flags()
+    return runs_testlib.run_cli(train, argv, prog="tfvideo.train")
 
 
 def test_main_trains_checkpoints_and_writes_gif(tmp_path, capsys):
@@ -74,6 +69,21 @@ def test_bad_flags_fail_before_work_with_a_clear_message(tmp_path, capsys, bad_f
     assert run_main([*TINY_FLAGS, f"--workdir={workdir}", bad_flag]) == 2
     assert message in capsys.readouterr().err
     assert not workdir.exists()  # nothing was created
+
+
+def test_missing_dataset_names_the_fix_and_leaves_no_run_behind(tmp_path, capsys):
+    """The data is opened before config.json is written: fixing --data_dir (or any flag) and rerunning into
+    the same --workdir is not refused as 'another configuration'."""
+    workdir, no_data = tmp_path / "run", tmp_path / "no_data"
+    bair = ["--dataset=bair", f"--data_dir={no_data}", "--channels=3", f"--workdir={workdir}", "--train_steps=2"]
+    assert run_main([*TINY_FLAGS, *bair]) == 2
+    err = capsys.readouterr().err
+    assert "BAIR robot pushing is not prepared" in err and "python -m tfvideo.data.prepare --dataset=bair" in err
+    assert not workdir.exists()
+    workdir.mkdir()  # a directory the user made keeps existing, without a config.json
+    assert run_main([*TINY_FLAGS, *bair]) == 2
+    assert workdir.is_dir() and not os.listdir(workdir)
+    assert run_main([*TINY_FLAGS, f"--workdir={workdir}", "--train_steps=2"]) == 0  # SM-MNIST in the same dir
 
 
 def test_unwritable_workdir_is_reported(tmp_path, capsys):

@@ -24,9 +24,8 @@ from tfvideo.data import registry as data_registry
 # ------------------------------------------------------------------------------------------------ NaN batches
 
 
-@pytest.fixture(scope="module")
-def stepper():
-    """A tiny SRVP with its optimizer, its compiled train_step, and two batches [2, 5, 64, 64, 1]."""
+def _tiny_model_and_optimizer():
+    """A tiny SRVP (seed 0), compiled with its built Adam optimizer."""
     import keras
     from tfvideo.models import build_model
     config = tiny_config()
@@ -35,6 +34,13 @@ def stepper():
     optimizer = train_lib.make_optimizer(config.train)
     model.compile(optimizer=optimizer)
     optimizer.build(model.trainable_variables)
+    return model, optimizer
+
+
+@pytest.fixture(scope="module")
+def stepper():
+    """A tiny SRVP with its optimizer, its compiled train_step, and two batches [2, 5, 64, 64, 1]."""
+    model, optimizer = _tiny_model_and_optimizer()
     step = tf.function(model.train_step)
     good = np.random.default_rng(0).uniform(size=(2, 5, 64, 64, 1)).astype(np.float32)
     step(good)  # optimizer slots and batch-norm statistics are not at their initial values any more
@@ -77,14 +83,7 @@ def test_gradients_are_safe_rejects_non_finite_and_overflowing_squares(values, s
 
 def test_a_finite_gradient_whose_square_overflows_is_skipped_and_adam_stays_finite():
     """Gradients of ~1e25 are finite, but Adam's second moment g^2 is inf and one step later NaN: skip them."""
-    import keras
-    from tfvideo.models import build_model
-    config = tiny_config()
-    keras.utils.set_random_seed(0)
-    model = build_model(config)
-    optimizer = train_lib.make_optimizer(config.train)
-    model.compile(optimizer=optimizer)
-    optimizer.build(model.trainable_variables)
+    model, optimizer = _tiny_model_and_optimizer()
     compute = model.compute_loss_terms
     scale = tf.Variable(1.0)
     model.compute_loss_terms = lambda videos, training=False: {

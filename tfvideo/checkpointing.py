@@ -42,8 +42,9 @@ class WorkdirError(RuntimeError):
     """The workdir cannot be used as asked; the message says why and what to do."""
 
 
-def prepare_workdir(config: config_lib.Config) -> str:
-    """Creates the workdir, checks it is writable with free space, and records or checks config.json.
+def prepare_workdir(config: config_lib.Config, record: bool = True) -> str:
+    """Creates the workdir, checks it is writable with free space, and checks config.json against `config`;
+    with `record`, writes config.json (else call `record_config` later, e.g. once the data is found).
 
     Raises WorkdirError when the workdir holds a run of a different configuration (naming the fields).
     """
@@ -74,8 +75,14 @@ def prepare_workdir(config: config_lib.Config) -> str:
                 f"--workdir={workdir!r} holds a run of a different configuration:\n  " + "\n  ".join(differences)
                 + "\nUse a new --workdir for the new configuration, or rerun with the run's original flags "
                 f"(saved in {path}).")
-    write_text_atomically(path, config.to_json())
+    if record:
+        record_config(config)
     return workdir
+
+
+def record_config(config: config_lib.Config) -> None:
+    """Writes config.json into the workdir, atomically."""
+    write_text_atomically(os.path.join(config.train.workdir, CONFIG_FILE), config.to_json())
 
 
 def write_text_atomically(path: str, text: str) -> None:

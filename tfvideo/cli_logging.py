@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+
 from absl import flags
 from absl import logging
 
@@ -13,3 +15,12 @@ def quiet_logs(flag_values=flags.FLAGS) -> None:
         import tensorflow as tf
         logging.set_verbosity(logging.WARNING)
         tf.get_logger().setLevel("WARNING")
+
+
+def report_error(error) -> None:
+    """Prints `error: <message>` to stderr once. The absl log gets it too only when it goes to a file
+    (--log_dir), where it would otherwise be missing; on the terminal it would be a second copy."""
+    print(f"error: {error}", file=sys.stderr, flush=True)
+    stream = getattr(logging.get_absl_handler().python_handler, "stream", None)
+    if stream is not None and stream not in (sys.stderr, sys.__stderr__):
+        logging.error("%s", error)

@@ -19,7 +19,6 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 from absl import app  # noqa: E402
 from absl import flags  # noqa: E402
-from absl import logging  # noqa: E402
 
 from tfvideo import cli_logging  # noqa: E402
 
@@ -120,8 +119,7 @@ def main(argv) -> int:
             written = eval_lib.write_comparison(all_results, output_dir)
             print(eval_lib.markdown_report(all_results) + f"Comparison: {', '.join(written)}", flush=True)
     except eval_lib.EvalError as error:
-        logging.error("%s", error)
-        print(f"error: {error}", file=sys.stderr)
+        cli_logging.report_error(error)
         return 2
     except KeyboardInterrupt:
         print("Interrupted: finished videos are saved; rerun the same command to resume.", file=sys.stderr)

@@ -12,8 +12,8 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 from absl import app  # noqa: E402
 from absl import flags  # noqa: E402
-from absl import logging  # noqa: E402
 
+from tfvideo import cli_logging  # noqa: E402
 from tfvideo import flags as flags_lib  # noqa: E402
 
 flags_lib.define_config_flags()
@@ -30,8 +30,7 @@ def main(argv) -> int:
         result = train_lib.train(config)
     except (config_lib.ConfigError, checkpointing.WorkdirError, mnist_digits.DigitsUnavailableError,
             data_errors.DatasetUnavailableError, FloatingPointError) as error:
-        logging.error("%s", error)
-        print(f"error: {error}", file=sys.stderr)
+        cli_logging.report_error(error)
         return 2
     if result.metrics:
         terms = ", ".join(f"{k}={v:.4g}" for k, v in result.metrics.items())

@@ -53,8 +53,7 @@ def train(config: config_lib.Config) -> TrainResult:
     strategy = distribute.build_strategy(tc.strategy)  # first: multi-worker collectives need a fresh runtime
     distribute.per_replica_batch(strategy, tc.batch_size)
     chief = distribute.is_chief(strategy)  # only the chief writes into the workdir
-    workdir = checkpointing.prepare_workdir(config) if chief else tc.workdir
-    source = data_registry.get_data_source(config.data)
+    workdir, source = _open_run(config, chief)
     logging.info("Data: %s", source.description)
     keras.utils.set_random_seed(tc.seed)
     with strategy.scope():  # variables mirrored on every replica (a no-op scope with the default strategy)
@@ -93,6 +92,25 @@ def train(config: config_lib.Config) -> TrainResult:
     writer.flush()
     return TrainResult(step=step, resumed_from=resumed_from, metrics=metrics, gif_path=gif_path,
                        interrupted=interrupted)
+
+
+def _open_run(config: config_lib.Config, chief: bool):
+    """(workdir, data source). The chief checks the workdir (writable, free space, same configuration) before
+    opening the data, and records config.json only once the data is found: a run whose data is missing leaves
+    no config.json behind, nor a directory that this call created."""
+    workdir = config.train.workdir
+    if not chief:
+        return workdir, data_registry.get_data_source(config.data)
+    created = not os.path.exists(workdir)
+    checkpointing.prepare_workdir(config, record=False)
+    try:
+        source = data_registry.get_data_source(config.data)
+    except BaseException:
+        if created and not os.listdir(workdir):
+            os.rmdir(workdir)
+        raise
+    checkpointing.record_config(config)
+    return workdir, source
 
 
 def _train_loop(model, optimizer, state, source, config, step, writer, preview):

@@ -11,9 +11,10 @@ import importlib.util
 import os
 
 import numpy as np
-from absl import flags
 
+import runs_testlib
 from conftest import tiny_config
+from runs_testlib import run_cli  # noqa: F401 (re-exported for the export tests)
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 # A small residual gain keeps the tiny untrained dynamics bounded over the horizons tested (with the default
@@ -34,39 +35,16 @@ def _once(key, build):
 
 
 def sharpen(model) -> None:
-    """Makes a tiny (barely trained) model's frames depend visibly on its inputs, so that comparisons of
-    exported outputs can fail: a tiny net with the DCGAN init outputs ~0.5 +- 1e-6 everywhere. Calibrates the
-    batch-norm statistics (training-mode passes update the moving mean and variance) and scales the decoder's
-    last convolution up, which spreads the frames over ~[0.35, 0.65]."""
-    import tensorflow as tf
-    from tfvideo.models import networks
-
-    videos = tf.constant(contexts(8, 5, seed=3))
-    step = tf.function(lambda v: model.compute_loss_terms(v, training=True))
-    for _ in range(30):
-        step(videos)
-    last = networks._blocks(model.decoder, model.decoder._structure, "block")[-1][0]
-    last.kernel.assign(last.kernel * 20.0)
+    """`runs_testlib.sharpen` with 30 calibration passes over `contexts` videos."""
+    runs_testlib.sharpen(model, contexts(8, 5, seed=3), 30)
 
 
 def trained_run(tmp_path_factory) -> str:
     """Workdir of a tiny SRVP trained for 6 steps by `train_lib.train` (checkpoints at steps 3 and 6), then
     sharpened (see `sharpen`) and saved with the optimizer state as the step-7 checkpoint, as training would."""
     def build():
-        from tfvideo import checkpointing, train_lib
-        from tfvideo.models import build_model
         workdir = str(tmp_path_factory.mktemp("export_run") / "run")
-        config = tiny_export_config(workdir)
-        train_lib.train(config)
-        model = build_model(config)
-        optimizer = train_lib.make_optimizer(config.train)
-        model.compile(optimizer=optimizer)
-        optimizer.build(model.trainable_variables)
-        state = checkpointing.RunCheckpoint(workdir, model, optimizer)
-        assert state.restore_latest(strict=True) == 6
-        sharpen(model)
-        state.save(7)
-        return workdir
+        return runs_testlib.train_and_sharpen(tiny_export_config(workdir), sharpen)
     return _once("run", build)
 
 
@@ -74,16 +52,6 @@ def restored(tmp_path_factory):
     """`lib.load_trained_model` of the trained run."""
     from tfvideo.export import lib
     return _once("restored", lambda: lib.load_trained_model(trained_run(tmp_path_factory)))
-
-
-def run_cli(module, argv: list[str]) -> int:
-    """Runs an absl CLI's main in process with `argv` parsed into the global flags."""
-    flags.FLAGS.unparse_flags()
-    argv = flags.FLAGS(["prog", *argv])
-    try:
-        return module.main(argv)
-    finally:
-        flags.FLAGS.unparse_flags()
 
 
 def saved_model_export(tmp_path_factory) -> dict:

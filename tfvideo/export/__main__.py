@@ -17,7 +17,6 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 from absl import app  # noqa: E402
 from absl import flags  # noqa: E402
-from absl import logging  # noqa: E402
 
 from tfvideo import cli_logging  # noqa: E402
 
@@ -63,8 +62,7 @@ def main(argv) -> int:
                             model_name=FLAGS.model_name, version=FLAGS.version, overwrite=FLAGS.overwrite,
                             extra_endpoints=FLAGS.extra_endpoints)
     except ExportError as error:
-        logging.error("%s", error)
-        print(f"error: {error}", file=sys.stderr)
+        cli_logging.report_error(error)
         return 2
     what = f"version {result.version}" if result.format == "saved_model" else f"quantize={result.quantize}"
     print(f"Exported {result.format} ({what}, {result.size_bytes / 1e6:.2f} MB) to {result.path}; signatures: "
