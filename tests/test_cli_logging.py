@@ -1,5 +1,6 @@
 """CLIs quiet INFO logs unless --verbosity is given."""
 
+import logging as std_logging
 import sys
 
 from absl import flags
@@ -37,3 +38,28 @@ def test_report_error_prints_once_and_logs_only_to_a_log_file(capsys, tmp_path, 
         cli_logging.report_error(ValueError("--data_dir /nope does not exist."))
     assert capsys.readouterr().err == "error: --data_dir /nope does not exist.\n"
     assert logged == ["--data_dir /nope does not exist."]
+
+
+def _record(level, pathname):
+    return std_logging.LogRecord("absl", level, pathname, 1, "message", None, None)
+
+
+def test_library_info_hidden_unless_verbosity_given(monkeypatch):
+    values = flags.FlagValues()
+    values.mark_as_parsed()
+    flags.DEFINE_integer("verbosity", 0, "log level", flag_values=values)
+    handler = logging.get_absl_handler()
+    monkeypatch.setattr(handler, "filters", [])
+    values(["prog", "--verbosity=0"])
+    cli_logging.quiet_tensorflow_logs(values)
+    assert handler.filters == []
+    values.unparse_flags()
+    values.mark_as_parsed()
+    cli_logging.quiet_tensorflow_logs(values)
+    cli_logging.quiet_tensorflow_logs(values)  # idempotent
+    assert len(handler.filters) == 1
+    saver = "/usr/lib/python3/site-packages/tensorflow/python/checkpoint/functional_saver.py"
+    assert not handler.filter(_record(std_logging.INFO, saver))
+    assert handler.filter(_record(std_logging.WARNING, saver))
+    assert not handler.filter(_record(std_logging.INFO, "/site-packages/keras/src/trainers/trainer.py"))
+    assert handler.filter(_record(std_logging.INFO, "/work/tfvideo/checkpointing.py"))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging as std_logging
+import os
 import sys
 
 from absl import flags
@@ -15,6 +17,29 @@ def quiet_logs(flag_values=flags.FLAGS) -> None:
         import tensorflow as tf
         logging.set_verbosity(logging.WARNING)
         tf.get_logger().setLevel("WARNING")
+
+
+def quiet_tensorflow_logs(flag_values=flags.FLAGS) -> None:
+    """Keeps tfvideo's INFO logs (data, checkpoints) but hides the INFO chatter of TensorFlow and Keras (one
+    "Sharding callback duration" line per checkpoint) unless --verbosity was given on the command line."""
+    if flag_values["verbosity"].present:
+        return
+    handler = logging.get_absl_handler()
+    if not any(isinstance(f, _LibraryInfoFilter) for f in handler.filters):
+        handler.addFilter(_LibraryInfoFilter())
+
+
+class _LibraryInfoFilter(std_logging.Filter):
+    """Drops records below WARNING that come from files of the tensorflow, keras or tensorflow_datasets
+    packages."""
+
+    PACKAGES = ("tensorflow", "keras", "tensorflow_datasets")
+
+    def filter(self, record) -> bool:
+        if record.levelno >= std_logging.WARNING:
+            return True
+        parts = os.path.normpath(record.pathname).split(os.sep)
+        return not any(package in parts for package in self.PACKAGES)
 
 
 def report_error(error) -> None:

@@ -25,6 +25,7 @@ def main(argv) -> int:
         raise app.UsageError(f"Unexpected arguments {argv[1:]}: every option is a --flag (see --helpfull).")
     from tfvideo import checkpointing, config as config_lib, train_lib
     from tfvideo.data import errors as data_errors, mnist_digits
+    cli_logging.quiet_tensorflow_logs()
     try:
         config = flags_lib.config_from_flags(FLAGS)
         result = train_lib.train(config)
