@@ -35,6 +35,7 @@ from tfvideo.progress import Progress
 RESULTS_FILE, TABLE_FILE, SPEC_FILE, VIDEOS_DIR = "results.json", "results.md", "spec.json", "videos"
 BASELINES = ("last_frame", "black")  # repeat the last conditioning frame | all-zero frames
 FORMAT = "tfvideo-eval-v1"
+PROGRESS_SECONDS = 10.0  # at most one progress line per 10 s in logs (every video on a terminal)
 
 
 class EvalError(RuntimeError):
@@ -286,7 +287,8 @@ def evaluate(workdir: str, options: EvalOptions = EvalOptions(), on_video: Calla
     if done:
         print(f"Resuming: {len(done)} of {setup.num_videos} videos already evaluated in {setup.output_dir}.",
               file=stream, flush=True)
-    progress = Progress(setup.num_videos, start=len(done), names=setup.metric_names, unit="video", stream=stream)
+    progress = Progress(setup.num_videos, start=len(done), names=setup.metric_names, unit="video", stream=stream,
+                        min_interval=PROGRESS_SECONDS)
     if missing:
         sums = {name: 0.0 for name in setup.metric_names}
         index, new = missing[0], 0

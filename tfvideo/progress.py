@@ -12,14 +12,19 @@ class Progress:
     """Shows `step / total` with named values, an ETA and a rate.
 
     On a terminal it is Keras' progress bar; otherwise (CI, `nohup`, redirected output) each `update` prints
-    one line: `step 250/2000 (12%) loss=... | 3.1 steps/s | ETA 9m24s`.
+    one line (at most one per `min_interval` seconds, and always the last):
+    `step 250/2000 (12%) loss=... | 3.1 steps/s | ETA 9m24s`.
     """
 
-    def __init__(self, total: int, start: int = 0, names=(), unit: str = "step", stream=None):
+    def __init__(self, total: int, start: int = 0, names=(), unit: str = "step", stream=None,
+                 min_interval: float = 0.0):
+        """`min_interval`: in logs, seconds between two lines (the last step always prints); 0 prints every
+        update."""
         self.total, self.start, self.unit = total, start, unit
         self.stream = stream or sys.stdout
         self.interactive = self.stream.isatty()
         self.started = time.time()
+        self.min_interval, self.last_line = min_interval, float("-inf")
         self.bar = keras.utils.Progbar(total, stateful_metrics=list(names), unit_name=unit) if self.interactive \
             else None
 
@@ -28,7 +33,11 @@ class Progress:
         if self.bar is not None:
             self.bar.update(step, list(values.items()))
             return
-        elapsed = time.time() - self.started
+        now = time.time()
+        if step < self.total and now - self.last_line < self.min_interval:
+            return
+        self.last_line = now
+        elapsed = now - self.started
         rate = (step - self.start) / elapsed if elapsed > 0 else 0.0
         eta = (self.total - step) / rate if rate > 0 else float("nan")
         shown = " ".join(f"{name}={value:.4g}" for name, value in values.items())
