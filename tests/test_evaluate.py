@@ -66,8 +66,8 @@ def test_flags_shared_with_other_clis_use_this_clis_defaults_unless_given():
     flags.FLAGS.unparse_flags()
     flags.FLAGS(["prog"])
     try:
-        assert evaluate._value("batch_size") == 16 and evaluate._value("conditioning_frames") is None
-        assert evaluate._value("dt") is None and evaluate._value("num_samples") == 100
+        assert evaluate.CLI.value("batch_size") == 16 and evaluate.CLI.value("conditioning_frames") is None
+        assert evaluate.CLI.value("dt") is None and evaluate.CLI.value("num_samples") == 100
     finally:
         flags.FLAGS.unparse_flags()
 

@@ -38,16 +38,14 @@ from tfvideo import flags as flags_lib  # noqa: E402
 
 flags_lib.define_config_flags()
 FLAGS = flags.FLAGS
-for _define, _name, _default, _help in [
-        (flags.DEFINE_integer, "num_samples", 100, "Futures sampled for one video."),
-        (flags.DEFINE_integer, "horizon", 20, "Future frames per sample."),
-        (flags.DEFINE_integer, "warmup", 2, "Untimed calls before timing (tracing, allocation)."),
-        (flags.DEFINE_integer, "repeats", 5, "Timed calls; the median is reported."),
-        (flags.DEFINE_bool, "input", False, "Also measure the input pipeline (needs the dataset)."),
-        (flags.DEFINE_multi_string, "variant", [], "FIELD=VALUE[,FIELD=VALUE...]: one A/B variant (repeatable)."),
-        (flags.DEFINE_string, "output", None, "Also write the results as JSON to this file.")]:
-    if _name not in FLAGS:  # other CLIs in the same process may define the same names
-        _define(_name, _default, _help)
+CLI = flags_lib.CliFlags()
+CLI.define(flags.DEFINE_integer, "num_samples", 100, "Futures sampled for one video.")
+CLI.define(flags.DEFINE_integer, "horizon", 20, "Future frames per sample.")
+CLI.define(flags.DEFINE_integer, "warmup", 2, "Untimed calls before timing (tracing, allocation).")
+CLI.define(flags.DEFINE_integer, "repeats", 5, "Timed calls; the median is reported.")
+CLI.define(flags.DEFINE_bool, "input", False, "Also measure the input pipeline (needs the dataset).")
+CLI.define(flags.DEFINE_multi_string, "variant", [], "FIELD=VALUE[,FIELD=VALUE...]: one A/B variant (repeatable).")
+CLI.define(flags.DEFINE_string, "output", None, "Also write the results as JSON to this file.")
 
 
 def parse_variant(config: config_lib.Config, text: str) -> config_lib.Config:
@@ -215,18 +213,19 @@ def main(argv) -> int:
     try:
         config = flags_lib.config_from_flags(FLAGS)
         for name in ("num_samples", "horizon", "repeats"):
-            if FLAGS[name].value < 1:
-                raise config_lib.ConfigError(f"--{name} must be >= 1; got {FLAGS[name].value}.")
-        configs = {text: parse_variant(config, text) for text in FLAGS.variant} or {"run": config}
+            if CLI.value(name) < 1:
+                raise config_lib.ConfigError(f"--{name} must be >= 1; got {CLI.value(name)}.")
+        configs = {text: parse_variant(config, text) for text in CLI.value("variant")} or {"run": config}
     except config_lib.ConfigError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
-    runs = run_variants(configs, FLAGS.num_samples, FLAGS.horizon, FLAGS.warmup, FLAGS.repeats, FLAGS.input)
+    runs = run_variants(configs, *(CLI.value(name) for name in ("num_samples", "horizon", "warmup", "repeats",
+                                                                 "input")))
     print(format_table(runs))
     results = runs[0] if len(runs) == 1 else {"variants": runs}
     print(json.dumps(results, sort_keys=True))
-    if FLAGS.output:
-        _write_json(FLAGS.output, results)
+    if CLI.value("output"):
+        _write_json(CLI.value("output"), results)
     return 0
 
 

@@ -21,57 +21,38 @@ from absl import app  # noqa: E402
 from absl import flags  # noqa: E402
 
 from tfvideo import cli_logging  # noqa: E402
+from tfvideo import flags as flags_lib  # noqa: E402
 
-FLAGS = flags.FLAGS
-DEFAULTS = {"workdir": None, "num_samples": 100, "num_videos": None, "dt": None, "horizon": None,
-            "conditioning_frames": None, "seed": 0, "batch_size": 16, "data_dir": None}
-
-
-def _define(kind, name, *args, **kwargs):
-    """Defines a flag unless another tfvideo CLI loaded in this process already did (e.g. --workdir); its value
-    is then used only when given on the command line (see `_value`)."""
-    if name not in FLAGS:
-        kind(name, *args, **kwargs)
-
-
-def define_flags() -> None:
-    _define(flags.DEFINE_string, "workdir", None, "Training run to evaluate (the --workdir given to tfvideo.train).")
-    _define(flags.DEFINE_integer, "num_samples", 100, "Futures sampled per test video (best of N).")
-    _define(flags.DEFINE_integer, "num_videos", None, "Test videos to evaluate, from the first (default: all).")
-    _define(flags.DEFINE_float, "dt", None, "Euler step 1/k at test time (default: the training dt).")
-    _define(flags.DEFINE_integer, "horizon", None, "Predicted frames (default: the run's --test_horizon).")
-    _define(flags.DEFINE_integer, "conditioning_frames", None, "Context frames (default: the run's "
-                                                               "--conditioning_frames).")
-    _define(flags.DEFINE_integer, "seed", 0, "Sampling seed; test video i uses seed + i.")
-    _define(flags.DEFINE_integer, "batch_size", 16, "Test videos generated and held in memory at a time.")
-    _define(flags.DEFINE_string, "data_dir", None, "Overrides the run's --data_dir.")
-    _define(flags.DEFINE_enum, "baseline", None, ["last_frame", "black"], "Evaluate a baseline instead of the "
-            "model: last_frame repeats the last conditioning frame, black predicts all-zero frames.")
-    _define(flags.DEFINE_string, "lpips_weights", None, "LPIPS weights: AlexNet and v0.1 heads files, comma-"
-                                                        "separated (see tfvideo/lpips.py). Default: no LPIPS.")
-    _define(flags.DEFINE_string, "fvd_weights", None, "FVD: I3D state dict file (see tfvideo/fvd.py). Default: "
-                                                      "no FVD.")
-    _define(flags.DEFINE_string, "output_dir", None, "Where results and figures go (default: "
-                                                     "<workdir>/eval/<settings>/; with --compare: the comparison).")
-    _define(flags.DEFINE_list, "compare", [], "Runs (workdirs, or finished evaluations: results.json or its "
-                                              "directory) to compare: one curve and one table row each.")
-    _define(flags.DEFINE_bool, "figures", True, "Write curves, sample grids/GIFs and (SRVP) analyses.")
-    _define(flags.DEFINE_integer, "figure_videos", 4, "Test videos shown in sample grids and GIFs.")
-
-
-define_flags()
-
-
-def _value(name: str):
-    """The flag's value when given, else this CLI's default (another CLI may have defined it differently)."""
-    return FLAGS[name].value if FLAGS[name].present or name not in DEFAULTS else DEFAULTS[name]
-
+CLI = flags_lib.CliFlags()
+CLI.define(flags.DEFINE_string, "workdir", None, "Training run to evaluate (the --workdir given to tfvideo.train).")
+CLI.define(flags.DEFINE_integer, "num_samples", 100, "Futures sampled per test video (best of N).")
+CLI.define(flags.DEFINE_integer, "num_videos", None, "Test videos to evaluate, from the first (default: all).")
+CLI.define(flags.DEFINE_float, "dt", None, "Euler step 1/k at test time (default: the training dt).")
+CLI.define(flags.DEFINE_integer, "horizon", None, "Predicted frames (default: the run's --test_horizon).")
+CLI.define(flags.DEFINE_integer, "conditioning_frames", None, "Context frames (default: the run's "
+                                                              "--conditioning_frames).")
+CLI.define(flags.DEFINE_integer, "seed", 0, "Sampling seed; test video i uses seed + i.")
+CLI.define(flags.DEFINE_integer, "batch_size", 16, "Test videos generated and held in memory at a time.")
+CLI.define(flags.DEFINE_string, "data_dir", None, "Overrides the run's --data_dir.")
+CLI.define(flags.DEFINE_enum, "baseline", None, "Evaluate a baseline instead of the model: last_frame repeats the "
+                                                "last conditioning frame, black predicts all-zero frames.",
+           enum_values=["last_frame", "black"])
+CLI.define(flags.DEFINE_string, "lpips_weights", None, "LPIPS weights: AlexNet and v0.1 heads files, comma-"
+                                                       "separated (see tfvideo/lpips.py). Default: no LPIPS.")
+CLI.define(flags.DEFINE_string, "fvd_weights", None, "FVD: I3D state dict file (see tfvideo/fvd.py). Default: "
+                                                     "no FVD.")
+CLI.define(flags.DEFINE_string, "output_dir", None, "Where results and figures go (default: "
+                                                    "<workdir>/eval/<settings>/; with --compare: the comparison).")
+CLI.define(flags.DEFINE_list, "compare", [], "Runs (workdirs, or finished evaluations: results.json or its "
+                                             "directory) to compare: one curve and one table row each.")
+CLI.define(flags.DEFINE_bool, "figures", True, "Write curves, sample grids/GIFs and (SRVP) analyses.")
+CLI.define(flags.DEFINE_integer, "figure_videos", 4, "Test videos shown in sample grids and GIFs.")
 
 
 def _options(eval_lib):
     names = ("num_samples", "num_videos", "dt", "horizon", "conditioning_frames", "seed", "batch_size", "baseline",
              "lpips_weights", "fvd_weights", "data_dir", "output_dir")
-    return eval_lib.EvalOptions(**{name: _value(name) for name in names})
+    return eval_lib.EvalOptions(**{name: CLI.value(name) for name in names})
 
 
 def _evaluate_run(run: str, options, eval_lib, figures) -> dict:
@@ -83,8 +64,8 @@ def _evaluate_run(run: str, options, eval_lib, figures) -> dict:
     results = eval_lib.evaluate(run, setup=setup)
     elapsed = time.time() - started
     print(eval_lib.markdown_report([results]), flush=True)
-    if FLAGS.figures:
-        written = figures.write_evaluation_figures(setup, results, FLAGS.figure_videos)
+    if CLI.value("figures"):
+        written = figures.write_evaluation_figures(setup, results, CLI.value("figure_videos"))
         print(f"Figures: {', '.join(os.path.relpath(p, setup.output_dir) for p in written)}", flush=True)
     print(f"Results: {os.path.join(setup.output_dir, eval_lib.RESULTS_FILE)} (evaluation took {elapsed:.1f} s)",
           flush=True)
@@ -98,8 +79,8 @@ def main(argv) -> int:
     import dataclasses
 
     from tfvideo import eval_lib, figures
-    workdir = _value("workdir")
-    runs = ([workdir] if workdir else []) + [r for r in FLAGS.compare if r and r != workdir]
+    workdir = CLI.value("workdir")
+    runs = ([workdir] if workdir else []) + [r for r in CLI.value("compare") if r and r != workdir]
     if not runs:
         print("error: --workdir must name the training run to evaluate (or give runs with --compare).",
               file=sys.stderr)

@@ -89,30 +89,62 @@ HELP = {
 }
 
 
-def define_config_flags() -> None:
+def define_config_flags(flag_values=flags.FLAGS) -> None:
     """Defines one flag per field of ModelConfig, DataConfig and TrainConfig (idempotent)."""
     for part in (config_lib.ModelConfig, config_lib.DataConfig, config_lib.TrainConfig):
         for field in dataclasses.fields(part):
-            if field.name in flags.FLAGS:
+            if field.name in flag_values:
                 continue
-            _define(field.name, field.default, HELP.get(field.name, field.name))
+            _define(field.name, field.default, HELP.get(field.name, field.name), flag_values)
 
 
-def _define(name: str, default, help_text: str) -> None:
+def _define(name: str, default, help_text: str, flag_values) -> None:
     if isinstance(default, bool):
-        flags.DEFINE_bool(name, default, help_text)
+        flags.DEFINE_bool(name, default, help_text, flag_values=flag_values)
     elif isinstance(default, int):
-        flags.DEFINE_integer(name, default, help_text)
+        flags.DEFINE_integer(name, default, help_text, flag_values=flag_values)
     elif isinstance(default, float):
-        flags.DEFINE_float(name, default, help_text)
+        flags.DEFINE_float(name, default, help_text, flag_values=flag_values)
     else:
-        flags.DEFINE_string(name, default, help_text)
+        flags.DEFINE_string(name, default, help_text, flag_values=flag_values)
 
 
 def config_from_flags(flag_values=flags.FLAGS) -> config_lib.Config:
-    """Freezes parsed flags into a validated Config (raises ConfigError with the flag name on bad values)."""
+    """Freezes parsed flags into a validated Config (raises ConfigError with the flag name on bad values).
+
+    A flag not given on the command line (or in a flagfile) takes the config field's default, not the flag's:
+    another CLI imported into the same process may have defined a flag of the same name first (e.g. --dt)."""
     parts = {}
     for section, part in (("model", config_lib.ModelConfig), ("data", config_lib.DataConfig),
                           ("train", config_lib.TrainConfig)):
-        parts[section] = part(**{f.name: flag_values[f.name].value for f in dataclasses.fields(part)})
+        parts[section] = part(**{f.name: flag_values[f.name].value for f in dataclasses.fields(part)
+                                 if flag_values[f.name].present})
     return config_lib.Config(**parts).validate()
+
+
+class CliFlags:
+    """One CLI's own flags in the process-wide absl FLAGS.
+
+    tfvideo's CLIs share one flag namespace when several are imported into one process (tests, notebooks), and
+    they use some of the same names with different defaults (--warmup, --dt, --workdir, ...). `define` skips a
+    name that is already defined, and `value(name)` returns the flag's value when it was given on the command
+    line, else THIS CLI's default, whichever module defined the flag first.
+    """
+
+    def __init__(self, flag_values=flags.FLAGS):
+        self.flag_values = flag_values
+        self.defaults: dict = {}
+
+    def define(self, kind, name: str, default, help_text: str, **kwargs) -> None:
+        """`kind` is an absl DEFINE_* function; `kwargs` go to it (e.g. `enum_values=` for DEFINE_enum)."""
+        self.defaults[name] = default
+        if name not in self.flag_values:
+            kind(name, default, help=help_text, flag_values=self.flag_values, **kwargs)
+
+    def value(self, name: str):
+        flag = self.flag_values[name]
+        return flag.value if flag.present or name not in self.defaults else self.defaults[name]
+
+    def given(self, name: str) -> bool:
+        """Whether --name was given on the command line (or in a flagfile)."""
+        return bool(self.flag_values[name].present)

@@ -26,15 +26,13 @@ from tfvideo import flags as flags_lib  # noqa: E402
 
 flags_lib.define_config_flags()
 FLAGS = flags.FLAGS
-for _define, _name, _default, _help in [
-        (flags.DEFINE_integer, "batches", 20, "Timed training batches."),
-        (flags.DEFINE_integer, "warmup", 3, "Untimed training batches first (pipeline start-up, autotuning)."),
-        (flags.DEFINE_integer, "test_videos", 64, "Test videos read for the test throughput."),
-        (flags.DEFINE_bool, "fake", False, "Benchmark on generated source files in the dataset's layout."),
-        (flags.DEFINE_integer, "fake_scale", 2, "With --fake: multiplies the number of generated videos."),
-        (flags.DEFINE_string, "output", None, "Also write the results as JSON to this file.")]:
-    if _name not in FLAGS:  # other CLIs in the same process may define the same names
-        _define(_name, _default, _help)
+CLI = flags_lib.CliFlags()
+CLI.define(flags.DEFINE_integer, "batches", 20, "Timed training batches.")
+CLI.define(flags.DEFINE_integer, "warmup", 3, "Untimed training batches first (pipeline start-up, autotuning).")
+CLI.define(flags.DEFINE_integer, "test_videos", 64, "Test videos read for the test throughput.")
+CLI.define(flags.DEFINE_bool, "fake", False, "Benchmark on generated source files in the dataset's layout.")
+CLI.define(flags.DEFINE_integer, "fake_scale", 2, "With --fake: multiplies the number of generated videos.")
+CLI.define(flags.DEFINE_string, "output", None, "Also write the results as JSON to this file.")
 
 
 def run_benchmark(data_config, batch_size: int, batches: int = 20, warmup: int = 3, test_videos: int = 64) -> dict:
@@ -71,15 +69,16 @@ def main(argv) -> int:
     from tfvideo import config as config_lib  # pylint: disable=g-import-not-at-top
     from tfvideo.data import errors, fake_data, mnist_digits  # pylint: disable=g-import-not-at-top
 
-    fake_root = tempfile.mkdtemp(prefix="tfvideo_data_bench_") if FLAGS.fake else None
+    fake_root = tempfile.mkdtemp(prefix="tfvideo_data_bench_") if CLI.value("fake") else None
     try:
         config = flags_lib.config_from_flags(FLAGS)
         data = config.data
         if fake_root:
             clip_len = max(data.seq_len, data.conditioning_frames + data.test_horizon)
-            data_dir = fake_data.make_fake_dataset(data.dataset, fake_root, clip_len, scale=FLAGS.fake_scale)
+            data_dir = fake_data.make_fake_dataset(data.dataset, fake_root, clip_len, scale=CLI.value("fake_scale"))
             data = config.replace(data={"data_dir": data_dir}).data
-        result = run_benchmark(data, config.train.batch_size, FLAGS.batches, FLAGS.warmup, FLAGS.test_videos)
+        result = run_benchmark(data, config.train.batch_size, CLI.value("batches"), CLI.value("warmup"),
+                               CLI.value("test_videos"))
     except (config_lib.ConfigError, errors.DatasetUnavailableError, mnist_digits.DigitsUnavailableError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
@@ -90,11 +89,12 @@ def main(argv) -> int:
     for key, value in result.items():
         print(f"{key:>22}: {value}")
     print(json.dumps(result))
-    if FLAGS.output:
-        tmp = FLAGS.output + ".tmp"
+    output = CLI.value("output")
+    if output:
+        tmp = output + ".tmp"
         with open(tmp, "w", encoding="utf-8") as file:
             json.dump(result, file, indent=2)
-        os.replace(tmp, FLAGS.output)
+        os.replace(tmp, output)
     return 0
 
 

@@ -22,9 +22,9 @@ from tfvideo import flags as flags_lib  # noqa: E402
 
 flags_lib.define_config_flags()
 FLAGS = flags.FLAGS
-if "manual_dir" not in FLAGS:
-    flags.DEFINE_string("manual_dir", None, "kth: folder of the official zips (or their avi files); human36m: folder "
-                                            "holding S1/Videos/*.mp4 ... (required).")
+CLI = flags_lib.CliFlags()
+CLI.define(flags.DEFINE_string, "manual_dir", None, "kth: folder of the official zips (or their avi files); "
+                                                    "human36m: folder holding S1/Videos/*.mp4 ... (required).")
 
 
 def tfds_builder(data_config):
@@ -103,7 +103,7 @@ def main(argv) -> int:
 
     try:
         config = flags_lib.config_from_flags(FLAGS)
-        description = prepare(config, FLAGS.manual_dir)
+        description = prepare(config, CLI.value("manual_dir"))
     except (config_lib.ConfigError, errors.DatasetUnavailableError, mnist_digits.DigitsUnavailableError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2

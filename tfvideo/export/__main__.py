@@ -19,33 +19,22 @@ from absl import app  # noqa: E402
 from absl import flags  # noqa: E402
 
 from tfvideo import cli_logging  # noqa: E402
-
-FLAGS = flags.FLAGS
-
-
-def _define(kind, name, *args, **kwargs):
-    """Defines a flag unless another tfvideo CLI loaded in this process already did (e.g. --workdir)."""
-    if name not in FLAGS:
-        kind(name, *args, **kwargs)
+from tfvideo import flags as flags_lib  # noqa: E402
 
 
-def define_flags() -> None:
-    _define(flags.DEFINE_string, "workdir", None, "Training run to export (the --workdir given to tfvideo.train).")
-    _define(flags.DEFINE_string, "export_dir", None, "Directory to export to. SavedModel: <export_dir>/<model_name>/"
-                                                     "<version>/, the layout TF Serving loads.")
-    _define(flags.DEFINE_enum, "format", "saved_model", ["saved_model", "tflite"], "Export format.")
-    _define(flags.DEFINE_enum, "quantize", "none", ["none", "float16", "dynamic"],
-            "TFLite weights: none (float32), float16, or dynamic (dynamic-range int8).")
-    _define(flags.DEFINE_string, "model_name", None, "Model name in the export path (default: the run's --model).")
-    _define(flags.DEFINE_integer, "version", None, "SavedModel version; default: the next free integer. An existing "
-                                                   "version is never overwritten.")
-    _define(flags.DEFINE_bool, "overwrite", False, "TFLite: replace an existing file of the same name.")
-    _define(flags.DEFINE_bool, "extra_endpoints", True, "SavedModel: also export the model's extra signatures "
-                                                        "(SRVP: latents, decode, content_swap).")
-
-
-define_flags()
-
+CLI = flags_lib.CliFlags()
+CLI.define(flags.DEFINE_string, "workdir", None, "Training run to export (the --workdir given to tfvideo.train).")
+CLI.define(flags.DEFINE_string, "export_dir", None, "Directory to export to. SavedModel: <export_dir>/<model_name>/"
+                                                    "<version>/, the layout TF Serving loads.")
+CLI.define(flags.DEFINE_enum, "format", "saved_model", "Export format.", enum_values=["saved_model", "tflite"])
+CLI.define(flags.DEFINE_enum, "quantize", "none", "TFLite weights: none (float32), float16, or dynamic "
+                                                  "(dynamic-range int8).", enum_values=["none", "float16", "dynamic"])
+CLI.define(flags.DEFINE_string, "model_name", None, "Model name in the export path (default: the run's --model).")
+CLI.define(flags.DEFINE_integer, "version", None, "SavedModel version; default: the next free integer. An existing "
+                                                  "version is never overwritten.")
+CLI.define(flags.DEFINE_bool, "overwrite", False, "TFLite: replace an existing file of the same name.")
+CLI.define(flags.DEFINE_bool, "extra_endpoints", True, "SavedModel: also export the model's extra signatures "
+                                                       "(SRVP: latents, decode, content_swap).")
 
 
 def main(argv) -> int:
@@ -54,13 +43,14 @@ def main(argv) -> int:
     cli_logging.quiet_logs()
     from tfvideo.export import lib
     from tfvideo.export.errors import ExportError
-    if not FLAGS.workdir or not FLAGS["workdir"].present:  # another CLI's flag definition may give a default
+    if not CLI.value("workdir"):
         print("error: --workdir must name the training run to export.", file=sys.stderr)
         return 2
     try:
-        result = lib.export(FLAGS.workdir, FLAGS.export_dir, format=FLAGS.format, quantize=FLAGS.quantize,
-                            model_name=FLAGS.model_name, version=FLAGS.version, overwrite=FLAGS.overwrite,
-                            extra_endpoints=FLAGS.extra_endpoints)
+        result = lib.export(CLI.value("workdir"), CLI.value("export_dir"), format=CLI.value("format"),
+                            quantize=CLI.value("quantize"), model_name=CLI.value("model_name"),
+                            version=CLI.value("version"), overwrite=CLI.value("overwrite"),
+                            extra_endpoints=CLI.value("extra_endpoints"))
     except ExportError as error:
         cli_logging.report_error(error)
         return 2

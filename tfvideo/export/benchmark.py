@@ -28,28 +28,24 @@ from absl import app  # noqa: E402
 from absl import flags  # noqa: E402
 
 from tfvideo import cli_logging  # noqa: E402
+from tfvideo import flags as flags_lib  # noqa: E402
 
-FLAGS = flags.FLAGS
 FORMATS = ("saved_model", "float32", "float16", "dynamic")
 
 
-def _define(kind, name, *args, **kwargs):
-    if name not in FLAGS:
-        kind(name, *args, **kwargs)
-
-
-_define(flags.DEFINE_string, "workdir", None, "Training run to export and benchmark.")
-_define(flags.DEFINE_string, "export_dir", None, "Where to write the exports (default: a temporary directory, "
-                                                 "deleted at the end).")
-_define(flags.DEFINE_integer, "num_samples", 100, "Futures sampled per video in one call.")
-_define(flags.DEFINE_integer, "horizon", 20, "Future frames per sample.")
-_define(flags.DEFINE_integer, "num_videos", 1, "Videos per call (the batch size).")
-_define(flags.DEFINE_float, "dt", 1.0, "Euler step 1/k (the output has horizon * k frames).")
-_define(flags.DEFINE_integer, "runs", 5, "Timed calls per format (after one warm-up call).")
-_define(flags.DEFINE_integer, "threads", 2, "LiteRT interpreter threads.")
-_define(flags.DEFINE_integer, "seed", 0, "Seed input of the calls.")
-_define(flags.DEFINE_list, "formats", list(FORMATS), "Formats to measure: saved_model (always run: the reference), "
-                                                       "float32, float16, dynamic (TFLite variants).")
+CLI = flags_lib.CliFlags()
+CLI.define(flags.DEFINE_string, "workdir", None, "Training run to export and benchmark.")
+CLI.define(flags.DEFINE_string, "export_dir", None, "Where to write the exports (default: a temporary directory, "
+                                                    "deleted at the end).")
+CLI.define(flags.DEFINE_integer, "num_samples", 100, "Futures sampled per video in one call.")
+CLI.define(flags.DEFINE_integer, "horizon", 20, "Future frames per sample.")
+CLI.define(flags.DEFINE_integer, "num_videos", 1, "Videos per call (the batch size).")
+CLI.define(flags.DEFINE_float, "dt", 1.0, "Euler step 1/k (the output has horizon * k frames).")
+CLI.define(flags.DEFINE_integer, "runs", 5, "Timed calls per format (after one warm-up call).")
+CLI.define(flags.DEFINE_integer, "threads", 2, "LiteRT interpreter threads.")
+CLI.define(flags.DEFINE_integer, "seed", 0, "Seed input of the calls.")
+CLI.define(flags.DEFINE_list, "formats", list(FORMATS), "Formats to measure: saved_model (always run: the "
+                                                         "reference), float32, float16, dynamic (TFLite variants).")
 
 
 def run_benchmark(workdir: str, export_dir: str | None = None, num_samples: int = 100, horizon: int = 20,
@@ -130,22 +126,22 @@ def _print_row(row: dict, out) -> None:
           f"{min(row['times']):.3f} | {err} | {mean} |", file=out, flush=True)
 
 
-
 def main(argv) -> int:
     if len(argv) > 1:
         raise app.UsageError(f"Unexpected arguments {argv[1:]}: every option is a --flag.")
     cli_logging.quiet_logs()
     from tfvideo.export.errors import ExportError
-    if not FLAGS.workdir or not FLAGS["workdir"].present:  # another CLI's flag definition may give a default
+    if not CLI.value("workdir"):
         print("error: --workdir must name a trained run.", file=sys.stderr)
         return 2
     for name in ("num_samples", "horizon", "num_videos", "runs", "threads"):
-        if FLAGS[name].value < 1:
-            print(f"error: --{name} must be >= 1; got {FLAGS[name].value}.", file=sys.stderr)
+        if CLI.value(name) < 1:
+            print(f"error: --{name} must be >= 1; got {CLI.value(name)}.", file=sys.stderr)
             return 2
     try:
-        run_benchmark(FLAGS.workdir, FLAGS.export_dir, FLAGS.num_samples, FLAGS.horizon, FLAGS.num_videos,
-                      FLAGS.dt, FLAGS.runs, FLAGS.threads, FLAGS.seed, formats=FLAGS.formats)
+        run_benchmark(*(CLI.value(name) for name in ("workdir", "export_dir", "num_samples", "horizon", "num_videos",
+                                                     "dt", "runs", "threads", "seed")),
+                      formats=CLI.value("formats"))
     except (ExportError, ValueError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2

@@ -1,0 +1,57 @@
+"""tfvideo.flags: config flags and the CLIs' own flags sharing one absl namespace."""
+
+import pytest
+from absl import flags
+
+from tfvideo import flags as flags_lib
+
+
+def test_cli_flags_give_each_cli_its_own_default_unless_the_flag_is_given():
+    values = flags.FlagValues()
+    first, second = flags_lib.CliFlags(values), flags_lib.CliFlags(values)
+    first.define(flags.DEFINE_integer, "warmup", 2, "first CLI")
+    second.define(flags.DEFINE_integer, "warmup", 3, "second CLI")  # already defined: not redefined
+    second.define(flags.DEFINE_enum, "format", "tflite", "enum", enum_values=["saved_model", "tflite"])
+    values(["prog"])
+    assert (first.value("warmup"), second.value("warmup"), second.value("format")) == (2, 3, "tflite")
+    assert not second.given("warmup")
+    values.unparse_flags()
+    values(["prog", "--warmup=7", "--format=saved_model"])
+    assert (first.value("warmup"), second.value("warmup"), second.value("format")) == (7, 7, "saved_model")
+    assert second.given("warmup")
+    with pytest.raises(flags.IllegalFlagValueError):
+        values(["prog", "--format=onnx"])
+
+
+def test_every_cli_reads_its_own_defaults_in_one_process():
+    """All tfvideo CLIs imported together (as in this test process): the names they share keep each one's
+    default (--warmup 2 vs 3, --dt 1.0 vs None, --output, --workdir, ...)."""
+    from tfvideo import benchmark, evaluate
+    from tfvideo.data import benchmark as data_benchmark, prepare
+    from tfvideo.export import __main__ as export_main, benchmark as export_benchmark
+    clis = [benchmark.CLI, evaluate.CLI, data_benchmark.CLI, prepare.CLI, export_main.CLI, export_benchmark.CLI]
+    flags.FLAGS.unparse_flags()
+    flags.FLAGS(["prog"])
+    try:
+        for cli in clis:
+            assert {name: cli.value(name) for name in cli.defaults} == cli.defaults
+        assert benchmark.CLI.value("warmup") == 2 and data_benchmark.CLI.value("warmup") == 3
+        assert export_benchmark.CLI.value("dt") == 1.0 and evaluate.CLI.value("dt") is None
+    finally:
+        flags.FLAGS.unparse_flags()
+
+
+def test_config_from_flags_takes_config_defaults_for_flags_not_given():
+    """Another CLI defined --dt and --batch_size first, with its own defaults: the config ignores those."""
+    from tfvideo import config as config_lib
+    values = flags.FlagValues()
+    flags.DEFINE_float("dt", None, "evaluate's --dt", flag_values=values)
+    flags.DEFINE_integer("batch_size", 99, "another batch size", flag_values=values)
+    flags_lib.define_config_flags(values)
+    values(["prog"])
+    config = flags_lib.config_from_flags(values)
+    assert config == config_lib.Config().validate()
+    values.unparse_flags()
+    values(["prog", "--batch_size=7", "--dt=0.5", "--latent_size=3"])
+    config = flags_lib.config_from_flags(values)
+    assert (config.train.batch_size, config.model.dt, config.model.latent_size) == (7, 0.5, 3)
