@@ -53,7 +53,6 @@ def test_restore_of_a_different_model_is_refused(tmp_path):
 
 @pytest.fixture(scope="module")
 def trainable():
-    import keras
     from tfvideo import train_lib
     from tfvideo.models import build_model
     config = tiny_config()
