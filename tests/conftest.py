@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -27,3 +28,12 @@ def tiny_config(workdir: str = "unused", model=None, data=None, train=None) -> c
 @pytest.fixture
 def tiny(tmp_path):
     return tiny_config(str(tmp_path / "run"))
+
+
+@pytest.fixture
+def keep_absl_log_level():
+    """Parsing absl flags leaves the 'absl' logger at WARNING (hiding other tests' INFO logs): restore it."""
+    logger = logging.getLogger("absl")
+    level = logger.level
+    yield
+    logger.setLevel(level)

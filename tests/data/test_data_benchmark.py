@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import logging as std_logging
 
 from absl import flags
 import pytest
@@ -12,13 +11,7 @@ from tests.conftest import tiny_config
 from tfvideo.data import benchmark, fake_data, registry
 
 
-@pytest.fixture(autouse=True)
-def _keep_absl_log_level():
-    """Parsing absl flags leaves the 'absl' logger at WARNING (hiding other tests' INFO logs): restore it."""
-    logger = std_logging.getLogger("absl")
-    level = logger.level
-    yield
-    logger.setLevel(level)
+pytestmark = pytest.mark.usefixtures("keep_absl_log_level")
 
 
 def test_run_benchmark_reports_positive_figures(tmp_path):

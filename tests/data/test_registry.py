@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import dataclasses
 import glob
-import logging as std_logging
 import os
 import subprocess
 import sys
@@ -26,13 +25,7 @@ TINY_MODEL_FLAGS = ["--base_channels=2", "--encoding_size=6", "--latent_size=3",
                     "--num_gif_videos=1", "--num_gif_samples=1", "--lr_burnin_steps=1", "--lr_decay_steps=1"]
 
 
-@pytest.fixture(autouse=True)
-def _keep_absl_log_level():
-    """Parsing absl flags leaves the 'absl' logger at WARNING (hiding other tests' INFO logs): restore it."""
-    logger = std_logging.getLogger("absl")
-    level = logger.level
-    yield
-    logger.setLevel(level)
+pytestmark = pytest.mark.usefixtures("keep_absl_log_level")
 
 
 def _parse(argv, program="tfvideo.train"):
