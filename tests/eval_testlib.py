@@ -52,7 +52,7 @@ def trained_run(tmp_path_factory) -> str:
 def untrained_workdir(tmp_path_factory) -> str:
     """A workdir holding only config.json (enough for baselines)."""
     def build():
-        from tfvideo import checkpointing
+        from tfvideo.training import checkpointing
         workdir = str(tmp_path_factory.mktemp("eval_config") / "run")
         checkpointing.prepare_workdir(tiny_config(workdir))
         return workdir
@@ -61,7 +61,7 @@ def untrained_workdir(tmp_path_factory) -> str:
 
 def lpips_weights(seed: int = 0, widths=(4, 5, 6, 3, 2)) -> dict[str, np.ndarray]:
     """Random AlexNet-lin weights with tiny widths (torchvision / LPIPS names, PyTorch OIHW layout)."""
-    from tfvideo import lpips
+    from tfvideo.evaluation import lpips
     rng = np.random.default_rng(seed)
     out, channels = {}, 3
     for (name, _, _), width, kernel, lin in zip(lpips.CONVS, widths, (11, 5, 3, 3, 3), lpips.LIN_KEYS):
@@ -74,7 +74,7 @@ def lpips_weights(seed: int = 0, widths=(4, 5, 6, 3, 2)) -> dict[str, np.ndarray
 
 def i3d_weights(seed: int = 0, classes: int = 6) -> dict[str, np.ndarray]:
     """Random InceptionI3d weights (piergiaj names) with tiny widths."""
-    from tfvideo import fvd
+    from tfvideo.evaluation import fvd
     rng = np.random.default_rng(seed)
     out, channels = {}, 3
 

@@ -2,7 +2,17 @@
 
 from __future__ import annotations
 
+import os
+
 from absl import flags
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+# The tiny config of conftest.TINY_MODEL / TINY_DATA, as flags of the train CLI.
+TINY_FLAGS = ["--num_digits=1", "--base_channels=2", "--encoding_size=6", "--latent_size=3", "--noise_size=4",
+              "--inference_hidden_size=5", "--inference_layers=2", "--dynamics_hidden_size=7",
+              "--dynamics_layers=2", "--inference_frames=2", "--seq_len=5", "--conditioning_frames=3",
+              "--test_horizon=4", "--batch_size=2", "--log_every=2", "--num_gif_videos=2", "--num_gif_samples=2",
+              "--lr_burnin_steps=4", "--lr_decay_steps=4"]
 
 
 def run_cli(module, argv: list[str], prog: str = "prog") -> int:
@@ -13,6 +23,12 @@ def run_cli(module, argv: list[str], prog: str = "prog") -> int:
         return module.main(argv)
     finally:
         flags.FLAGS.unparse_flags()
+
+
+def run_train(argv: list[str]) -> int:
+    """`python -m tfvideo.train` with `argv`, in process."""
+    from tfvideo import train
+    return run_cli(train, argv, prog="tfvideo.train")
 
 
 def sharpen(model, videos, passes: int) -> None:
@@ -34,7 +50,7 @@ def sharpen(model, videos, passes: int) -> None:
 def train_and_sharpen(config, sharpen_model) -> str:
     """Trains `config` with `train_lib.train`, restores its last checkpoint (step N) strictly, applies
     `sharpen_model(model)` and saves it with the optimizer state as checkpoint N + 1; returns the workdir."""
-    from tfvideo import checkpointing, train_lib
+    from tfvideo.training import checkpointing, train_lib
     from tfvideo.models import build_model
     train_lib.train(config)
     model = build_model(config)

@@ -83,7 +83,7 @@ def test_python_dash_m_entry_point(tmp_path):
 
 def test_any_model_is_evaluated_and_only_srvp_gets_the_analyses(tmp_path, capsys):
     from conftest import tiny_config
-    from tfvideo import checkpointing
+    from tfvideo.training import checkpointing
     from tfvideo.models import build_model
     workdir = str(tmp_path / "svg_run")
     config = tiny_config(workdir, model={"model": "svg", "rnn_size": 6, "predictor_layers": 1})

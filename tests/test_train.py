@@ -11,18 +11,11 @@ import pytest
 
 import runs_testlib
 from tfvideo import train
-from tfvideo import video_io
+from tfvideo.utils import video_io
 
-REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-TINY_FLAGS = ["--num_digits=1", "--base_channels=2", "--encoding_size=6", "--latent_size=3", "--noise_size=4",
-              "--inference_hidden_size=5", "--inference_layers=2", "--dynamics_hidden_size=7",
-              "--dynamics_layers=2", "--inference_frames=2", "--seq_len=5", "--conditioning_frames=3",
-              "--test_horizon=4", "--batch_size=2", "--log_every=2", "--num_gif_videos=2", "--num_gif_samples=2",
-              "--lr_burnin_steps=4", "--lr_decay_steps=4"]
+from runs_testlib import REPO, TINY_FLAGS
 
-
-def run_main(argv):
-    return runs_testlib.run_cli(train, argv, prog="tfvideo.train")
+run_main = runs_testlib.run_train
 
 
 def test_main_trains_checkpoints_and_writes_gif(tmp_path, capsys):

@@ -88,7 +88,7 @@ def interleaved_timings(configs: dict[str, config_lib.Config], batch_size: int, 
     import keras
     import tensorflow as tf
     models, steps_fn, batches, contexts = {}, {}, {}, {}
-    from tfvideo import precision, speed
+    from tfvideo.perf import precision, speed
     for name, config in configs.items():
         keras.utils.set_random_seed(0)
         model = build(config)

@@ -77,8 +77,9 @@ def _prepare(config: config_lib.Config, with_input: bool) -> dict:
     """One variant's model, compiled step, random batch and one-video context (and data stream)."""
     import keras
     import tensorflow as tf
-    from tfvideo import precision, train_lib
-    from tfvideo import speed
+    from tfvideo.perf import precision
+    from tfvideo.training import train_lib
+    from tfvideo.perf import speed
     from tfvideo.models import build_model
 
     keras.utils.set_random_seed(config.train.seed)

@@ -23,9 +23,9 @@ BAIR_VIEWS = ("image_aux1", "image_main")
 ARCHITECTURES = ("dcgan", "vgg")
 DYNAMICS = ("residual", "mlp", "gru")
 ALIGNER_VALUES = ("decoder", "encoder")
-PRECISIONS = ("auto", "float32", "mixed_bfloat16", "mixed_float16")  # tfvideo.precision
-STRATEGIES = ("default", "mirrored", "multi_worker", "tpu")  # tfvideo.distribute
-KERNEL_GRADS = ("auto", "native", "gemm")  # tfvideo.models.conv_ops
+PRECISIONS = ("auto", "float32", "mixed_bfloat16", "mixed_float16")  # tfvideo.perf.precision
+STRATEGIES = ("default", "mirrored", "multi_worker", "tpu")  # tfvideo.training.distribute
+KERNEL_GRADS = ("auto", "native", "gemm")  # tfvideo.perf.conv_ops
 NUM_SKIP_LEVELS = 4  # skip tensors of the DCGAN and VGG encoders
 
 

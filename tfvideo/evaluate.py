@@ -1,7 +1,7 @@
 """Evaluation CLI: `python -m tfvideo.evaluate --workdir=RUN [--num_samples=100] [--num_videos=N] [--dt=...]
 [--horizon=...] [--output_dir=DIR] [--compare=RUN1,RUN2]`.
 
-A thin main over `tfvideo.eval_lib` (protocol, resume, results files) and `tfvideo.figures` (curves, sample
+A thin main over `tfvideo.evaluation.eval_lib` (protocol, resume, results files) and `tfvideo.evaluation.figures` (curves, sample
 grids and GIFs, SRVP analyses). Writes to --output_dir (default <workdir>/eval/<settings>/): results.json,
 results.md, videos/ (per-video records, for resuming), curves.png, samples_*.png/.gif and analyses/.
 With --compare, every run is evaluated (or its finished evaluation reused) and compare.md / compare.png go to
@@ -20,7 +20,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 from absl import app  # noqa: E402
 from absl import flags  # noqa: E402
 
-from tfvideo import cli_logging  # noqa: E402
+from tfvideo.utils import cli_logging  # noqa: E402
 from tfvideo import flags as flags_lib  # noqa: E402
 
 CLI = flags_lib.CliFlags()
@@ -78,7 +78,7 @@ def main(argv) -> int:
     cli_logging.quiet_logs()
     import dataclasses
 
-    from tfvideo import eval_lib, figures
+    from tfvideo.evaluation import eval_lib, figures
     workdir = CLI.value("workdir")
     runs = ([workdir] if workdir else []) + [r for r in CLI.value("compare") if r and r != workdir]
     if not runs:

@@ -13,7 +13,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 from absl import app  # noqa: E402
 from absl import flags  # noqa: E402
 
-from tfvideo import cli_logging  # noqa: E402
+from tfvideo.utils import cli_logging  # noqa: E402
 from tfvideo import flags as flags_lib  # noqa: E402
 
 flags_lib.define_config_flags()
@@ -23,7 +23,8 @@ FLAGS = flags.FLAGS
 def main(argv) -> int:
     if len(argv) > 1:
         raise app.UsageError(f"Unexpected arguments {argv[1:]}: every option is a --flag (see --helpfull).")
-    from tfvideo import checkpointing, config as config_lib, train_lib
+    from tfvideo import config as config_lib
+    from tfvideo.training import checkpointing, train_lib
     from tfvideo.data import errors as data_errors, mnist_digits
     cli_logging.quiet_tensorflow_logs()
     try:

@@ -9,7 +9,7 @@ import pytest
 import tensorflow as tf
 
 from export_testlib import restored, trained_run
-from tfvideo import checkpointing
+from tfvideo.training import checkpointing
 from tfvideo.export import ExportError, lib
 
 

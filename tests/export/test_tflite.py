@@ -10,7 +10,7 @@ import pytest
 
 from export_testlib import (call_signature, contexts, load_script, loaded_saved_model, run_cli, saved_model_export,
                             tflite_export, trained_run)
-from tfvideo import video_io
+from tfvideo.utils import video_io
 from tfvideo.export import tflite
 
 CASES = [  # (batch, context frames, num_samples, dt, horizon, seed): every axis changes at least once

@@ -7,7 +7,7 @@ import pytest
 import tensorflow as tf
 
 from tfvideo import config as config_lib
-from tfvideo import train_lib
+from tfvideo.training import train_lib
 from tfvideo.models import InvalidInputError, build_model
 from conftest import tiny_config
 from test_srvp import moving_square_videos

@@ -18,7 +18,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 from absl import app  # noqa: E402
 from absl import flags  # noqa: E402
 
-from tfvideo import cli_logging  # noqa: E402
+from tfvideo.utils import cli_logging  # noqa: E402
 from tfvideo import flags as flags_lib  # noqa: E402
 
 

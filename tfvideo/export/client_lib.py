@@ -10,7 +10,7 @@ import os
 import numpy as np
 from PIL import Image
 
-from tfvideo import video_io
+from tfvideo.utils import video_io
 
 PREDICT_INPUTS = ("context", "num_samples", "dt", "horizon", "seed")
 

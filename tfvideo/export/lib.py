@@ -26,7 +26,7 @@ import tempfile
 import tensorflow as tf
 from tensorflow.core.protobuf import trackable_object_graph_pb2
 
-from tfvideo import checkpointing
+from tfvideo.training import checkpointing
 from tfvideo import config as config_lib
 from tfvideo.export import saved_model as saved_model_lib
 from tfvideo.export import signatures

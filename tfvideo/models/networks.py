@@ -18,8 +18,8 @@ from __future__ import annotations
 import keras
 import tensorflow as tf
 
-from tfvideo.models import batch_norm as batch_norm_lib
-from tfvideo.models import conv_ops
+from tfvideo.perf import batch_norm as batch_norm_lib
+from tfvideo.perf import conv_ops
 from tfvideo.models.layers import track_layers, tracked_layers
 
 CONV_INIT = keras.initializers.RandomNormal(0.0, 0.02)
@@ -44,7 +44,7 @@ def _conv_block(filters: int, kernel: int, strides: int = 1, padding: str = "sam
 
 def _several_replicas() -> bool:
     """True when built under a tf.distribute strategy with several replicas: batch-norm moments are then
-    all-reduced over the global batch (synchronized batch norm), as on one device (tfvideo.distribute)."""
+    all-reduced over the global batch (synchronized batch norm), as on one device (tfvideo.training.distribute)."""
     return tf.distribute.has_strategy() and tf.distribute.get_strategy().num_replicas_in_sync > 1
 
 
@@ -107,7 +107,7 @@ class FrameEncoder(keras.layers.Layer):
             h = _apply(block, h, training)
             skips.append(h)
         h = _apply(_blocks(self, self._structure, "head")[0], h, training)
-        # float32 out under a mixed precision policy (tfvideo.precision): only the convolutions run in 16 bits.
+        # float32 out under a mixed precision policy (tfvideo.perf.precision): only the convolutions run in 16 bits.
         h, skips = _float32(h), [_float32(s) for s in skips]
         return {"encoding": keras.ops.reshape(h, (-1, self.encoding_size)), "skips": skips[::-1]}
 

@@ -1,0 +1,177 @@
+"""The evaluation protocol: best-of-N per metric, predicted frames only, the 95% interval, resume, errors."""
+
+import dataclasses
+import io
+import json
+import os
+
+import numpy as np
+import pytest
+
+from eval_testlib import i3d_weights, lpips_weights, trained_run, untrained_workdir, write_npz
+from tfvideo.evaluation import eval_lib, metrics
+
+QUIET = io.StringIO()
+
+
+def _fake_setup(tmp_path_factory, tmp_path, predict, num_videos=3, **options):
+    """A baseline Setup whose predictor is replaced by `predict(context, index)`."""
+    opts = eval_lib.EvalOptions(baseline="last_frame", num_videos=num_videos, output_dir=str(tmp_path / "out"),
+                                **options)
+    setup = eval_lib.prepare(untrained_workdir(tmp_path_factory), opts)
+    return dataclasses.replace(setup, predict=predict)
+
+
+def _test_videos(setup):
+    return np.concatenate(list(setup.source.test_batches(8, start=0, num_videos=setup.num_videos)))
+
+
+def test_best_of_n_is_chosen_per_metric_independently(tmp_path_factory, tmp_path):
+    setup = _fake_setup(tmp_path_factory, tmp_path, predict=None)
+    rng = np.random.default_rng(0)
+    video = rng.uniform(0.3, 0.7, size=(7, 64, 64, 1)).astype(np.float32)  # 3 context + 4 future frames
+    truth = video[3:]
+    offset = truth + 0.1  # structure intact: best SSIM (~0.98), PSNR 20 dB
+    noisy = (truth + rng.normal(0, 0.05, truth.shape)).astype(np.float32)  # best PSNR (~26 dB), SSIM ~0.9
+    flat = np.full_like(truth, 0.5)  # worst in both
+    samples = np.stack([flat, offset, noisy])
+    per_frame = eval_lib.frame_metrics(setup, samples, truth)
+    assert per_frame["psnr"].mean(1).argmax() == 2 and per_frame["ssim"].mean(1).argmax() == 1
+    seen = []
+    record = eval_lib.video_record(dataclasses.replace(setup, predict=lambda c, i: seen.append(c) or samples),
+                                   video, 0)
+    assert record["best_sample"] == {"psnr": 2, "ssim": 1}
+    np.testing.assert_allclose(record["psnr"], per_frame["psnr"][2], rtol=1e-6)
+    np.testing.assert_allclose(record["ssim"], per_frame["ssim"][1], rtol=1e-6)
+    np.testing.assert_array_equal(seen[0], video[:3])  # the predictor sees the conditioning frames only
+
+
+def test_only_predicted_frames_are_scored(tmp_path_factory, tmp_path):
+    # The predictor returns the truth for every future frame but the last: a scorer that included the (perfect,
+    # 100 dB) conditioning frames or missed the last frame would not give exactly this mean.
+    setup = _fake_setup(tmp_path_factory, tmp_path, predict=None, num_videos=2)
+    videos = _test_videos(setup)
+
+    def predict(context, index):
+        future = videos[index, 3:].copy()
+        future[-1] = 0.25
+        return future[None]
+    results = eval_lib.evaluate("unused", stream=QUIET, setup=dataclasses.replace(setup, predict=predict))
+    last = [float(metrics.psnr(np.full_like(v[-1], 0.25), v[-1])) for v in videos]
+    per_video = [(100.0 * 3 + p) / 4 for p in last]  # horizon 4: three perfect frames (capped 100 dB) + the last
+    assert results["protocol"]["time_steps"] == [4, 5, 6, 7]
+    assert results["metrics"]["psnr"]["mean"] == pytest.approx(np.mean(per_video), rel=1e-5)
+    assert results["metrics"]["psnr"]["per_step"]["mean"][:3] == pytest.approx([100.0] * 3)
+
+
+def test_results_report_the_mean_and_1_96_std_over_sqrt_n_of_per_video_means(tmp_path_factory, tmp_path):
+    setup = _fake_setup(tmp_path_factory, tmp_path, predict=None, num_videos=4)
+    setup = dataclasses.replace(setup, predict=eval_lib._load_predictor("unused", setup.options, setup.config)[1])
+    results = eval_lib.evaluate("unused", stream=QUIET, setup=setup)
+    curves = np.array([json.load(open(eval_lib.record_path(setup.output_dir, i)))["ssim"] for i in range(4)])
+    means = curves.mean(1)
+    assert results["metrics"]["ssim"]["mean"] == pytest.approx(means.mean())
+    assert results["metrics"]["ssim"]["ci95"] == pytest.approx(1.96 * means.std(ddof=1) / 2.0)
+    assert results["metrics"]["ssim"]["per_step"]["ci95"] == pytest.approx(1.96 * curves.std(0, ddof=1) / 2.0)
+    assert results["num_videos"] == 4 and results["predictor"] == "baseline:last_frame"
+
+
+def test_baselines_repeat_the_last_conditioning_frame_or_predict_black(tmp_path_factory, tmp_path):
+    setup = eval_lib.prepare(untrained_workdir(tmp_path_factory), eval_lib.EvalOptions(
+        baseline="last_frame", num_videos=1, output_dir=str(tmp_path / "b")))
+    video = _test_videos(setup)[0]
+    record = eval_lib.video_record(setup, video, 0)
+    expected = metrics.psnr(np.repeat(video[2:3], 4, axis=0), video[3:]).numpy()
+    np.testing.assert_allclose(record["psnr"], expected, rtol=1e-6)
+    assert setup.spec["num_samples"] == 1 and os.path.basename(setup.output_dir) == "b"
+    black = eval_lib.prepare(untrained_workdir(tmp_path_factory), eval_lib.EvalOptions(
+        baseline="black", num_videos=1, output_dir=str(tmp_path / "k")))
+    expected = metrics.psnr(np.zeros_like(video[3:]), video[3:]).numpy()
+    np.testing.assert_allclose(eval_lib.video_record(black, video, 0)["psnr"], expected, rtol=1e-6)
+
+
+def _evaluate(workdir, out, **kwargs):
+    values = {"num_samples": 3, "num_videos": 5, "batch_size": 2, "output_dir": str(out), **kwargs}
+    options = eval_lib.EvalOptions(**values)
+    return eval_lib.evaluate(workdir, options, stream=QUIET)
+
+
+@pytest.mark.slow
+def test_resume_after_interruption_gives_the_same_json(tmp_path_factory, tmp_path):
+    workdir = trained_run(tmp_path_factory)
+    _evaluate(workdir, tmp_path / "whole")
+    reference = (tmp_path / "whole" / "results.json").read_text()
+
+    def interrupt_after_two(index):
+        if index == 1:
+            raise KeyboardInterrupt
+    options = eval_lib.EvalOptions(num_samples=3, num_videos=5, batch_size=2, output_dir=str(tmp_path / "cut"))
+    with pytest.raises(KeyboardInterrupt):
+        eval_lib.evaluate(workdir, options, on_video=interrupt_after_two, stream=QUIET)
+    assert sorted(os.listdir(tmp_path / "cut" / "videos")) == ["000000.json", "000001.json"]
+    recomputed = []
+    eval_lib.evaluate(workdir, options, on_video=recomputed.append, stream=QUIET)
+    assert recomputed == [2, 3, 4]
+    assert (tmp_path / "cut" / "results.json").read_text() == reference
+    # Batching does not change any sample: video i is sampled with seed + i.
+    _evaluate(workdir, tmp_path / "batch3", batch_size=3)
+    assert (tmp_path / "batch3" / "results.json").read_text() == reference
+    results = json.loads(reference)
+    assert results["checkpoint_step"] == 3 and results["protocol"]["seed"] == 0
+    assert results["protocol"]["num_samples"] == 3 and results["protocol"]["horizon"] == 4
+    assert results["metric_versions"]["ssim"].startswith("ssim-v1")
+    assert results["dataset"]["num_test_videos"] == 1000 and "--num_videos=5" in results["command"]
+
+
+def test_other_settings_in_the_same_output_dir_are_refused_and_a_new_seed_changes_samples(tmp_path_factory,
+                                                                                      tmp_path):
+    workdir = trained_run(tmp_path_factory)
+    first = _evaluate(workdir, tmp_path / "a")
+    with pytest.raises(eval_lib.EvalError, match="other settings .*num_samples"):
+        eval_lib.evaluate(workdir, eval_lib.EvalOptions(num_samples=4, num_videos=5, output_dir=str(tmp_path / "a")),
+                          stream=QUIET)
+    reseeded = _evaluate(workdir, tmp_path / "b", seed=7)
+    assert reseeded["metrics"]["psnr"]["mean"] != first["metrics"]["psnr"]["mean"]
+
+
+def test_default_output_dir_names_the_settings(tmp_path_factory):
+    workdir = trained_run(tmp_path_factory)
+    setup = eval_lib.prepare(workdir, eval_lib.EvalOptions(num_samples=7, num_videos=2, dt=0.5))
+    assert setup.output_dir == os.path.join(workdir, "eval", "step3_n7_c3_h4_dt0.5_seed0")
+
+
+def test_lpips_and_fvd_from_weight_files(tmp_path_factory, tmp_path):
+    lpips_path = write_npz(tmp_path / "lpips.npz", lpips_weights())
+    fvd_path = write_npz(tmp_path / "i3d.npz", i3d_weights())
+    options = eval_lib.EvalOptions(baseline="last_frame", num_videos=3, output_dir=str(tmp_path / "o"),
+                                   lpips_weights=lpips_path, fvd_weights=fvd_path)
+    results = eval_lib.evaluate(untrained_workdir(tmp_path_factory), options, stream=QUIET)
+    records = [json.load(open(eval_lib.record_path(str(tmp_path / "o"), i))) for i in range(3)]
+    assert all(r["best_sample"]["lpips"] == 0 and min(r["lpips"]) > 0 for r in records)
+    real = metrics.gaussian_statistics([r["fvd_real"] for r in records])
+    fake = metrics.gaussian_statistics([r["fvd_fake"] for r in records])
+    assert results["metrics"]["fvd"]["value"] == pytest.approx(
+        metrics.frechet_distance(real["mean"], real["cov"], fake["mean"], fake["cov"]))
+    assert results["metrics"]["fvd"]["value"] > 0
+    assert set(results["weights_sha256"]) == {"lpips", "fvd"}
+    assert "LPIPS" in eval_lib.markdown_report([results]) and results["metrics"]["lpips"]["mean"] > 0
+
+
+@pytest.mark.parametrize("options,message", [
+    (dict(num_videos=5000), r"exceeds the test set \(1000 videos\)"),
+    (dict(num_samples=0), "--num_samples must be a whole number >= 1"),
+    (dict(dt=0.3), "--dt: .*1/k"),
+    (dict(conditioning_frames=1), "fewer than the model's inference_frames=2"),
+    (dict(lpips_weights="/nonexistent/alex.pth"), "alexnet-owt-7be5be79.pth"),
+    (dict(baseline="mean_frame"), "Unknown --baseline='mean_frame'"),
+])
+def test_bad_options_fail_with_a_clear_message(tmp_path_factory, options, message):
+    with pytest.raises(eval_lib.EvalError, match=message):
+        eval_lib.prepare(trained_run(tmp_path_factory), eval_lib.EvalOptions(**options))
+
+
+def test_a_directory_without_a_run_is_reported(tmp_path):
+    with pytest.raises(eval_lib.EvalError, match="not a tfvideo training run"):
+        eval_lib.prepare(str(tmp_path), eval_lib.EvalOptions())
+    with pytest.raises(eval_lib.EvalError, match="Cannot read evaluation results"):
+        eval_lib.load_results(str(tmp_path))

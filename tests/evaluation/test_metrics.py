@@ -1,0 +1,101 @@
+"""Metrics against closed forms and tf.image: PSNR, SSIM, best-of-N, the 95% interval, the Fréchet distance."""
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from tfvideo.evaluation import metrics
+
+
+def _pair(shape, seed=0, noise=0.1):
+    rng = np.random.default_rng(seed)
+    a = rng.uniform(size=shape).astype(np.float32)
+    b = np.clip(a + rng.normal(0.0, noise, size=shape), 0.0, 1.0).astype(np.float32)
+    return a, b
+
+
+def test_psnr_of_known_images():
+    a = np.zeros((2, 12, 13, 1), np.float32)
+    b = np.full((2, 12, 13, 1), 0.1, np.float32)  # MSE 0.01 -> 20 dB
+    b[1] = 0.5  # MSE 0.25 -> 10 log10(4) = 6.0206 dB
+    np.testing.assert_allclose(metrics.psnr(a, b).numpy(), [20.0, 10 * np.log10(4.0)], rtol=1e-5)
+
+
+def test_psnr_matches_tf_image_on_any_leading_dims_and_is_finite_for_identical_frames():
+    a, b = _pair((2, 3, 4, 14, 15, 3))
+    ours = metrics.psnr(a, b).numpy()
+    assert ours.shape == (2, 3, 4)
+    np.testing.assert_allclose(ours, tf.image.psnr(a, b, max_val=1.0).numpy(), rtol=1e-5)
+    assert metrics.psnr(a, a).numpy().max() == pytest.approx(100.0)  # MSE floored at 1e-10
+
+
+def test_ssim_matches_tf_image_ssim():
+    a, b = _pair((2, 3, 16, 17, 2))
+    ours = metrics.ssim(a, b).numpy()
+    expected = tf.image.ssim(a, b, max_val=1.0, filter_size=11, filter_sigma=1.5, k1=0.01, k2=0.03).numpy()
+    assert ours.shape == (2, 3)
+    np.testing.assert_allclose(ours, expected, atol=1e-5)
+    assert np.all(ours < 0.99) and np.all(ours > 0.3)
+
+
+def test_ssim_hand_computed_constant_frames():
+    # Constant frames: variances and covariance are 0, so SSIM = (2ab + c1) / (a^2 + b^2 + c1).
+    a, b, c1 = 0.2, 0.6, (0.01) ** 2
+    x = np.full((1, 12, 14, 1), a, np.float32)
+    y = np.full((1, 12, 14, 1), b, np.float32)
+    # float32 E[x^2] - E[x]^2 leaves ~1e-8 variances, which the c2 = 9e-4 terms turn into ~1e-4.
+    np.testing.assert_allclose(metrics.ssim(x, y).numpy(), [(2 * a * b + c1) / (a * a + b * b + c1)], atol=3e-4)
+    assert metrics.ssim(x, x).numpy()[0] == pytest.approx(1.0, abs=1e-6)
+
+
+def test_ssim_gaussian_window_is_the_11_tap_sigma_1_5_gaussian():
+    window = metrics.gaussian_window()
+    assert window.shape == (11,) and window.sum() == pytest.approx(1.0)
+    assert window[5] / window[6] == pytest.approx(np.exp(1 / (2 * 1.5 ** 2)), rel=1e-5)
+
+
+def test_ssim_rejects_frames_smaller_than_the_window():
+    with pytest.raises(ValueError, match="at least 11x11"):
+        metrics.ssim(np.zeros((1, 10, 12, 1), np.float32), np.zeros((1, 10, 12, 1), np.float32))
+
+
+def test_best_of_samples_picks_by_mean_over_frames_per_video():
+    values = np.array([[[1.0, 9.0, 1.0], [4.0, 4.0, 4.0], [3.0, 0.0, 0.0]],   # means 3.67, 4, 1
+                       [[0.0, 0.0, 0.0], [5.0, 5.0, 5.0], [2.0, 2.0, 2.0]]])  # means 0, 5, 2
+    best = metrics.best_of_samples(values, "max")
+    np.testing.assert_array_equal(best["index"].numpy(), [1, 1])
+    np.testing.assert_allclose(best["curve"].numpy(), [[4, 4, 4], [5, 5, 5]])
+    worst = metrics.best_of_samples(values, "min")
+    np.testing.assert_array_equal(worst["index"].numpy(), [2, 0])  # single frames (9 or 0) do not decide
+    np.testing.assert_allclose(worst["mean"].numpy(), [1.0, 0.0])
+    with pytest.raises(ValueError, match="'max' or 'min'"):
+        metrics.best_of_samples(values, "best")
+
+
+def test_mean_and_interval_is_1_96_std_over_sqrt_n():
+    values = np.array([[1.0, 10.0], [2.0, 20.0], [4.0, 40.0], [5.0, 50.0]])
+    out = metrics.mean_and_interval(values)
+    std = np.sqrt(((values - values.mean(0)) ** 2).sum(0) / 3)  # ddof=1
+    np.testing.assert_allclose(out["mean"], [3.0, 30.0])
+    np.testing.assert_allclose(out["ci95"], 1.96 * std / 2.0)
+    assert out["n"] == 4
+    assert metrics.mean_and_interval([[7.0, 8.0]])["ci95"].tolist() == [0.0, 0.0]
+
+
+def test_frechet_distance_of_identical_statistics_is_zero_and_matches_closed_forms():
+    rng = np.random.default_rng(0)
+    features = rng.normal(size=(50, 6))
+    stats = metrics.gaussian_statistics(features)
+    assert metrics.frechet_distance(stats["mean"], stats["cov"], stats["mean"], stats["cov"]) == pytest.approx(
+        0.0, abs=1e-8)
+    # Diagonal covariances: ||mu1 - mu2||^2 + sum (s1 + s2 - 2 sqrt(s1 s2)).
+    mu1, mu2 = np.array([0.0, 1.0, 2.0]), np.array([1.0, 1.0, 0.0])
+    s1, s2 = np.array([1.0, 4.0, 9.0]), np.array([4.0, 1.0, 1.0])
+    expected = 5.0 + np.sum(s1 + s2 - 2 * np.sqrt(s1 * s2))
+    assert metrics.frechet_distance(mu1, np.diag(s1), mu2, np.diag(s2)) == pytest.approx(expected)
+    # General covariances: the trace of the matrix square root, as scipy computes it.
+    import scipy.linalg
+    a, b = rng.normal(size=(4, 4)), rng.normal(size=(4, 4))
+    c1, c2 = a @ a.T + 0.1 * np.eye(4), b @ b.T
+    reference = np.trace(c1 + c2 - 2 * np.real(scipy.linalg.sqrtm(c1 @ c2)))
+    assert metrics.frechet_distance(np.zeros(4), c1, np.zeros(4), c2) == pytest.approx(reference, rel=1e-6)

@@ -1,0 +1,78 @@
+"""Mixed precision: only the convolutional networks compute in 16 bits; losses, distributions and frames stay
+float32; float16 uses loss scaling; a run resumes across precisions."""
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from conftest import tiny_config
+from tfvideo.perf import precision
+from tfvideo.training import train_lib
+from tfvideo.models import aligner
+from tfvideo.models import build_model
+from tfvideo.models import networks
+
+
+def test_only_the_conv_networks_compute_in_bfloat16():
+    config = tiny_config(model={"model": "hafsvg", "skip_connections": True, "feature_aligner": True,
+                                "num_groups": 2})
+    model = build_model(config)
+    count = precision.apply_precision(model, "mixed_bfloat16")
+    nets = precision.conv_networks(model)
+    assert {type(n) for n in nets} == {networks.FrameEncoder, aligner.AlignedFrameDecoder} and count > 20
+    aligners = [l for l in model._flatten_layers() if isinstance(l, aligner.FeatureAligner)]
+    assert aligners and all(sub.compute_dtype == "float32" for a in aligners for sub in a._flatten_layers())
+    convs = [l for n in nets for l in n._flatten_layers() if isinstance(l, keras.layers.Conv2D)
+             and not any(l is sub for a in aligners for sub in a._flatten_layers())]
+    assert convs and all(c.compute_dtype == "bfloat16" and c.kernel.dtype == "float32" for c in convs)
+    lstms = [l for l in model._flatten_layers() if isinstance(l, keras.layers.LSTMCell)]
+    assert lstms and all(l.compute_dtype == "float32" for l in lstms)
+    with pytest.raises(ValueError, match="Unknown precision 'half'"):
+        precision.apply_precision(model, "half")
+
+
+@pytest.mark.parametrize("name", ["srvp", "svg"])
+def test_bfloat16_losses_and_frames_are_float32_and_close_to_float32(name):
+    config = tiny_config(model={"model": name})
+    videos = tf.random.stateless_uniform([2, 5, 64, 64, 1], seed=[1, 2])
+    keras.utils.set_random_seed(3)
+    full = build_model(config)
+    half = build_model(config)
+    for variable, value in zip(half.variables, full.variables):
+        variable.assign(value)
+    precision.apply_precision(half, "mixed_bfloat16")
+    terms = {m: model.compute_loss_terms(videos, training=False) for m, model in (("full", full), ("half", half))}
+    for key, value in terms["half"].items():
+        assert value.dtype == tf.float32
+        np.testing.assert_allclose(float(value), float(terms["full"][key]), rtol=0.05, atol=0.05, err_msg=key)
+    frames = half.generate(videos[:, :3], num_samples=2, horizon=3, seed=0)
+    assert frames.dtype == tf.float32 and frames.shape == (2, 2, 3, 64, 64, 1)
+    np.testing.assert_allclose(frames.numpy(), full.generate(videos[:, :3], 2, 3, seed=0).numpy(), atol=0.02)
+
+
+def test_float16_scales_the_loss_and_halves_the_scale_on_overflow():
+    config = tiny_config(model={"stochastic": False})
+    model = build_model(config)
+    precision.apply_precision(model, "mixed_float16")
+    optimizer = precision.training_optimizer(train_lib.make_optimizer(config.train), "mixed_float16")
+    assert isinstance(optimizer, keras.optimizers.LossScaleOptimizer)
+    assert precision.training_optimizer(optimizer.inner_optimizer, "mixed_bfloat16") is optimizer.inner_optimizer
+    model.compile(optimizer=optimizer)
+    step = tf.function(model.train_step)
+    videos = tf.random.stateless_uniform([2, 5, 64, 64, 1], seed=[1, 2])
+    before = [v.numpy() for v in model.trainable_variables]
+    skipped = []
+    while len(skipped) < 24 and 0.0 not in skipped:
+        skipped.append(float(step(videos)["skipped"]))
+    scale = float(optimizer.dynamic_scale.numpy())
+    assert skipped[0] == 1.0 and 0.0 in skipped  # overflow at 2^15 first, then a scale that fits float16
+    assert scale == 2.0 ** (15 - skipped.count(1.0))  # halved once per skipped step
+    assert any(not np.array_equal(a, v.numpy()) for a, v in zip(before, model.trainable_variables))
+
+
+def test_a_run_resumes_across_precisions(tmp_path):
+    config = tiny_config(str(tmp_path / "run"), train={"train_steps": 2, "precision": "mixed_bfloat16"})
+    assert train_lib.train(config).step == 2
+    result = train_lib.train(config.replace(train={"train_steps": 3, "precision": "float32"}))
+    assert result.resumed_from == 2 and result.step == 3 and np.isfinite(result.metrics["loss"])

@@ -1,0 +1,424 @@
+"""Evaluation of a trained run (or a baseline) on its dataset's fixed test set, by the papers' protocol.
+
+For each test video i (conditioning frames x_1..x_Tc, true future x_Tc+1..x_Tc+F):
+
+1. draw N futures with seed `seed + i` (so results do not depend on batching, resuming or num_videos);
+2. per sample and predicted frame (conditioning frames excluded): PSNR, SSIM (and LPIPS with weights);
+3. per metric independently keep the best sample by its mean over the F frames (max PSNR, max SSIM,
+   min LPIPS), and record that sample's per-frame curve [F] (and FVD's I3D features with FVD weights:
+   real = context + truth, fake = context + the first sample).
+
+Each video's record is written atomically to `<output_dir>/videos/<i>.json` as soon as it is done, so an
+interrupted evaluation resumes where it stopped; `<output_dir>/spec.json` pins what the records depend on
+(checkpoint, N, horizon, dt, seed, dataset, metric versions and weights) and a mismatch is refused. The results
+(`results.json`, `results.md`) are computed from the records of videos 0..num_videos-1 only: mean +- 1.96 *
+std / sqrt(num_videos) over videos of each metric's per-video mean, and the same per time step.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import glob
+import json
+import os
+import sys
+from typing import Callable
+
+import numpy as np
+import tensorflow as tf
+
+from tfvideo.training import checkpointing
+from tfvideo import config as config_lib
+from tfvideo.evaluation import metrics as metrics_lib
+from tfvideo.utils.progress import Progress
+
+RESULTS_FILE, TABLE_FILE, SPEC_FILE, VIDEOS_DIR = "results.json", "results.md", "spec.json", "videos"
+BASELINES = ("last_frame", "black")  # repeat the last conditioning frame | all-zero frames
+FORMAT = "tfvideo-eval-v1"
+PROGRESS_SECONDS = 10.0  # at most one progress line per 10 s in logs (every video on a terminal)
+
+
+class EvalError(RuntimeError):
+    """An evaluation cannot run as asked; the message names the problem and the fix."""
+
+
+@dataclasses.dataclass(frozen=True)
+class EvalOptions:
+    num_samples: int = 100
+    num_videos: int | None = None  # None: the whole test set
+    dt: float | None = None  # None: the training dt
+    horizon: int | None = None  # None: the run's data.test_horizon
+    conditioning_frames: int | None = None  # None: the run's data.conditioning_frames
+    seed: int = 0  # video i uses seed + i
+    batch_size: int = 16  # test videos generated and held in memory at a time
+    baseline: str | None = None  # a name in BASELINES: evaluate it instead of the model
+    lpips_weights: str | None = None  # comma-separated weight files (see tfvideo/lpips.py)
+    fvd_weights: str | None = None  # I3D state dict (see tfvideo/fvd.py)
+    data_dir: str | None = None  # overrides the run's data.data_dir
+    output_dir: str | None = None  # default: <workdir>/eval/<tag>
+
+
+@dataclasses.dataclass
+class Setup:
+    """Everything one evaluation resolved from a workdir and the options."""
+
+    workdir: str
+    config: config_lib.Config  # the run's config
+    options: EvalOptions
+    source: object  # DataSource of the test set (with the evaluation's conditioning frames and horizon)
+    predict: Callable[[np.ndarray, int], np.ndarray]  # (context [Tc, H, W, C], video index) -> [S, F, H, W, C]
+    spec: dict  # what the per-video records depend on
+    output_dir: str
+    num_videos: int
+    model: object = None  # the restored VideoPredictor (None for a baseline)
+    lpips: object = None
+    i3d: object = None
+
+    @property
+    def metric_names(self) -> list[str]:
+        return ["psnr", "ssim"] + (["lpips"] if self.lpips is not None else [])
+
+
+# ------------------------------------------------------------------------------------------------ setup
+
+
+def _check_positive(name: str, value, allow_none: bool = True) -> None:
+    if value is None and allow_none:
+        return
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+        raise EvalError(f"--{name} must be a whole number >= 1; got {value!r}.")
+
+
+def _load_predictor(workdir: str, options: EvalOptions, config):
+    """(model or None, predict function, description dict) for the options' model or baseline."""
+    if options.baseline is not None:
+        if options.baseline not in BASELINES:
+            raise EvalError(f"Unknown --baseline={options.baseline!r}; available: {', '.join(BASELINES)}.")
+        horizon = options.horizon or config.data.test_horizon
+
+        def baseline(context, index):  # [1, F, H, W, C]
+            if options.baseline == "black":
+                return np.zeros((1, horizon, *context.shape[1:]), np.float32)
+            return np.repeat(context[None, -1:], horizon, axis=1)
+        return None, baseline, {"predictor": f"baseline:{options.baseline}", "checkpoint": None,
+                                  "checkpoint_step": None}
+    from tfvideo.export.errors import ExportError
+    from tfvideo.export.lib import load_trained_model
+    from tfvideo.models.base import InvalidInputError
+    try:
+        trained = load_trained_model(workdir)
+    except ExportError as error:
+        raise EvalError(str(error)) from None
+    model = trained.model
+    dt = config.model.dt if options.dt is None else options.dt
+    try:
+        model.validate_dt(dt)
+    except InvalidInputError as error:
+        raise EvalError(f"--dt: {error}") from None
+    horizon = options.horizon or config.data.test_horizon
+
+    def sample(context, index):
+        out = model.generate(context[None], num_samples=options.num_samples, horizon=horizon, dt=dt,
+                             seed=options.seed + index)
+        return out.numpy()[0]
+    return model, sample, {"predictor": "model", "checkpoint": os.path.abspath(trained.checkpoint),
+                           "checkpoint_step": trained.step}
+
+
+def _load_metric_networks(options: EvalOptions):
+    lpips_net = i3d = None
+    if options.lpips_weights:
+        from tfvideo.evaluation import lpips
+        lpips_net = lpips.LPIPS.from_files(options.lpips_weights)
+    if options.fvd_weights:
+        from tfvideo.evaluation import fvd
+        i3d = fvd.I3D.from_file(options.fvd_weights)
+    return lpips_net, i3d
+
+
+def prepare(workdir: str, options: EvalOptions) -> Setup:
+    """Resolves the run, its test set, the predictor and the metric networks; EvalError on bad input."""
+    from tfvideo.data import mnist_digits
+    from tfvideo.data.registry import get_data_source
+    from tfvideo.evaluation.lpips import WeightsMissingError
+    from tfvideo.evaluation.torch_weights import WeightsFileError
+    for name in ("num_samples", "num_videos", "horizon", "conditioning_frames", "batch_size"):
+        _check_positive(name, getattr(options, name), allow_none=name not in ("num_samples", "batch_size"))
+    try:
+        config = checkpointing.load_run_config(workdir)
+    except (checkpointing.WorkdirError, config_lib.ConfigError, ValueError, TypeError) as error:
+        raise EvalError(f"Cannot read the run in --workdir={workdir!r}: {error}") from None
+    data = dataclasses.replace(
+        config.data, test_horizon=options.horizon or config.data.test_horizon,
+        conditioning_frames=options.conditioning_frames or config.data.conditioning_frames,
+        data_dir=options.data_dir if options.data_dir is not None else config.data.data_dir)
+    if options.baseline is None and data.conditioning_frames < config.model.inference_frames:
+        raise EvalError(f"--conditioning_frames={data.conditioning_frames} is fewer than the model's "
+                        f"inference_frames={config.model.inference_frames}: use at least that many.")
+    try:
+        source = get_data_source(data)
+        lpips_net, i3d = _load_metric_networks(options)
+    except (config_lib.ConfigError, mnist_digits.DigitsUnavailableError, WeightsMissingError,
+            WeightsFileError, ValueError) as error:
+        raise EvalError(str(error)) from None
+    num_videos = source.num_test_videos if options.num_videos is None else options.num_videos
+    if num_videos > source.num_test_videos:
+        raise EvalError(f"--num_videos={num_videos} exceeds the test set ({source.num_test_videos} videos); use at "
+                        f"most {source.num_test_videos}, or leave it unset for all.")
+    model, predict, described = _load_predictor(workdir, options, config)
+    spec = _spec(config, data, options, described, source, lpips_net, i3d)
+    output_dir = options.output_dir or os.path.join(workdir, "eval", _tag(spec))
+    return Setup(workdir=workdir, config=config, options=options, source=source, predict=predict, spec=spec,
+                 output_dir=output_dir, num_videos=num_videos, model=model, lpips=lpips_net, i3d=i3d)
+
+
+def _spec(config, data, options, described, source, lpips_net, i3d) -> dict:
+    baseline = options.baseline is not None
+    metrics = ["psnr", "ssim"] + (["lpips"] if lpips_net else []) + (["fvd"] if i3d else [])
+    return {
+        **described,
+        "model": config.model.model,
+        "num_samples": 1 if baseline else options.num_samples,
+        "conditioning_frames": data.conditioning_frames,
+        "horizon": data.test_horizon,
+        "dt": None if baseline else float(config.model.dt if options.dt is None else options.dt),
+        "seed": None if baseline else options.seed,
+        "seed_rule": None if baseline else "video i is sampled with seed + i",
+        "metrics": metrics,
+        "metric_versions": {m: metrics_lib.METRIC_VERSIONS[m] for m in metrics},
+        "weights_sha256": {**({"lpips": lpips_net.digest} if lpips_net else {}), **({"fvd": i3d.digest} if i3d
+                                                                                     else {})},
+        "dataset": {"name": data.dataset, "description": source.description,
+                    "num_test_videos": source.num_test_videos,
+                    "config": {k: v for k, v in dataclasses.asdict(data).items() if k != "data_dir"}},
+    }
+
+
+def _tag(spec: dict) -> str:
+    """Directory name of an evaluation: what it depends on, e.g. step3000_n100_c5_h20_dt1_seed0."""
+    who = spec["predictor"].split(":")[-1] if spec["checkpoint_step"] is None else f"step{spec['checkpoint_step']}"
+    tag = f"{who}_n{spec['num_samples']}_c{spec['conditioning_frames']}_h{spec['horizon']}"
+    if spec["dt"] is not None:
+        tag += f"_dt{spec['dt']:g}_seed{spec['seed']}"
+    extra = [m for m in spec["metrics"] if m not in ("psnr", "ssim")]
+    return "_".join([tag, *extra])
+
+
+# ------------------------------------------------------------------------------------------------ per video
+
+
+def frame_metrics(setup: Setup, samples, truth) -> dict[str, np.ndarray]:
+    """Per-sample, per-frame metrics of samples [S, F, H, W, C] against truth [F, H, W, C]: name -> [S, F]."""
+    samples, truth = tf.convert_to_tensor(samples), tf.convert_to_tensor(truth)
+    target = tf.broadcast_to(truth[None], tf.shape(samples))
+    out = {"psnr": metrics_lib.psnr(samples, target), "ssim": metrics_lib.ssim(samples, target)}
+    if setup.lpips is not None:
+        out["lpips"] = setup.lpips(samples, target)
+    return {name: value.numpy() for name, value in out.items()}
+
+
+def video_record(setup: Setup, video: np.ndarray, index: int) -> dict:
+    """The record of test video `index` [Tc + F, H, W, C]: per metric, the best sample's per-frame curve."""
+    num_context = setup.spec["conditioning_frames"]
+    context, truth = video[:num_context], video[num_context:]
+    samples = setup.predict(context, index)
+    record = {"index": int(index), "best_sample": {}}
+    for name, values in frame_metrics(setup, samples, truth).items():
+        best = metrics_lib.best_of_samples(values, metrics_lib.BEST_MODES[name])
+        record["best_sample"][name] = int(best["index"])
+        record[name] = [float(v) for v in best["curve"].numpy()]
+    if setup.i3d is not None:
+        pair = np.stack([video, np.concatenate([context, samples[0]], axis=0)])
+        features = setup.i3d(pair).numpy()
+        record["fvd_real"], record["fvd_fake"] = ([float(v) for v in f] for f in features)
+    return record
+
+
+# ------------------------------------------------------------------------------------------------ store
+
+
+def _write_json(path: str, value) -> None:
+    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+    checkpointing.write_text_atomically(path, json.dumps(value, indent=1, sort_keys=True) + "\n")
+
+
+def record_path(output_dir: str, index: int) -> str:
+    return os.path.join(output_dir, VIDEOS_DIR, f"{index:06d}.json")
+
+
+def open_store(setup: Setup) -> set[int]:
+    """Creates or checks `<output_dir>/spec.json`; returns the indices of the videos already evaluated."""
+    path = os.path.join(setup.output_dir, SPEC_FILE)
+    if os.path.exists(path):
+        with open(path) as handle:
+            old = json.load(handle)
+        if old != setup.spec:
+            changed = sorted(k for k in set(old) | set(setup.spec) if old.get(k) != setup.spec.get(k))
+            raise EvalError(f"--output_dir={setup.output_dir!r} holds an evaluation with other settings (differing: "
+                            f"{', '.join(changed)}). Use another --output_dir (or leave it unset: each setting gets "
+                            f"its own directory under <workdir>/eval/), or delete that directory to start over.")
+    else:
+        _write_json(path, setup.spec)
+    names = glob.glob(os.path.join(setup.output_dir, VIDEOS_DIR, "[0-9]*.json"))
+    return {int(os.path.basename(n)[:-len(".json")]) for n in names if os.path.basename(n)[:-5].isdigit()}
+
+
+def read_records(setup: Setup) -> list[dict]:
+    records = []
+    for index in range(setup.num_videos):
+        with open(record_path(setup.output_dir, index)) as handle:
+            records.append(json.load(handle))
+    return records
+
+
+# ------------------------------------------------------------------------------------------------ loop
+
+
+def evaluate(workdir: str, options: EvalOptions = EvalOptions(), on_video: Callable[[int], None] | None = None,
+             stream=None, setup: Setup | None = None) -> dict:
+    """Evaluates `workdir` (resuming from finished videos); writes and returns the results (see module doc).
+
+    on_video(index) is called after each newly evaluated video's record is written (tests interrupt there).
+    """
+    setup = setup or prepare(workdir, options)
+    done = {i for i in open_store(setup) if i < setup.num_videos}
+    missing = [i for i in range(setup.num_videos) if i not in done]
+    stream = stream or sys.stdout
+    if done:
+        print(f"Resuming: {len(done)} of {setup.num_videos} videos already evaluated in {setup.output_dir}.",
+              file=stream, flush=True)
+    progress = Progress(setup.num_videos, start=len(done), names=setup.metric_names, unit="video", stream=stream,
+                        min_interval=PROGRESS_SECONDS)
+    if missing:
+        sums = {name: 0.0 for name in setup.metric_names}
+        index, new = missing[0], 0
+        for batch in setup.source.test_batches(setup.options.batch_size, start=missing[0],
+                                               num_videos=setup.num_videos):
+            for video in batch:
+                if index not in done:
+                    record = video_record(setup, video, index)
+                    _write_json(record_path(setup.output_dir, index), record)
+                    done.add(index)
+                    new += 1
+                    for name in sums:
+                        sums[name] += float(np.mean(record[name]))
+                    if on_video is not None:
+                        on_video(index)
+                    progress.update(len(done), {n: s / new for n, s in sums.items()})
+                index += 1
+    results = aggregate(setup, read_records(setup))
+    _write_json(os.path.join(setup.output_dir, RESULTS_FILE), results)
+    checkpointing.write_text_atomically(os.path.join(setup.output_dir, TABLE_FILE), markdown_report([results]))
+    return results
+
+
+# ------------------------------------------------------------------------------------------------ results
+
+
+def _summary(values: np.ndarray) -> dict:
+    """values [num_videos, F] -> mean +- interval of the per-video means, and per time step."""
+    overall = metrics_lib.mean_and_interval(values.mean(axis=1))
+    steps = metrics_lib.mean_and_interval(values, axis=0)
+    return {"mean": float(overall["mean"]), "ci95": float(overall["ci95"]), "std": float(overall["std"]),
+            "per_step": {"mean": [float(v) for v in steps["mean"]], "ci95": [float(v) for v in steps["ci95"]]}}
+
+
+def aggregate(setup: Setup, records: list[dict]) -> dict:
+    """The results dict from the per-video records of videos 0..num_videos-1."""
+    spec = setup.spec
+    metrics = {name: _summary(np.array([r[name] for r in records], np.float64)) for name in setup.metric_names}
+    if setup.i3d is not None:
+        metrics["fvd"] = _fvd(records)
+    return {
+        "format": FORMAT,
+        "workdir": os.path.abspath(setup.workdir),
+        **{k: spec[k] for k in ("predictor", "model", "checkpoint", "checkpoint_step")},
+        "num_videos": len(records),
+        "protocol": {k: spec[k] for k in ("num_samples", "conditioning_frames", "horizon", "dt", "seed",
+                                          "seed_rule")}
+        | {"best_of": {m: metrics_lib.BEST_MODES[m] for m in setup.metric_names},
+           "averaged_over": "predicted frames only (conditioning frames excluded)",
+           "interval": "mean +- 1.96 * std / sqrt(num_videos), std with ddof=1, over per-video means",
+           "time_steps": [spec["conditioning_frames"] + 1 + t for t in range(spec["horizon"])]},
+        "metric_versions": spec["metric_versions"],
+        "weights_sha256": spec["weights_sha256"],
+        "dataset": spec["dataset"],
+        "metrics": metrics,
+        "command": reproduce_command(setup, len(records)),
+        "run_config": setup.config.to_dict(),
+    }
+
+
+def _fvd(records: list[dict]) -> dict:
+    if len(records) < 2:
+        return {"value": None, "num_videos": len(records), "note": "FVD needs at least 2 videos"}
+    real = metrics_lib.gaussian_statistics([r["fvd_real"] for r in records])
+    fake = metrics_lib.gaussian_statistics([r["fvd_fake"] for r in records])
+    value = metrics_lib.frechet_distance(real["mean"], real["cov"], fake["mean"], fake["cov"])
+    return {"value": value, "num_videos": len(records)}
+
+
+def reproduce_command(setup: Setup, num_videos: int) -> str:
+    spec, options = setup.spec, setup.options
+    parts = ["python -m tfvideo.evaluate", f"--workdir={setup.workdir}", f"--num_videos={num_videos}",
+             f"--conditioning_frames={spec['conditioning_frames']}", f"--horizon={spec['horizon']}"]
+    if options.baseline is not None:
+        parts.append(f"--baseline={options.baseline}")
+    else:
+        parts += [f"--num_samples={spec['num_samples']}", f"--dt={spec['dt']:g}", f"--seed={spec['seed']}"]
+    for flag in ("lpips_weights", "fvd_weights", "data_dir"):
+        if getattr(options, flag):
+            parts.append(f"--{flag}={getattr(options, flag)}")
+    return " ".join(parts)
+
+
+def label(results: dict) -> str:
+    """Short name of an evaluation for tables and legends: the run's directory name and what was evaluated."""
+    who = results["predictor"] if results["checkpoint_step"] is None else f"step {results['checkpoint_step']}"
+    return f"{os.path.basename(os.path.normpath(results['workdir']))} ({who})"
+
+
+def markdown_report(results_list: list[dict]) -> str:
+    """A Markdown table, one row per evaluation: mean +- 95% interval of each metric, and the settings."""
+    names = [m for m in ("psnr", "ssim", "lpips", "fvd") if any(m in r["metrics"] for r in results_list)]
+    head = "| run | " + " | ".join(n.upper() for n in names) + " | videos | samples | context + horizon | dt |"
+    lines = [head, "|" + "---|" * (len(names) + 5)]
+    for r in results_list:
+        cells = []
+        for n in names:
+            m = r["metrics"].get(n)
+            if m is None:
+                cells.append("-")
+            elif n == "fvd":
+                cells.append("-" if m["value"] is None else f"{m['value']:.1f}")
+            else:
+                digits = 2 if n == "psnr" else 4
+                cells.append(f"{m['mean']:.{digits}f} ± {m['ci95']:.{digits}f}")
+        p = r["protocol"]
+        dt = "-" if p["dt"] is None else f"{p['dt']:g}"
+        lines.append(f"| {label(r)} | " + " | ".join(cells) + f" | {r['num_videos']} | {p['num_samples']} | "
+                     f"{p['conditioning_frames']} + {p['horizon']} | {dt} |")
+    return "\n".join(lines) + "\n"
+
+
+def load_results(path: str) -> dict:
+    """A results.json (a file, or an evaluation directory holding one); EvalError when there is none."""
+    if os.path.isdir(path):
+        path = os.path.join(path, RESULTS_FILE)
+    try:
+        with open(path) as handle:
+            results = json.load(handle)
+    except (OSError, ValueError) as error:
+        raise EvalError(f"Cannot read evaluation results {path!r}: {error}.") from None
+    if results.get("format") != FORMAT:
+        raise EvalError(f"{path} is not a tfvideo evaluation results file (format {results.get('format')!r}).")
+    return results
+
+
+def write_comparison(results_list: list[dict], output_dir: str) -> list[str]:
+    """compare.md (one row per evaluation) and compare.png (one curve per evaluation) in output_dir."""
+    from tfvideo.evaluation import figures
+    table = os.path.join(output_dir, "compare.md")
+    os.makedirs(output_dir, exist_ok=True)
+    checkpointing.write_text_atomically(table, markdown_report(results_list))
+    return [table, figures.plot_curves(results_list, os.path.join(output_dir, "compare.png"))]

@@ -1,0 +1,185 @@
+"""Training: `train(config)` runs (or resumes) a run in `config.train.workdir`.
+
+Every step is the model's own `train_step` (the ELBO), compiled once. The run resumes from its newest
+checkpoint with the same step, optimizer state, seed-generator states and data order; Ctrl-C saves a
+checkpoint before stopping. Sample GIFs (context | ground truth | samples) are written at the end.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import time
+
+from absl import logging
+import keras
+import numpy as np
+import tensorflow as tf
+
+from tfvideo.training import checkpointing
+from tfvideo.training import distribute
+from tfvideo.perf import precision as precision_lib
+from tfvideo.utils import progress as progress_lib
+from tfvideo import config as config_lib
+from tfvideo.training import schedules
+from tfvideo.perf import speed
+from tfvideo.training import summaries
+from tfvideo.utils import video_io
+from tfvideo.data import registry as data_registry
+from tfvideo.models import build_model
+
+
+@dataclasses.dataclass
+class TrainResult:
+    """What a call of `train` did."""
+
+    step: int  # step reached (== config.train.train_steps unless interrupted)
+    resumed_from: int | None  # checkpoint step the run resumed from, None for a fresh run
+    metrics: dict[str, float]  # mean loss terms over the last logging window
+    gif_path: str | None  # sample GIF written at the end
+    interrupted: bool = False
+
+
+def make_optimizer(train_config: config_lib.TrainConfig) -> keras.optimizers.Optimizer:
+    schedule = schedules.BurnInLinearDecay(train_config.learning_rate, train_config.lr_burnin_steps,
+                                           train_config.lr_decay_steps)
+    return keras.optimizers.Adam(learning_rate=schedule)
+
+
+def train(config: config_lib.Config) -> TrainResult:
+    """Trains `config.model` on `config.data` until `config.train.train_steps`; see the module docstring."""
+    config.validate()
+    tc = config.train
+    strategy = distribute.build_strategy(tc.strategy)  # first: multi-worker collectives need a fresh runtime
+    distribute.per_replica_batch(strategy, tc.batch_size)
+    chief = distribute.is_chief(strategy)  # only the chief writes into the workdir
+    workdir, source = _open_run(config, chief)
+    logging.info("Data: %s", source.description)
+    keras.utils.set_random_seed(tc.seed)
+    with strategy.scope():  # variables mirrored on every replica (a no-op scope with the default strategy)
+        model = build_model(config)
+        logging.info("Speed options: %s", speed.apply_speed_options(model, tc))  # --precision, --kernel_grad, ...
+        optimizer = make_optimizer(tc)
+        model.compile(optimizer=precision_lib.training_optimizer(optimizer, tc.precision))
+        model.optimizer.build(model.trainable_variables)
+        state = checkpointing.RunCheckpoint(workdir, model, optimizer, tc.max_checkpoints)
+        resumed_from = state.restore_latest()
+    state = distribute.saving_checkpoint(strategy, state, model, optimizer)  # out of the scope: chief-only vars
+    state.check_space()  # room for the run's checkpoints, before any training
+    step = resumed_from or 0
+    if resumed_from is not None:
+        print(f"Resuming from checkpoint at step {step} in {workdir}.", flush=True)
+        logging.info("Resuming from checkpoint at step %d.", step)
+    logging.info("Model %s: %s parameters.", config.model.model, f"{model.count_params():,}")
+    writer = tf.summary.create_file_writer(os.path.join(workdir, "tensorboard")) if chief else \
+        tf.summary.create_noop_writer()
+    preview = _preview_videos(source, tc.num_gif_videos)
+    metrics, interrupted = {}, False
+    if step < tc.train_steps:
+        try:
+            with strategy.scope():
+                step, metrics = _train_loop(model, optimizer, state, source, config, step, writer, preview)
+        except KeyboardInterrupt:
+            interrupted = True
+            step = int(state.step.numpy())
+            state.save(step)
+            print(f"\nInterrupted: saved a checkpoint at step {step}; rerun the same command to resume.",
+                  flush=True)
+    else:
+        print(f"Already trained for {step} steps (--train_steps={tc.train_steps}); raise --train_steps to "
+              "continue.", flush=True)
+    gif_path = None if interrupted or not chief else write_samples(model, preview, config, step, writer)
+    writer.flush()
+    return TrainResult(step=step, resumed_from=resumed_from, metrics=metrics, gif_path=gif_path,
+                       interrupted=interrupted)
+
+
+def _open_run(config: config_lib.Config, chief: bool):
+    """(workdir, data source). The chief checks the workdir (writable, free space, same configuration) before
+    opening the data, and records config.json only once the data is found: a run whose data is missing leaves
+    no config.json behind, nor a directory that this call created."""
+    workdir = config.train.workdir
+    if not chief:
+        return workdir, data_registry.get_data_source(config.data)
+    created = not os.path.exists(workdir)
+    checkpointing.prepare_workdir(config, record=False)
+    try:
+        source = data_registry.get_data_source(config.data)
+    except BaseException:
+        if created and not os.listdir(workdir):
+            os.rmdir(workdir)
+        raise
+    checkpointing.record_config(config)
+    return workdir, source
+
+
+def _train_loop(model, optimizer, state, source, config, step, writer, preview):
+    tc = config.train
+    stream = source.train_stream(tc.batch_size, seed=tc.seed, start_index=step * tc.batch_size)
+    stream = distribute.distribute_stream(tf.distribute.get_strategy(), stream)  # global batches split on replicas
+    train_fn = distribute.make_train_function(tf.distribute.get_strategy(), model, tc.jit_compile)
+    names = list(model.loss_term_names)
+    progress = progress_lib.Progress(tc.train_steps, start=step, names=names + ["lr"])
+    window_start, metrics, skipped_in_a_row, skipped_total = time.time(), {}, 0, 0
+    for batch in stream.take(tc.train_steps - step):
+        logs = train_fn(batch)
+        step += 1
+        state.step.assign(step)
+        if float(logs["skipped"]):
+            skipped_in_a_row, skipped_total = skipped_in_a_row + 1, skipped_total + 1
+            logging.warning("Step %d skipped: non-finite loss or gradients (%d in a row).", step, skipped_in_a_row)
+            if skipped_in_a_row >= tc.max_nonfinite_steps:
+                raise FloatingPointError(
+                    f"{skipped_in_a_row} consecutive steps had a NaN/Inf loss or gradient (last at step {step}); "
+                    f"training stopped. The last good checkpoint is in {state.directory}. Lower "
+                    "--learning_rate or check the data, then rerun to resume.")
+        else:
+            skipped_in_a_row = 0
+        if step % tc.log_every == 0 or step == tc.train_steps:
+            metrics = {name: float(logs[name]) for name in names}
+            rate = tc.log_every / max(time.time() - window_start, 1e-9)
+            window_start = time.time()
+            lr = float(optimizer.learning_rate)
+            summaries.write_scalars(writer, {**metrics, "learning_rate": lr, "steps_per_second": rate,
+                                             "skipped_steps": skipped_total}, step)
+            progress.update(step, {**metrics, "lr": lr})
+            model.reset_metrics()
+        elif progress.interactive:
+            progress.update(step)
+        if step % tc.checkpoint_every == 0 or step == tc.train_steps:
+            state.save(step)
+        if step % tc.video_every == 0 and step != tc.train_steps:
+            _write_video_summary(model, preview, config, step, writer)
+    return step, metrics
+
+
+def _preview_videos(source, num_videos: int) -> np.ndarray:
+    return source.test_videos(num_videos)[:num_videos]
+
+
+def _sample_preview(model, preview, config, step):
+    context = preview[:, :config.data.conditioning_frames]
+    samples = model.generate(context, num_samples=config.train.num_gif_samples,
+                             horizon=config.data.test_horizon, seed=step)
+    truth = preview[:, config.data.conditioning_frames:]
+    return video_io.comparison_frames(context, truth, samples.numpy())
+
+
+def _write_video_summary(model, preview, config, step, writer) -> None:
+    frames = _sample_preview(model, preview, config, step)
+    summaries.write_video(writer, "samples", frames, step,
+                          description="columns: ground truth | samples; green: context, red: predicted")
+
+
+def write_samples(model, preview, config, step, writer=None) -> str:
+    """Writes workdir/samples/step_<step>.gif (rows: test videos; columns: ground truth | samples)."""
+    frames = _sample_preview(model, preview, config, step)
+    path = os.path.join(config.train.workdir, "samples", f"step_{step:08d}.gif")
+    video_io.write_gif(path, frames)
+    if writer is not None:
+        summaries.write_video(writer, "samples", frames, step,
+                              description="columns: ground truth | samples; green: context, red: predicted")
+    print(f"Wrote sample GIF {path} (rows: test videos; columns: ground truth | "
+          f"{config.train.num_gif_samples} samples; green border: context, blue: true future, red: predicted).",
+          flush=True)
+    return path

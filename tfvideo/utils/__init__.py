@@ -1,0 +1,1 @@
+"""Small shared utilities: video files, progress lines and CLI logging."""
