@@ -21,12 +21,26 @@ def test_psnr_of_known_images():
     np.testing.assert_allclose(metrics.psnr(a, b).numpy(), [20.0, 10 * np.log10(4.0)], rtol=1e-5)
 
 
-def test_psnr_matches_tf_image_on_any_leading_dims_and_is_finite_for_identical_frames():
-    a, b = _pair((2, 3, 4, 14, 15, 3))
+def test_psnr_of_gray_frames_matches_tf_image_on_any_leading_dims_and_is_finite_for_identical_frames():
+    a, b = _pair((2, 3, 4, 14, 15, 1))
     ours = metrics.psnr(a, b).numpy()
     assert ours.shape == (2, 3, 4)
     np.testing.assert_allclose(ours, tf.image.psnr(a, b, max_val=1.0).numpy(), rtol=1e-5)
     assert metrics.psnr(a, a).numpy().max() == pytest.approx(100.0)  # MSE floored at 1e-10
+
+
+def test_psnr_of_rgb_frames_is_the_mean_of_the_per_channel_psnrs():
+    """The SRVP code's RGB PSNR: per channel (MSE over H, W), then the mean over channels. With unequal channel
+    errors (MSE 0.01, 0.04, 0.0025 -> 20, 13.98, 26.02 dB) it differs from one PSNR over all channels (18.0 dB)."""
+    target = np.zeros((2, 12, 13, 3), np.float32)
+    pred = np.broadcast_to(np.array([0.1, 0.2, 0.05], np.float32), target.shape).copy()
+    pred[1, ..., 0] = 0.5  # second frame: channel 0 MSE 0.25 -> 6.02 dB
+    per_channel = -10.0 * np.log10(np.mean((pred - target) ** 2, axis=(1, 2)))  # [2, 3]
+    ours = metrics.psnr(pred, target).numpy()
+    np.testing.assert_allclose(ours, per_channel.mean(axis=-1), rtol=1e-5)
+    assert ours[0] == pytest.approx((20.0 + 10 * np.log10(25.0) + 10 * np.log10(400.0)) / 3, rel=1e-5)
+    pooled = tf.image.psnr(pred, target, max_val=1.0).numpy()
+    assert np.all(ours > pooled + 0.5)
 
 
 def test_ssim_matches_tf_image_ssim():

@@ -1,7 +1,9 @@
 """Frame and distribution metrics of the video prediction protocol, in TensorFlow (and numpy for statistics).
 
-- `psnr(pred, target)`: 10 log10(max_val^2 / MSE) per frame, MSE over (H, W, C); as `tf.image.psnr`, except that
-  the MSE is floored at `MSE_FLOOR` so that identical frames give a finite 100 dB instead of inf.
+- `psnr(pred, target)`: 10 log10(max_val^2 / MSE) per frame and channel, MSE over (H, W), then the mean over
+  channels, as the SRVP code scores RGB frames (on one channel it equals `tf.image.psnr`); the MSE is floored at
+  `MSE_FLOOR` so that identical frames give a finite 100 dB instead of inf. One PSNR over the MSE of all channels
+  is never higher, and lower by several dB when the channels' errors differ.
 - `ssim(pred, target)`: SSIM with an 11x11 Gaussian window (sigma 1.5), k1 = 0.01, k2 = 0.03, valid padding, the
   map averaged over positions and channels; the same value as `tf.image.ssim(..., filter_size=11,
   filter_sigma=1.5)` (computed with a separable window).
@@ -9,7 +11,7 @@
 - `mean_and_interval(values)`: mean +- 1.96 * std / sqrt(n) over videos.
 - `frechet_distance(mu1, cov1, mu2, cov2)`: the Fréchet distance between two Gaussians (FVD's final step).
 
-LPIPS and FVD networks live in `tfvideo/lpips.py` and `tfvideo/fvd.py`; `METRIC_VERSIONS` names what each
+LPIPS and FVD networks live in `lpips.py` and `fvd.py` beside this module; `METRIC_VERSIONS` names what each
 metric computes, and the results file records it.
 """
 
@@ -25,22 +27,25 @@ SSIM_K1, SSIM_K2 = 0.01, 0.03
 INTERVAL_Z = 1.96  # 95% normal interval
 
 METRIC_VERSIONS = {
-    "psnr": "psnr-v1: 10*log10(1/MSE) per frame on [0, 1] frames, MSE over H, W, C floored at 1e-10 (max 100 dB)",
+    "psnr": "psnr-v2: 10*log10(1/MSE) per frame and channel on [0, 1] frames, MSE over H, W floored at 1e-10 "
+            "(max 100 dB), mean over channels (as the SRVP code)",
     "ssim": "ssim-v1: Gaussian window 11x11 sigma 1.5, k1 0.01, k2 0.03, valid padding, mean over positions "
             "and channels (= tf.image.ssim)",
     "lpips": "lpips-alexnet-lin-v0.1: AlexNet features relu1-5, unit-normalised over channels, v0.1 linear heads, "
              "inputs in [-1, 1], grayscale repeated to 3 channels",
-    "fvd": "fvd-i3d-v1: I3D (Kinetics-400) logits of conditioning + future frames resized to 224x224 (bilinear), "
-           "inputs in [-1, 1]; real = ground truth, fake = the first random sample",
+    "fvd": "fvd-i3d-v2: I3D (Kinetics-400, PyTorch port of the weights) logits of conditioning + future frames "
+           "quantised to uint8 (floor(255 x), as the SRVP code), resized to 224x224 (bilinear), inputs in [-1, 1]; "
+           "real = ground truth, fake = the first random sample",
 }
 BEST_MODES = {"psnr": "max", "ssim": "max", "lpips": "min"}
 
 
 def psnr(pred, target, max_val: float = 1.0) -> tf.Tensor:
-    """PSNR in dB of frames [..., H, W, C] -> [...] (float32)."""
+    """PSNR in dB of frames [..., H, W, C] -> [...] (float32): per channel, then averaged over the C channels."""
     pred, target = tf.cast(pred, tf.float32), tf.cast(target, tf.float32)
-    mse = tf.reduce_mean(tf.square(pred - target), axis=[-3, -2, -1])
-    return 10.0 * (tf.math.log(max_val ** 2 / tf.maximum(mse, MSE_FLOOR)) / tf.math.log(10.0))
+    mse = tf.reduce_mean(tf.square(pred - target), axis=[-3, -2])  # [..., C]
+    per_channel = 10.0 * (tf.math.log(max_val ** 2 / tf.maximum(mse, MSE_FLOOR)) / tf.math.log(10.0))
+    return tf.reduce_mean(per_channel, axis=-1)
 
 
 def gaussian_window(size: int = SSIM_FILTER_SIZE, sigma: float = SSIM_FILTER_SIGMA) -> np.ndarray:
