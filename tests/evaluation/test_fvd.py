@@ -34,6 +34,18 @@ def test_preprocessing_resizes_repeats_gray_and_scales_to_minus_one_one(tiny_i3d
     np.testing.assert_allclose(out[0, 1], 1.0, atol=1e-6)
 
 
+def test_frames_are_quantised_to_uint8_levels_before_i3d(tiny_i3d):
+    """As the SRVP code (`x.mul(255).byte()`): floor(255 x), so a float video and its uint8 rendering score alike,
+    and a change below one uint8 level changes nothing."""
+    videos = _videos(2)
+    as_uint8 = np.floor(videos * 255.0) / 255.0
+    np.testing.assert_array_equal(tiny_i3d.preprocess(videos).numpy(), tiny_i3d.preprocess(as_uint8).numpy())
+    np.testing.assert_array_equal(tiny_i3d(videos).numpy(), tiny_i3d(np.minimum(videos + 0.1 / 255.0, as_uint8
+                                                                                 + 0.999 / 255.0)).numpy())
+    levels = fvd.to_uint8_levels(np.array([0.0, 0.5, 1.0, 1.2, -0.1, 254.9 / 255.0], np.float32)).numpy()
+    np.testing.assert_array_equal(levels, [0.0, 127.0, 255.0, 255.0, 0.0, 254.0])
+
+
 def test_fvd_of_identical_sets_is_zero_and_grows_with_a_shift(tiny_i3d):
     real = tiny_i3d(_videos(6, seed=1)).numpy()
     fake = tiny_i3d(np.clip(_videos(6, seed=1) * 0.3, 0, 1)).numpy()

