@@ -33,6 +33,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 from absl import flags  # noqa: E402
 
 from tfvideo import config as config_lib  # noqa: E402
+from tfvideo.utils import files  # noqa: E402
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 PARAMETER_CONFIGS = ("smmnist", "svg_smmnist", "svg_bair", "svg_kth", "hafsvg_smmnist", "hafsvg_bair", "hafsvg_kth")
@@ -162,11 +163,8 @@ def main(argv=None) -> int:
                       f"sampling x{row['sampling_s'] / srvp[0]['sampling_s']:.2f}")
     results["load_average_after"] = os.getloadavg()
     print(f"load average after: {', '.join(f'{x:.1f}' for x in results['load_average_after'])}")
-    if args.json:  # atomically: a temporary file, then os.replace
-        tmp = f"{args.json}.tmp{os.getpid()}"
-        with open(tmp, "w") as handle:
-            json.dump(results, handle, indent=2)
-        os.replace(tmp, args.json)
+    if args.json:
+        files.atomic_write(args.json, json.dumps(results, indent=2))
     return 0
 
 

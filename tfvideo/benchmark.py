@@ -35,6 +35,7 @@ from absl import flags  # noqa: E402
 
 from tfvideo import config as config_lib  # noqa: E402
 from tfvideo import flags as flags_lib  # noqa: E402
+from tfvideo.utils import files  # noqa: E402
 
 flags_lib.define_config_flags()
 FLAGS = flags.FLAGS
@@ -226,15 +227,8 @@ def main(argv) -> int:
     results = runs[0] if len(runs) == 1 else {"variants": runs}
     print(json.dumps(results, sort_keys=True))
     if CLI.value("output"):
-        _write_json(CLI.value("output"), results)
+        files.atomic_write(CLI.value("output"), json.dumps(results, indent=2, sort_keys=True))
     return 0
-
-
-def _write_json(path: str, results: dict) -> None:
-    tmp = f"{path}.tmp{os.getpid()}"
-    with open(tmp, "w") as handle:
-        json.dump(results, handle, indent=2, sort_keys=True)
-    os.replace(tmp, path)
 
 
 if __name__ == "__main__":

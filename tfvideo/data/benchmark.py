@@ -23,6 +23,7 @@ from absl import app  # noqa: E402
 from absl import flags  # noqa: E402
 
 from tfvideo import flags as flags_lib  # noqa: E402
+from tfvideo.utils import files  # noqa: E402
 
 flags_lib.define_config_flags()
 FLAGS = flags.FLAGS
@@ -91,10 +92,7 @@ def main(argv) -> int:
     print(json.dumps(result))
     output = CLI.value("output")
     if output:
-        tmp = output + ".tmp"
-        with open(tmp, "w", encoding="utf-8") as file:
-            json.dump(result, file, indent=2)
-        os.replace(tmp, output)
+        files.atomic_write(output, json.dumps(result, indent=2))
     return 0
 
 

@@ -30,6 +30,7 @@ import tensorflow as tf
 from tfvideo.training import checkpointing
 from tfvideo import config as config_lib
 from tfvideo.evaluation import metrics as metrics_lib
+from tfvideo.utils import files
 from tfvideo.utils.progress import Progress
 
 RESULTS_FILE, TABLE_FILE, SPEC_FILE, VIDEOS_DIR = "results.json", "results.md", "spec.json", "videos"
@@ -238,8 +239,7 @@ def video_record(setup: Setup, video: np.ndarray, index: int) -> dict:
 
 
 def _write_json(path: str, value) -> None:
-    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
-    checkpointing.write_text_atomically(path, json.dumps(value, indent=1, sort_keys=True) + "\n")
+    files.atomic_write(path, json.dumps(value, indent=1, sort_keys=True) + "\n")
 
 
 def record_path(output_dir: str, index: int) -> str:
@@ -308,7 +308,7 @@ def evaluate(workdir: str, options: EvalOptions = EvalOptions(), on_video: Calla
                 index += 1
     results = aggregate(setup, read_records(setup))
     _write_json(os.path.join(setup.output_dir, RESULTS_FILE), results)
-    checkpointing.write_text_atomically(os.path.join(setup.output_dir, TABLE_FILE), markdown_report([results]))
+    files.atomic_write(os.path.join(setup.output_dir, TABLE_FILE), markdown_report([results]))
     return results
 
 
@@ -420,5 +420,5 @@ def write_comparison(results_list: list[dict], output_dir: str) -> list[str]:
     from tfvideo.evaluation import figures
     table = os.path.join(output_dir, "compare.md")
     os.makedirs(output_dir, exist_ok=True)
-    checkpointing.write_text_atomically(table, markdown_report(results_list))
+    files.atomic_write(table, markdown_report(results_list))
     return [table, figures.plot_curves(results_list, os.path.join(output_dir, "compare.png"))]

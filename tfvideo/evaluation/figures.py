@@ -14,7 +14,7 @@ import os
 
 import numpy as np
 
-from tfvideo.utils import video_io
+from tfvideo.utils import files, video_io
 
 CURVE_COLORS = ("#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#17becf")
 METRIC_TITLES = {"psnr": "PSNR (dB), higher is better", "ssim": "SSIM, higher is better",
@@ -34,13 +34,10 @@ def _pyplot():
 def save_figure(figure, path: str, dpi: int = 100) -> str:
     """Writes a matplotlib figure as PNG at `path` atomically; closes it; returns path."""
     plt = _pyplot()
-    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
-    tmp = f"{path}.tmp{os.getpid()}"
     try:
-        figure.savefig(tmp, format="png", dpi=dpi)
+        files.atomic_write(path, lambda tmp: figure.savefig(tmp, format="png", dpi=dpi))
     finally:
         plt.close(figure)
-    os.replace(tmp, path)
     return path
 
 

@@ -25,6 +25,7 @@ import tensorflow as tf
 
 from tfvideo.export import signatures
 from tfvideo.export.errors import ExportError
+from tfvideo.utils import files
 
 QUANTIZATIONS = ("none", "float16", "dynamic")
 SIGNATURE = "serving_default"
@@ -73,21 +74,13 @@ def export_tflite(model, path: str, quantize: str = "none", metadata: dict | Non
                 inputs={s.name: {"dtype": s.dtype.name, "shape": [d if d is not None else -1 for d in s.shape]}
                         for s in endpoint.input_signature},
                 outputs=endpoint.outputs, validates_inputs=False)
-    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
-    _write_atomically(meta_path, json.dumps(meta, indent=2, sort_keys=True).encode())
-    _write_atomically(path, data)
+    files.atomic_write(meta_path, json.dumps(meta, indent=2, sort_keys=True))
+    files.atomic_write(path, data)
     return path
 
 
 def metadata_path(path: str) -> str:
     return path + ".json"
-
-
-def _write_atomically(path: str, data: bytes) -> None:
-    tmp = f"{path}.tmp{os.getpid()}"
-    with open(tmp, "wb") as handle:
-        handle.write(data)
-    os.replace(tmp, path)
 
 
 class TFLiteModel:

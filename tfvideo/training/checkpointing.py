@@ -32,6 +32,7 @@ import numpy as np
 import tensorflow as tf
 
 from tfvideo import config as config_lib
+from tfvideo.utils import files
 
 CONFIG_FILE = "config.json"
 CHECKPOINT_DIR = "checkpoints"
@@ -82,16 +83,7 @@ def prepare_workdir(config: config_lib.Config, record: bool = True) -> str:
 
 def record_config(config: config_lib.Config) -> None:
     """Writes config.json into the workdir, atomically."""
-    write_text_atomically(os.path.join(config.train.workdir, CONFIG_FILE), config.to_json())
-
-
-def write_text_atomically(path: str, text: str) -> None:
-    tmp = f"{path}.tmp{os.getpid()}"
-    with open(tmp, "w") as handle:
-        handle.write(text)
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(tmp, path)
+    files.atomic_write(os.path.join(config.train.workdir, CONFIG_FILE), config.to_json())
 
 
 def load_run_config(workdir: str) -> config_lib.Config:
@@ -226,7 +218,7 @@ class RunCheckpoint:
         lines += [f'all_model_checkpoint_paths: "{os.path.basename(p)}"' for p in wanted]
         lines += [f"all_model_checkpoint_timestamps: {t!r}" for t in times]
         lines += [f"last_preserved_timestamp: {min(times) - 1.0!r}"]
-        write_text_atomically(os.path.join(self.directory, STATE_FILE), "\n".join(lines) + "\n")
+        files.atomic_write(os.path.join(self.directory, STATE_FILE), "\n".join(lines) + "\n")
         self.manager = self._new_manager()
 
     def _remove_partial_writes(self) -> None:

@@ -1,1 +1,1 @@
-"""Small shared utilities: video files, progress lines and CLI logging."""
+"""Small shared utilities: atomic file writes, video files, progress lines and CLI logging."""

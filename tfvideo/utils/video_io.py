@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import io
-import os
 
 import numpy as np
 from PIL import Image
+
+from tfvideo.utils import files
 
 CONTEXT_BORDER = (40, 170, 60)  # green: observed frames
 PREDICTION_BORDER = (200, 40, 40)  # red: predicted frames
@@ -77,13 +78,7 @@ def encode_gif(frames: np.ndarray, fps: float = 4.0, scale: int = 2) -> bytes:
 
 def write_gif(path: str, frames: np.ndarray, fps: float = 4.0, scale: int = 2) -> str:
     """Writes uint8 [T, H, W, 3] frames as a GIF at `path` atomically (temp file, then rename); returns path."""
-    data = encode_gif(frames, fps=fps, scale=scale)
-    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
-    tmp = f"{path}.tmp{os.getpid()}"
-    with open(tmp, "wb") as handle:
-        handle.write(data)
-    os.replace(tmp, path)
-    return path
+    return files.atomic_write(path, encode_gif(frames, fps=fps, scale=scale))
 
 
 def read_gif(path: str) -> np.ndarray:
