@@ -14,6 +14,7 @@ import tensorflow as tf
 from conftest import tiny_config
 from tfvideo import config as config_lib
 from tfvideo.training import distribute
+from tfvideo.training import guarded_step
 from tfvideo.training import train_lib
 from tfvideo.models import build_model
 
@@ -79,7 +80,7 @@ def _trained(strategy, batches, config, initial):
         step = distribute.make_train_function(strategy, model)
         stream = distribute.distribute_stream(strategy, tf.data.Dataset.from_tensor_slices(batches))
         logs = [{k: float(v) for k, v in step(batch).items()} for batch in stream.take(len(batches))]
-    return [v.numpy() for v in model.trainable_variables], [v.numpy() for v in distribute._statistics(model)], logs
+    return [v.numpy() for v in model.trainable_variables], [v.numpy() for v in guarded_step.statistics(model)], logs
 
 
 def test_distributed_step_matches_the_single_device_step_and_skips_nonfinite_batches():

@@ -21,6 +21,7 @@ import keras
 import tensorflow as tf
 
 from tfvideo import config as config_lib
+from tfvideo.training import guarded_step
 
 
 class InvalidInputError(ValueError):
@@ -74,37 +75,22 @@ class VideoPredictor(keras.Model):
     def train_step(self, data):
         """One ELBO gradient step on a batch [B, T, H, W, C].
 
-        A step whose loss is not finite, or whose gradients are not finite or so large that their squares
-        overflow (see `gradients_are_safe`), is skipped (weights, batch-norm statistics and optimizer state
-        untouched; the seed generators move on).
+        The guarded update of `tfvideo.training.guarded_step`: a step whose loss is not finite, or whose
+        gradients are not finite or so large that their squares overflow, is skipped (weights, batch-norm
+        statistics and optimizer state untouched; the seed generators move on).
         Returns the running mean of each loss term over the applied steps, and "skipped" (1.0 when this
         step was skipped).
         """
         videos = data[0] if isinstance(data, (tuple, list)) else data
         if not self.optimizer.built:
             self.optimizer.build(self.trainable_variables)
-        # The forward pass updates statistics (batch-norm moving mean/variance): a skipped step puts them back.
-        statistics = [v for v in self.non_trainable_variables if "float" in str(v.dtype)]
-        saved = [tf.identity(v.value) for v in statistics]
-        with tf.GradientTape() as tape:
-            terms = self.compute_loss_terms(videos, training=True)
-            loss = self.optimizer.scale_loss(terms["loss"])  # loss scaling (mixed_float16); the identity otherwise
-        grads = tape.gradient(loss, self.trainable_variables)
-        finite = gradients_are_safe(grads) & tf.math.is_finite(terms["loss"])
-
-        def apply():
-            self.optimizer.apply(grads, self.trainable_variables)
-            self._track(terms)
-            return tf.constant(0.0)
-
-        def skip():
-            for variable, value in zip(statistics, saved):
-                variable.assign(value)
-            halve_loss_scale(self.optimizer)
-            return tf.constant(1.0)
-
-        skipped = tf.cond(finite, apply, skip)
-        return {**{name: tracker.result() for name, tracker in self._trackers.items()}, "skipped": skipped}
+        result = guarded_step.forward_backward(self, videos)
+        skipped = guarded_step.guarded_update(
+            result["safe"],
+            apply=lambda: guarded_step.apply_gradients(self, result["grads"], result["terms"]),
+            restore=lambda: guarded_step.restore_statistics(self, result["saved"]),
+            optimizer=self.optimizer)
+        return guarded_step.step_logs(self, skipped)
 
     def test_step(self, data):
         videos = data[0] if isinstance(data, (tuple, list)) else data
@@ -244,27 +230,6 @@ def per_example(draw, shape, *args, **kwargs) -> tf.Tensor:
     full = draw(tf.concat([[rows * context.num_replicas_in_sync], shape[1:]], axis=0), *args, **kwargs)
     start = tf.cast(context.replica_id_in_sync_group, rows.dtype) * rows
     return full[start:start + rows]
-
-
-def gradients_are_safe(grads) -> tf.Tensor:
-    """True when the global norm of `grads` (a list; None entries ignored) is finite: a bool scalar.
-
-    This catches NaN/Inf gradients and also finite ones above sqrt(float32 max) ~ 1.8e19, whose squares
-    overflow: Adam's second moment would become inf, and inf + (g^2 - inf) * (1 - beta_2) is NaN on the next
-    step, turning the weights NaN one step after a step that looked finite (seen when a prior scale
-    collapses to its 1e-8 floor early in training).
-    """
-    present = [tf.cast(g, tf.float32) for g in grads if g is not None]
-    if not present:
-        return tf.constant(True)
-    return tf.math.is_finite(tf.linalg.global_norm(present))
-
-
-def halve_loss_scale(optimizer) -> None:
-    """After a non-finite step: halves a LossScaleOptimizer's dynamic loss scale (mixed_float16 overflow)."""
-    if isinstance(optimizer, keras.optimizers.LossScaleOptimizer):
-        optimizer.step_counter.assign(0)
-        optimizer.dynamic_scale.assign(optimizer.dynamic_scale * 0.5)
 
 
 def _positive_int(value, name: str) -> int:

@@ -15,8 +15,9 @@ gradient of the global batch mean, as on one device. Batch norm is synchronized 
 are all-reduced; `networks._several_replicas`) whenever the model is built under a strategy with several
 replicas, and every replica draws the random numbers of the whole global batch and keeps its rows
 (`base.per_example`), so that each example gets the draws it gets on one device: training on R replicas
-matches training on one device up to rounding. A step whose loss or gradients are non-finite on ANY replica
-is skipped on every replica.
+matches training on one device up to rounding. Every step is the guarded update of
+`tfvideo.training.guarded_step`, as on one device: a step whose loss or gradients are unsafe on ANY replica is
+skipped on every replica.
 
 Checkpoints: every worker takes part in a save (reading sync-on-read variables is collective), but only the
 chief writes into the workdir; the others write to a scratch directory that is deleted right away, as TF
@@ -36,9 +37,9 @@ import tempfile
 
 import tensorflow as tf
 
-from tfvideo.training import checkpointing
 from tfvideo import config as config_lib
-from tfvideo.models import base
+from tfvideo.training import checkpointing
+from tfvideo.training import guarded_step
 
 STRATEGIES = config_lib.STRATEGIES
 
@@ -165,11 +166,11 @@ class DistributedStream:
 def make_train_function(strategy: tf.distribute.Strategy, model, jit_compile: bool = False):
     """A compiled step: (distributed) global batch -> logs, as `model.train_step` returns them.
 
-    Under the default strategy this is `tf.function(model.train_step)` itself. Otherwise each replica computes
-    the gradient of its slice's loss / replicas (`replica_gradients`); the step is applied on every replica
-    when every replica's loss and gradients are finite, else skipped on all of them (the batch-norm
-    statistics of the forward pass are put back, as `VideoPredictor.train_step` does). The logs are the
-    running means over replicas and applied steps, and "skipped".
+    Under the default strategy this is `tf.function(model.train_step)` itself. Otherwise it is the same guarded
+    update (`tfvideo.training.guarded_step`) across replicas: each replica runs `forward_backward` on its
+    slice (the gradient of its slice's loss / replicas, and the safety agreed by every replica), then the step
+    is applied on every replica or skipped on all of them (the batch-norm statistics of the forward pass put
+    back). The logs are the running means over replicas and applied steps, and "skipped".
     """
     if _is_single_device(strategy):
         return tf.function(model.train_step, jit_compile=jit_compile)
@@ -178,53 +179,15 @@ def make_train_function(strategy: tf.distribute.Strategy, model, jit_compile: bo
             model.optimizer.build(model.trainable_variables)
 
     def step(videos):
-        grads, terms, finite, saved = strategy.run(replica_gradients, args=(model, videos))
-        applied = strategy.experimental_local_results(finite)[0] > 0.5
-
-        def apply():
-            strategy.run(_replica_apply, args=(model, grads, terms))
-            return tf.constant(0.0)
-
-        def skip():
-            strategy.run(_replica_restore, args=(model, saved))
-            base.halve_loss_scale(model.optimizer)
-            return tf.constant(1.0)
-
-        skipped = tf.cond(applied, apply, skip)
-        return {**{metric.name: metric.result() for metric in model.metrics}, "skipped": skipped}
+        result = strategy.run(guarded_step.forward_backward, args=(model, videos))
+        skipped = guarded_step.guarded_update(
+            strategy.experimental_local_results(result["safe"])[0],  # agreed: the same on every replica
+            apply=lambda: strategy.run(guarded_step.apply_gradients, args=(model, result["grads"], result["terms"])),
+            restore=lambda: strategy.run(guarded_step.restore_statistics, args=(model, result["saved"])),
+            optimizer=model.optimizer)
+        return guarded_step.step_logs(model, skipped)
 
     return tf.function(step, jit_compile=jit_compile)
-
-
-def replica_gradients(model, videos):
-    """In a replica: (gradients of loss / replicas, loss terms, 1.0 when finite on EVERY replica, saved stats)."""
-    context = tf.distribute.get_replica_context()
-    replicas = context.num_replicas_in_sync
-    saved = [tf.identity(v.value) for v in _statistics(model)]
-    with tf.GradientTape() as tape:
-        terms = model.compute_loss_terms(videos, training=True)
-        loss = model.optimizer.scale_loss(terms["loss"]) / replicas
-    grads = tape.gradient(loss, model.trainable_variables)
-    finite = tf.reduce_all([tf.reduce_all(tf.math.is_finite(g)) for g in grads if g is not None]
-                           + [tf.math.is_finite(terms["loss"])])
-    failures = context.all_reduce(tf.distribute.ReduceOp.SUM, 1.0 - tf.cast(finite, tf.float32))
-    return grads, terms, tf.cast(tf.equal(failures, 0.0), tf.float32), saved
-
-
-def _replica_apply(model, grads, terms):
-    model.optimizer.apply(grads, model.trainable_variables)
-    for metric in model.metrics:
-        metric.update_state(terms[metric.name])
-
-
-def _replica_restore(model, saved):
-    for variable, value in zip(_statistics(model), saved):
-        variable.assign(value)
-
-
-def _statistics(model) -> list:
-    """Float non-trainable variables: the batch-norm moving statistics that a forward pass updates."""
-    return [v for v in model.non_trainable_variables if "float" in str(v.dtype)]
 
 
 _DEFAULT_STRATEGY_TYPE = type(tf.distribute.get_strategy())  # no strategy scope is open at import time
