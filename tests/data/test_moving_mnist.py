@@ -6,8 +6,6 @@ import os
 import subprocess
 import sys
 import textwrap
-import threading
-import time
 
 import numpy as np
 import pytest
@@ -256,18 +254,6 @@ def test_train_dataset_argument_validation(digits, kwargs, match):
     args.update(kwargs)
     with pytest.raises(ValueError, match=match):
         mm.make_train_dataset(digits, **args)
-
-
-def test_exit_guard_stops_new_calls_and_waits_for_running_ones():
-    guard = mm._ExitGuard()
-    assert guard.run(lambda x: x + 1, lambda: -1, 1) == 2
-    worker = threading.Thread(target=guard.run, args=(time.sleep, None, 0.3))
-    worker.start()
-    time.sleep(0.05)
-    start = time.monotonic()
-    guard.quiesce(quiet=0.05)
-    assert time.monotonic() - start >= 0.2 and not worker.is_alive()
-    assert guard.run(lambda x: x + 1, lambda: -1, 1) == -1
 
 
 def test_process_with_live_iterator_exits(tmp_path):

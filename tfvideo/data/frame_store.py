@@ -29,12 +29,12 @@ from absl import logging
 import numpy as np
 import tensorflow as tf
 
-from tfvideo.data.moving_mnist import _ExitGuard
+from tfvideo.data import exit_guard
 
 FRAMES_FILE = "frames.u8"
 INDEX_FILE = "index.json"
 FORMAT_VERSION = 1
-_EXIT_GUARD = _ExitGuard()  # see moving_mnist._ExitGuard: lets the process exit while a stream is alive
+_EXIT_GUARD = exit_guard.ExitGuard()  # lets the process exit while a stream is alive
 
 
 class StoreVideo(NamedTuple):

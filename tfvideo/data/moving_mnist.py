@@ -29,13 +29,12 @@ trajectory per digit in order. Training element i of a stream with seed s uses
 
 from __future__ import annotations
 
-import atexit
 import numbers
-import threading
-import time
 
 import numpy as np
 import tensorflow as tf
+
+from tfvideo.data import exit_guard
 
 DIGIT_SIZE = 28
 MAX_DIGITS = 3
@@ -185,60 +184,7 @@ class MovingMnistGenerator:
         return frames[..., None]
 
 
-class _ExitGuard:
-    """Lets the interpreter exit while a training-stream iterator is still alive.
-
-    Why: tf.data runs `make_batch` (a `tf.numpy_function`) on TF threads, which need the GIL. Once Python
-    starts finalizing, a thread that asks for the GIL is stopped for good, so a call that starts then never
-    finishes, and the iterator's destructor (run while module globals or a traceback are cleared) waits for
-    it forever: the process hangs at exit (seen with TF 2.21 / Python 3.11, parallel map + prefetch).
-    Fix: at exit (atexit runs before finalization), new calls return at once, and we wait until no call has
-    been running for `quiet` seconds, i.e. the pipeline's buffers are full and its threads are idle.
-    """
-
-    def __init__(self):
-        self._lock = threading.Lock()
-        self._in_flight = 0
-        self._last_active = 0.0
-        self._exiting = False
-        self._registered = False
-
-    def register(self) -> None:
-        with self._lock:
-            if not self._registered:
-                atexit.register(self.quiesce)
-                self._registered = True
-
-    def run(self, function, exit_value, *args):
-        """Returns function(*args), or exit_value() once the interpreter is exiting.
-
-        (Raising instead would make TF log a traceback per call. exit_value should be unusable data, e.g.
-        NaNs: nothing can consume it, as the interpreter is exiting, but if it were, it would be obvious.)
-        """
-        with self._lock:
-            self._last_active = time.monotonic()
-            if self._exiting:
-                return exit_value()
-            self._in_flight += 1
-        try:
-            return function(*args)
-        finally:
-            with self._lock:
-                self._in_flight -= 1
-                self._last_active = time.monotonic()
-
-    def quiesce(self, quiet: float = 0.2, timeout: float = 10.0) -> None:
-        with self._lock:
-            self._exiting = True
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            with self._lock:
-                if self._in_flight == 0 and time.monotonic() - self._last_active > quiet:
-                    return
-            time.sleep(0.01)
-
-
-_EXIT_GUARD = _ExitGuard()
+_EXIT_GUARD = exit_guard.ExitGuard()
 
 
 def make_train_dataset(digits: np.ndarray, *, batch_size: int, seq_len: int, num_digits: int = 2,
