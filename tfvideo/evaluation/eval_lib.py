@@ -27,8 +27,8 @@ from typing import Callable
 import numpy as np
 import tensorflow as tf
 
-from tfvideo.training import checkpointing
 from tfvideo import config as config_lib
+from tfvideo import runs
 from tfvideo.evaluation import metrics as metrics_lib
 from tfvideo.utils import files
 from tfvideo.utils.progress import Progress
@@ -103,12 +103,10 @@ def _load_predictor(workdir: str, options: EvalOptions, config):
             return np.repeat(context[None, -1:], horizon, axis=1)
         return None, baseline, {"predictor": f"baseline:{options.baseline}", "checkpoint": None,
                                   "checkpoint_step": None}
-    from tfvideo.export.errors import ExportError
-    from tfvideo.export.lib import load_trained_model
     from tfvideo.models.base import InvalidInputError
     try:
-        trained = load_trained_model(workdir)
-    except ExportError as error:
+        trained = runs.load_trained_model(workdir)
+    except runs.RunError as error:
         raise EvalError(str(error)) from None
     model = trained.model
     dt = config.model.dt if options.dt is None else options.dt
@@ -146,9 +144,9 @@ def prepare(workdir: str, options: EvalOptions) -> Setup:
     for name in ("num_samples", "num_videos", "horizon", "conditioning_frames", "batch_size"):
         _check_positive(name, getattr(options, name), allow_none=name not in ("num_samples", "batch_size"))
     try:
-        config = checkpointing.load_run_config(workdir)
-    except (checkpointing.WorkdirError, config_lib.ConfigError, ValueError, TypeError) as error:
-        raise EvalError(f"Cannot read the run in --workdir={workdir!r}: {error}") from None
+        config = runs.load_config(workdir)
+    except runs.RunError as error:
+        raise EvalError(str(error)) from None
     data = dataclasses.replace(
         config.data, test_horizon=options.horizon or config.data.test_horizon,
         conditioning_frames=options.conditioning_frames or config.data.conditioning_frames,

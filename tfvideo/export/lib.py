@@ -1,52 +1,21 @@
-"""Export library: restore a trained run strictly, then write a SavedModel or TFLite file.
-
-`load_trained_model(workdir)` rebuilds the run's model from its config.json (`checkpointing.load_run_config` +
-`build_model`) and restores the newest checkpoint with `RunCheckpoint(workdir, model).restore_latest`. The
-checkpoint also holds the optimizer state, which export does not need, so the match is checked in both
-directions for the model alone:
-
-- every model variable gets a value from the checkpoint (`restore_latest(strict=False)` asserts that every
-  existing Python object was matched), with the right shape (restore raises on a shape mismatch);
-- every variable the checkpoint stores under `model` is a variable of the rebuilt model and vice versa
-  (`_unmatched_variables`: the checkpoint's object graph below `model`, minus the `optimizer` edge Keras
-  adds at compile time, compared path by path with the rebuilt model's own object graph; this also gives
-  short error messages naming the variables).
-
-Either failure raises ExportError naming the checkpoint and the variables.
+"""Export library: load a trained run (`tfvideo.runs`, strictly: every model variable matched both ways), then
+write a SavedModel or TFLite file. Every failure raises ExportError.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import json
-import logging
 import os
-import tempfile
 
-import tensorflow as tf
-from tensorflow.core.protobuf import trackable_object_graph_pb2
-
-from tfvideo.training import checkpointing
-from tfvideo import config as config_lib
+from tfvideo import runs
 from tfvideo.export import saved_model as saved_model_lib
 from tfvideo.export import signatures
 from tfvideo.export import tflite as tflite_lib
 from tfvideo.export.errors import ExportError
-from tfvideo.models import build_model
+from tfvideo.runs import TrainedModel
 
 FORMATS = ("saved_model", "tflite")
-_OBJECT_GRAPH_KEY = "_CHECKPOINTABLE_OBJECT_GRAPH"
-# Edges below the model that lead to state export does not restore: Keras' compile() tracks the optimizer
-# on the model (its variables are checked by training's own strict restore).
-_SKIPPED_EDGES = frozenset({"optimizer"})
-
-
-@dataclasses.dataclass
-class TrainedModel:
-    model: object  # the restored VideoPredictor
-    config: config_lib.Config
-    step: int
-    checkpoint: str  # path prefix of the restored checkpoint
 
 
 @dataclasses.dataclass
@@ -59,97 +28,12 @@ class ExportResult:
     quantize: str | None = None  # TFLite variant
 
 
-def load_trained_model(workdir: str) -> TrainedModel:
-    """The run's model with the weights of its newest checkpoint, every variable matched (ExportError if not)."""
+def load_trained_model(workdir: str, step: int | None = None) -> TrainedModel:
+    """`runs.load_trained_model`, raising ExportError when the run cannot be loaded."""
     try:
-        config = checkpointing.load_run_config(workdir)
-    except (checkpointing.WorkdirError, config_lib.ConfigError, ValueError, TypeError) as error:
-        raise ExportError(f"Cannot read the run in --workdir={workdir!r}: {error}") from None
-    try:
-        model = build_model(config)
-    except (config_lib.ConfigError, ValueError) as error:
-        raise ExportError(f"Cannot rebuild the model of --workdir={workdir!r} from its "
-                          f"{checkpointing.CONFIG_FILE}: {error}") from None
-    state = checkpointing.RunCheckpoint(workdir, model)
-    path = state.manager.latest_checkpoint
-    if path is None:
-        raise ExportError(f"No checkpoint in {os.path.join(workdir, checkpointing.CHECKPOINT_DIR)}: train the run "
-                          "first (python -m tfvideo.train --workdir=...), or point --workdir at a trained run.")
-    extra, missing = _unmatched_variables(path, model)
-    if extra or missing:
-        problems = []
-        if extra:
-            problems.append(f"it stores {len(extra)} model variable(s) that the rebuilt model lacks, e.g. "
-                            f"{', '.join(extra[:5])}")
-        if missing:
-            problems.append(f"it has no value for {len(missing)} variable(s) of the rebuilt model, e.g. "
-                            f"{', '.join(missing[:5])}")
-        raise ExportError(
-            f"Checkpoint {path} does not match the model described by {workdir}/{checkpointing.CONFIG_FILE}: "
-            f"{'; '.join(problems)}. Was config.json edited, the checkpoint copied from another run, or written "
-            "by an older tfvideo whose variable layout differs?")
-    _silence_unread_optimizer_warnings()
-    try:
-        step = state.restore_latest(strict=False)  # asserts every model variable was matched
-    except checkpointing.WorkdirError as error:
+        return runs.load_trained_model(workdir, step)
+    except runs.RunError as error:
         raise ExportError(str(error)) from None
-    except (ValueError, tf.errors.OpError) as error:
-        raise ExportError(f"Checkpoint {path} does not match the model described by "
-                          f"{workdir}/{checkpointing.CONFIG_FILE}: {error}") from None
-    return TrainedModel(model=model, config=config, step=step, checkpoint=path)
-
-
-class _UnreadOptimizerFilter(logging.Filter):
-    """Drops TensorFlow's warnings about the checkpoint's optimizer values, which export leaves unread on
-    purpose (they are logged when the restored model is collected, often at exit)."""
-
-    PREFIXES = ("Detecting that an object or model or tf.train.Checkpoint is being deleted with unrestored",
-                "Value in checkpoint could not be found in the restored object: (root).optimizer",
-                "Value in checkpoint could not be found in the restored object: (root).model.optimizer")
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        return not str(record.getMessage()).startswith(self.PREFIXES)
-
-
-def _silence_unread_optimizer_warnings() -> None:
-    logger = tf.get_logger()
-    if not any(isinstance(f, _UnreadOptimizerFilter) for f in logger.filters):
-        logger.addFilter(_UnreadOptimizerFilter())
-
-
-def _variable_paths(graph: trackable_object_graph_pb2.TrackableObjectGraph, root_child: str) -> set[str]:
-    """Paths (relative to the root's child `root_child`) of the variables of a checkpoint object graph."""
-    start = [child.node_id for child in graph.nodes[0].children if child.local_name == root_child]
-    if not start:
-        return set()
-    paths, seen, queue = set(), {start[0]}, [(start[0], "")]
-    while queue:  # breadth first, so a variable reachable twice gets its shortest path in both graphs
-        node_id, path = queue.pop(0)
-        node = graph.nodes[node_id]
-        if any(attribute.name == "VARIABLE_VALUE" for attribute in node.attributes):
-            paths.add(path)
-        for child in node.children:
-            if child.local_name in _SKIPPED_EDGES or child.node_id in seen:
-                continue
-            seen.add(child.node_id)
-            queue.append((child.node_id, f"{path}/{child.local_name}" if path else child.local_name))
-    return paths
-
-
-def _object_graph(checkpoint_path: str) -> trackable_object_graph_pb2.TrackableObjectGraph:
-    graph = trackable_object_graph_pb2.TrackableObjectGraph()
-    graph.ParseFromString(tf.train.load_checkpoint(checkpoint_path).get_tensor(_OBJECT_GRAPH_KEY))
-    return graph
-
-
-def _unmatched_variables(checkpoint_path: str, model) -> tuple[list[str], list[str]]:
-    """(variables stored under `model` in the checkpoint that the model lacks, model variables the checkpoint
-    lacks), as sorted paths relative to the model."""
-    stored = _variable_paths(_object_graph(checkpoint_path), "model")
-    with tempfile.TemporaryDirectory(prefix="tfvideo_export_") as tmp:
-        own = tf.train.Checkpoint(model=model).write(os.path.join(tmp, "model"))
-        expected = _variable_paths(_object_graph(own), "model")
-    return sorted(stored - expected), sorted(expected - stored)
 
 
 def export(workdir: str, export_dir: str, format: str = "saved_model", quantize: str = "none",

@@ -170,6 +170,28 @@ class RunCheckpoint:
                                + "\nRestore them from a backup, or move the directory away to start the run over.")
         return None
 
+    def restore_step(self, step: int, strict: bool = True) -> int:
+        """Restores checkpoint ckpt-<step> (every variable matched when strict); returns its step. WorkdirError
+        when there is no such checkpoint, it cannot be read, or it does not match the model."""
+        path = self.path_of(step)
+        problem = unreadable_reason(path)
+        if problem is not None:
+            raise WorkdirError(f"Checkpoint {_describe(path)} cannot be read ({problem}).")
+        restored = self._restore(path, strict)
+        self.restored_path = path
+        logging.info("Restored checkpoint %s (step %d).", path, restored)
+        return restored
+
+    def path_of(self, step: int) -> str:
+        """The path prefix of checkpoint ckpt-<step>; WorkdirError naming the steps there are when it is missing."""
+        candidates = self._candidates()
+        for path in candidates:
+            if _step_of(path) == step:
+                return path
+        steps = ", ".join(str(_step_of(p)) for p in candidates) or "none"
+        raise WorkdirError(f"No checkpoint of step {step} in {self.directory} (steps there: {steps}). Choose one of "
+                           "those steps, or leave the step unset for the newest checkpoint.")
+
     def _restore(self, path: str, strict: bool) -> int:
         checkpoint = self.checkpoint
         if self.seed_states and not _has_seed_states(path):
