@@ -17,11 +17,15 @@ TINY_DATA = dict(seq_len=5, conditioning_frames=3, test_horizon=4, num_digits=1)
 
 
 def tiny_config(workdir: str = "unused", model=None, data=None, train=None) -> config_lib.Config:
-    """A validated Config with tiny networks; override sections with dicts."""
+    """A validated Config with tiny networks; override sections with dicts. The TINY_MODEL sizes that the chosen
+    model does not read (config_lib.MODEL_FIELDS) are left out."""
     train_values = dict(workdir=workdir, train_steps=6, batch_size=2, checkpoint_every=3, log_every=2,
                         video_every=1000, num_gif_videos=2, num_gif_samples=2, lr_burnin_steps=3, lr_decay_steps=3,
                         learning_rate=1e-3)
-    return config_lib.Config().replace(model={**TINY_MODEL, **(model or {})}, data={**TINY_DATA, **(data or {})},
+    default = config_lib.ModelConfig().model
+    used = config_lib.MODEL_FIELDS.get((model or {}).get("model", default), config_lib.MODEL_FIELDS[default])
+    tiny_model = {name: value for name, value in TINY_MODEL.items() if name in used}
+    return config_lib.Config().replace(model={**tiny_model, **(model or {})}, data={**TINY_DATA, **(data or {})},
                                        train={**train_values, **(train or {})}).validate()
 
 

@@ -1,4 +1,5 @@
 import dataclasses
+import re
 
 import pytest
 
@@ -64,3 +65,85 @@ def test_every_field_has_a_flag_with_help():
     for part in (config_lib.ModelConfig, config_lib.DataConfig, config_lib.TrainConfig):
         for field in dataclasses.fields(part):
             assert field.name in flags_lib.HELP, field.name
+
+
+# ------------------------------------------------------------------------------------ fields per model
+
+@pytest.mark.parametrize("model, field, value, flag, users", [
+    ("srvp", "rnn_size", 8, "--rnn_size=8", "--model=svg or --model=hafsvg"),
+    ("srvp", "feature_aligner", True, "--feature_aligner", "--model=hafsvg"),
+    ("svg", "inference_frames", 2, "--inference_frames=2", "--model=srvp"),
+    ("svg", "stochastic", False, "--nostochastic", "--model=srvp"),
+    ("svg", "aligner_levels", 2, "--aligner_levels=2", "--model=hafsvg"),
+    ("hafsvg", "latent_size", 3, "--latent_size=3", "--model=srvp"),
+    ("hafsvg", "obs_scale", 0.5, "--obs_scale=0.5", "--model=srvp"),
+])
+def test_a_field_the_model_does_not_use_is_rejected_naming_it(model, field, value, flag, users):
+    with pytest.raises(config_lib.ConfigError,
+                       match=re.escape(f"{flag} is not used by --model={model} (it is a field of {users})")):
+        config_lib.ModelConfig(model=model, **{field: value}).validate()
+    config_lib.ModelConfig(model=model, **{field: getattr(config_lib.ModelConfig(), field)}).validate()  # default
+
+
+def test_every_model_field_is_used_by_some_model_and_shared_fields_by_all():
+    names = {field.name for field in dataclasses.fields(config_lib.ModelConfig)}
+    assert set().union(*config_lib.MODEL_FIELDS.values()) == names
+    assert set(config_lib.MODEL_FIELDS) == set(config_lib.MODEL_NAMES)
+    shared = set.intersection(*map(set, config_lib.MODEL_FIELDS.values()))
+    assert {"noise_size", "encoding_size", "beta_z", "dt"} <= shared and "inference_frames" not in shared
+
+
+def test_srvp_context_check_does_not_apply_to_svg():
+    """SVG-LP reads no inference_frames: one conditioning frame is enough, whatever SRVP's default."""
+    for model in ("svg", "hafsvg"):
+        cfg = tiny_config(model={"model": model}, data={"conditioning_frames": 1})
+        assert cfg.data.conditioning_frames < cfg.model.inference_frames
+    with pytest.raises(config_lib.ConfigError, match="--inference_frames=2 exceeds --conditioning_frames=1"):
+        tiny_config(data={"conditioning_frames": 1})
+
+
+def test_fields_a_model_does_not_use_do_not_block_resuming():
+    """A run's config.json may hold any value in a field its model does not read: it does not define the run."""
+    svg = tiny_config(model={"model": "svg"})
+    recorded = dataclasses.replace(svg, model=dataclasses.replace(svg.model, inference_frames=2))
+    assert config_lib.run_defining_differences(recorded, svg) == []
+    srvp = tiny_config()
+    assert config_lib.run_defining_differences(srvp, srvp.replace(model={"inference_frames": 3})) == [
+        "model.inference_frames: 2 -> 3"]
+    assert config_lib.run_defining_differences(svg, svg.replace(model={"noise_size": 5})) == [
+        "model.noise_size: 4 -> 5"]
+
+
+class _ReadRecorder:
+    """A ModelConfig that records which of its fields are read."""
+
+    def __init__(self, config):
+        self._config, self.read = config, set()
+
+    def __getattr__(self, name):
+        if name in {field.name for field in dataclasses.fields(config_lib.ModelConfig)}:
+            self.read.add(name)
+        return getattr(self._config, name)
+
+
+# SVG-LP reads HAF-SVG's num_groups and feature_aligner only to insist on their defaults (SVG._check_variant).
+GUARD_READS = {"srvp": set(), "svg": {"num_groups", "feature_aligner"}, "hafsvg": set()}
+
+
+@pytest.mark.parametrize("model, options", [
+    ("srvp", {}),
+    ("svg", {"skip_connections": True, "rnn_size": 8}),
+    ("hafsvg", {"skip_connections": True, "feature_aligner": True, "num_groups": 2, "rnn_size": 8}),
+])
+def test_model_fields_table_lists_what_each_model_reads(model, options):
+    """Building, training and sampling each model reads exactly its MODEL_FIELDS (beyond "model", the name)."""
+    import tensorflow as tf
+    from tfvideo.models import model_class
+    recorder = _ReadRecorder(tiny_config(model={"model": model, **options}).model)
+    extra = {} if model == "srvp" else {"conditioning_frames": 3}
+    predictor = model_class(model)(recorder, image_size=64, channels=1, **extra).initialize()
+    videos = tf.random.stateless_uniform([2, 5, 64, 64, 1], seed=[1, 2])
+    predictor.compute_loss_terms(videos, training=True)
+    predictor.generate(videos[:, :3], num_samples=2, horizon=2, seed=0)
+    assert recorder.read - config_lib.MODEL_FIELDS[model] == GUARD_READS[model]
+    assert config_lib.MODEL_FIELDS[model] - recorder.read == {"model"}

@@ -150,7 +150,6 @@ def _results(name: str, prepared: dict, num_samples: int, horizon: int, load_bef
     import tensorflow as tf
     config, model, times = prepared["config"], prepared["model"], prepared["times"]
     median = lambda kind: statistics.median(times[kind]) if kind in times else None
-    sampler = getattr(model, "_compiled_sampler", None)
     stream = prepared.get("stream")
     results = {
         "variant": name, "model": config.model.model, "params": int(model.count_params()),
@@ -160,7 +159,7 @@ def _results(name: str, prepared: dict, num_samples: int, horizon: int, load_bef
         "peak_memory_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0,
         "train_step_all_ms": [1000.0 * t for t in times["train_step"]], "generate_all_s": times["generate"],
         "train_traces": prepared["step"].experimental_get_tracing_count(),
-        "generate_traces": sampler.experimental_get_tracing_count() if sampler is not None else None,
+        "generate_traces": model.generate_tracing_count(),
         "precision": prepared["levers"]["precision"], "precision_flag": config.train.precision,
         "jit_compile": config.train.jit_compile,
         "kernel_grad": config.train.kernel_grad, "fused_batch_norm": config.train.fused_batch_norm,

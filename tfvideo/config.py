@@ -51,35 +51,50 @@ def steps_per_frame(dt: float, *, name: str = "dt") -> int:
     return k
 
 
+# The ModelConfig fields each model reads (every other field must keep its default: ModelConfig.validate).
+_EVERY_MODEL = ("model", "architecture", "skip_connections", "base_channels", "encoding_size", "noise_size", "dt",
+                "beta_z")
+_SVG = _EVERY_MODEL + ("rnn_size", "predictor_layers")
+MODEL_FIELDS = {
+    "srvp": frozenset(_EVERY_MODEL + ("latent_size", "inference_hidden_size", "inference_layers",
+                                      "dynamics_hidden_size", "dynamics_layers", "residual_gain", "inference_frames",
+                                      "dynamics", "use_content", "stochastic", "obs_scale", "beta_y", "l2_residual")),
+    "svg": frozenset(_SVG),
+    "hafsvg": frozenset(_SVG + ("num_groups", "feature_aligner", "aligner_value", "aligner_levels")),
+}
+
+
 @dataclasses.dataclass(frozen=True)
 class ModelConfig:
-    """Model architecture and loss weights. Defaults: SRVP on Stochastic Moving MNIST (paper)."""
+    """Model architecture and loss weights. Defaults: SRVP on Stochastic Moving MNIST (paper).
+
+    One flat section for the three models (so config.json keeps one layout); `MODEL_FIELDS` says which fields
+    each model reads, and `validate` rejects a field the chosen model does not read unless it keeps its default.
+    """
 
     model: str = "srvp"
     architecture: str = "dcgan"  # encoder/decoder family: dcgan | vgg
     skip_connections: bool = False
     base_channels: int = 64  # filters of the first encoder convolution (nf)
-    encoding_size: int = 128  # per-frame encoding (nhx)
-    latent_size: int = 20  # state y (ny)
-    noise_size: int = 20  # auxiliary variable z (nz)
-    inference_hidden_size: int = 256  # q(y_1), q(z), content network width
-    inference_layers: int = 3
-    dynamics_hidden_size: int = 512  # residual function f and prior p(z | y) width
-    dynamics_layers: int = 4
-    residual_gain: float = 1.41  # orthogonal init gain of f
-    inference_frames: int = 5  # k: frames inferring y_1 and the content w
-    dynamics: str = "residual"  # residual | mlp | gru
-    use_content: bool = True  # content variable w
-    stochastic: bool = True  # False: no z (deterministic dynamics)
+    encoding_size: int = 128  # per-frame encoding: SRVP's nhx, SVG's g_dim
+    latent_size: int = 20  # SRVP: state y (ny)
+    noise_size: int = 20  # SRVP: auxiliary variable z (nz); SVG-LP: z_dim; HAF-SVG: dims of each of the G groups
+    inference_hidden_size: int = 256  # SRVP: q(y_1), q(z), content network width
+    inference_layers: int = 3  # SRVP
+    dynamics_hidden_size: int = 512  # SRVP: residual function f and prior p(z | y) width
+    dynamics_layers: int = 4  # SRVP
+    residual_gain: float = 1.41  # SRVP: orthogonal init gain of f
+    inference_frames: int = 5  # SRVP: k, frames inferring y_1 and the content w
+    dynamics: str = "residual"  # SRVP: residual | mlp | gru
+    use_content: bool = True  # SRVP: content variable w
+    stochastic: bool = True  # SRVP: False gives no z (deterministic dynamics)
     dt: float = 1.0  # training Euler step (1/k)
-    obs_scale: float = 1.0
-    beta_y: float = 1.0
-    beta_z: float = 2.0
-    l2_residual: float = 1.0
-    # SVG-LP / HAF-SVG (SVG also reads architecture, skip_connections, base_channels, encoding_size = g_dim,
-    # noise_size = z_dim (per group for HAF-SVG) and beta_z = beta; the SRVP-only fields are ignored).
-    rnn_size: int = 256  # width of the frame predictor, posterior and prior LSTMs
-    predictor_layers: int = 2  # stacked LSTM cells of the frame predictor
+    obs_scale: float = 1.0  # SRVP
+    beta_y: float = 1.0  # SRVP
+    beta_z: float = 2.0  # SRVP: weight of the KL on z; SVG-LP / HAF-SVG: beta
+    l2_residual: float = 1.0  # SRVP
+    rnn_size: int = 256  # SVG-LP / HAF-SVG: width of the frame predictor, posterior and prior LSTMs
+    predictor_layers: int = 2  # SVG-LP / HAF-SVG: stacked LSTM cells of the frame predictor
     num_groups: int = 1  # HAF-SVG: groups G of z, each of noise_size dims
     feature_aligner: bool = False  # HAF-SVG: attention aligner in place of the plain skip concatenation
     aligner_value: str = "decoder"  # HAF-SVG: aligner values V from decoder (as printed) | encoder features
@@ -90,15 +105,12 @@ class ModelConfig:
         _check_choice("architecture", self.architecture, ARCHITECTURES)
         _check_choice("dynamics", self.dynamics, DYNAMICS)
         _check_choice("aligner_value", self.aligner_value, ALIGNER_VALUES)
+        self._check_fields_used()
         for name in ("rnn_size", "predictor_layers", "num_groups", "aligner_levels"):
             _check_positive_int(name, getattr(self, name))
         if self.aligner_levels > NUM_SKIP_LEVELS:
             raise ConfigError(f"--aligner_levels must be at most {NUM_SKIP_LEVELS} (the encoders' skip levels); "
                               f"got {self.aligner_levels}.")
-        if self.model != "hafsvg" and (self.num_groups != 1 or self.feature_aligner):
-            flag = f"--num_groups={self.num_groups}" if self.num_groups != 1 else "--feature_aligner"
-            raise ConfigError(f"{flag} is a HAF-SVG option: use --model=hafsvg (--model={self.model} has one "
-                              "group of z and plain skip connections).")
         if self.feature_aligner and not self.skip_connections:
             raise ConfigError("--feature_aligner replaces the plain concatenation of the skip connections: also "
                               "pass --skip_connections.")
@@ -117,6 +129,15 @@ class ModelConfig:
         if self.dynamics != "residual" and k != 1:
             raise ConfigError(f"--dynamics={self.dynamics} has no continuous-time form: use --dt=1, or "
                               f"--dynamics=residual to train with dt={self.dt}.")
+
+    def _check_fields_used(self) -> None:
+        """ConfigError naming the first field that `self.model` does not read and that is not at its default."""
+        for field in dataclasses.fields(self):
+            value = getattr(self, field.name)
+            if field.name not in MODEL_FIELDS[self.model] and value != field.default:
+                users = " or ".join(f"--model={name}" for name in MODEL_NAMES if field.name in MODEL_FIELDS[name])
+                raise ConfigError(f"{_as_flag(field.name, value)} is not used by --model={self.model} (it is a "
+                                  f"field of {users}): drop it, or choose the model that uses it.")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -208,7 +229,9 @@ class Config:
         self.model.validate()
         self.data.validate()
         self.train.validate()
-        if self.model.inference_frames > self.data.conditioning_frames:
+        # SRVP reads its first inference_frames frames to infer y_1 and w; SVG-LP and HAF-SVG need one context frame.
+        if "inference_frames" in MODEL_FIELDS[self.model.model] \
+                and self.model.inference_frames > self.data.conditioning_frames:
             raise ConfigError(
                 f"--inference_frames={self.model.inference_frames} exceeds --conditioning_frames="
                 f"{self.data.conditioning_frames}: y_1 and w are inferred from the conditioning frames.")
@@ -244,18 +267,32 @@ class Config:
 
 
 def run_defining_differences(old: Config, new: Config) -> list[str]:
-    """Returns 'section.field: old -> new' lines for the differences that forbid resuming `old` as `new`."""
+    """Returns 'section.field: old -> new' lines for the differences that forbid resuming `old` as `new`.
+
+    Model fields that the run's model does not read (`MODEL_FIELDS`) do not count: they do not shape the model,
+    whatever value a run's config.json holds for them.
+    """
     out = []
     old_d, new_d = old.to_dict(), new.to_dict()
+    same_model = old.model.model == new.model.model
     for section in ("model", "data", "train"):
         for key in sorted(set(old_d[section]) | set(new_d[section])):
             name = f"{section}.{key}"
             if name in RESUMABLE_FIELDS:
                 continue
+            if section == "model" and same_model and key not in MODEL_FIELDS.get(new.model.model, {key}):
+                continue
             a, b = old_d[section].get(key), new_d[section].get(key)
             if a != b:
                 out.append(f"{name}: {a!r} -> {b!r}")
     return out
+
+
+def _as_flag(name: str, value: Any) -> str:
+    """How `value` of field `name` reads on a command line: --name=value, or --name / --noname for a bool."""
+    if isinstance(value, bool):
+        return f"--{name}" if value else f"--no{name}"
+    return f"--{name}={value}"
 
 
 def _check_choice(name: str, value: str, choices: tuple[str, ...]) -> None:

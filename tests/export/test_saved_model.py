@@ -15,7 +15,7 @@ import tensorflow as tf
 
 from export_testlib import (call_signature, contexts, load_script, loaded_saved_model, restored,
                             saved_model_export, sharpen)
-from tfvideo.export import ExportError, signatures
+from tfvideo.export import ExportError
 from tfvideo.export import saved_model as saved_model_lib
 
 CASES = [  # (batch, context frames, num_samples, dt, horizon, seed)
@@ -37,16 +37,11 @@ def loaded(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def in_process(tmp_path_factory):
-    """The reference: the restored model's own sampler (the code path of `VideoPredictor.generate`:
-    `sample_futures` with the noise drawn for the seed), in process, with the signature's seeded noise."""
+    """The reference: the restored model's `generate` in process, for the same seed."""
     model = restored(tmp_path_factory).model
 
     def sample(context, num_samples, dt, horizon, seed):
-        batch, length = context.shape[:2]
-        noise = signatures.seeded_noise(model, seed, batch, num_samples, length, length - 1 + horizon)
-        k = model.validate_dt(dt)
-        return model.sample_futures(tf.constant(context), num_samples, horizon, k, noise,
-                                    include_intermediate=True).numpy()
+        return model.generate(context, num_samples, horizon, dt, seed=seed, include_intermediate=True).numpy()
     return sample
 
 
@@ -203,8 +198,8 @@ def test_existing_versions_are_never_overwritten(export, tmp_path_factory):
     ("hafsvg", dict(skip_connections=True, feature_aligner=True, num_groups=2)),
 ])
 def test_svg_family_saved_model_reloads_with_the_same_frames(name, options, tmp_path):
-    """SVG-LP and HAF-SVG export through the same SavedModel path; the reloaded signature reproduces the
-    in-process sampler for the same seed, and rejects dt != 1 naming the model's discrete time."""
+    """SVG-LP and HAF-SVG export through the same SavedModel path; the reloaded signature gives the futures of
+    `model.generate` for the same seed, and rejects dt != 1 naming the model's discrete time."""
     import keras
     from conftest import tiny_config
     from tfvideo.models import build_model
@@ -217,8 +212,7 @@ def test_svg_family_saved_model_reloads_with_the_same_frames(name, options, tmp_
     signature = tf.saved_model.load(path).signatures["serving_default"]
     context, num_samples, dt, horizon, seed = _case_inputs(2, 3, 2, 1.0, 3, 9)
     got = call_signature(signature, context, num_samples, dt, horizon, seed)
-    noise = signatures.seeded_noise(model, seed, 2, num_samples, 3, 3 - 1 + horizon)
-    expected = model.sample_futures(tf.constant(context), num_samples, horizon, 1, noise).numpy()
+    expected = model.generate(context, num_samples, horizon, dt, seed=seed).numpy()
     assert got.shape == (2, 2, 3, 64, 64, 1)
     np.testing.assert_allclose(got, expected, atol=1e-5)
     # Another seed, other futures: z moves the tiny nets' frames by ~1e-3, float rounding by ~1e-6.

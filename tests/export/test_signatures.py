@@ -1,5 +1,5 @@
-"""The serving functions in process: seeded hash noise, predict's contract, SRVP's extra endpoints, and the
-in-graph and host-side input checks."""
+"""The serving functions in process: predict's contract (the futures of `model.generate` for the same seed),
+SRVP's extra endpoints, and the in-graph and host-side input checks."""
 
 import keras
 import numpy as np
@@ -30,38 +30,6 @@ def predict(functions, context, num_samples=2, dt=1.0, horizon=3, seed=0):
                                 tf.constant(horizon), tf.constant(seed))["frames"].numpy()
 
 
-# ------------------------------------------------------------------------------------------------ noise
-
-
-def test_hash_is_a_bijection_on_a_sample_and_mixes_bits():
-    x = tf.range(-50_000, 50_000, dtype=tf.int32)
-    h = signatures.hash_int32(x).numpy()
-    assert len(np.unique(h)) == len(h)
-    bits = (h[:, None] >> np.arange(32)) & 1  # each output bit is set about half of the time
-    assert np.all(np.abs(bits.mean(axis=0) - 0.5) < 0.01)
-
-
-def test_hashed_normal_is_standard_normal_and_seeded():
-    a = signatures.hashed_normal([200, 50, 10], 3).numpy()
-    assert a.shape == (200, 50, 10) and np.all(np.isfinite(a))
-    assert abs(a.mean()) < 0.01 and abs(a.std() - 1.0) < 0.01
-    quantiles = np.quantile(a, [0.025, 0.5, 0.975])
-    np.testing.assert_allclose(quantiles, [-1.96, 0.0, 1.96], atol=0.03)
-    flat = a.reshape(-1)
-    assert abs(np.corrcoef(flat[:-1], flat[1:])[0, 1]) < 0.01  # neighbours uncorrelated
-    np.testing.assert_array_equal(a, signatures.hashed_normal([200, 50, 10], 3).numpy())
-    other = signatures.hashed_normal([200, 50, 10], 4).numpy()
-    assert abs(np.corrcoef(flat, other.reshape(-1))[0, 1]) < 0.01
-    stream = signatures.hashed_normal([200, 50, 10], 3, stream=1).numpy()
-    assert abs(np.corrcoef(flat, stream.reshape(-1))[0, 1]) < 0.01
-
-
-def test_hashed_normal_depends_on_coordinates_not_on_the_shape():
-    big = signatures.hashed_normal([6, 9, 4], 11).numpy()
-    small = signatures.hashed_normal([2, 5, 4], 11).numpy()
-    np.testing.assert_array_equal(big[:2, :5], small)
-
-
 # ------------------------------------------------------------------------------------------------ predict
 
 
@@ -72,11 +40,8 @@ def test_predict_shapes_range_and_generate_path(model, functions, batch, num_sam
     k = round(1 / dt)
     assert frames.shape == (batch, num_samples, horizon * k, 64, 64, 1)
     assert np.all((frames >= 0) & (frames <= 1))
-    # Same numbers as the model's own sampler (the code path of VideoPredictor.generate) fed with the
-    # signature's noise for this seed.
-    noise = signatures.seeded_noise(model, 5, batch, num_samples, 3, 3 - 1 + horizon)
-    reference = model.sample_futures(tf.constant(context), num_samples, horizon, k, noise,
-                                     include_intermediate=True).numpy()
+    # The futures model.generate gives for this seed.
+    reference = model.generate(context, num_samples, horizon, dt, seed=5, include_intermediate=True).numpy()
     np.testing.assert_allclose(frames, reference, atol=1e-6)
 
 

@@ -8,8 +8,8 @@ import os
 import numpy as np
 import pytest
 
-from export_testlib import (call_signature, contexts, load_script, loaded_saved_model, run_cli, saved_model_export,
-                            tflite_export, trained_run)
+from export_testlib import (call_signature, contexts, load_script, loaded_saved_model, restored, run_cli,
+                            saved_model_export, tflite_export, trained_run)
 from tfvideo.utils import video_io
 from tfvideo.export import tflite
 
@@ -64,6 +64,16 @@ def test_float32_matches_the_saved_model_in_one_interpreter(float32_path, saved_
     inputs = _inputs(*CASES[1])
     np.testing.assert_array_equal(runner(*inputs), runner(*inputs))
     assert np.abs(runner(*inputs[:-1], 6) - runner(*inputs)).max() > 1e-3
+
+
+def test_float32_gives_the_futures_of_generate(tmp_path_factory, float32_path):
+    """The LiteRT file and `model.generate` draw the same noise for a seed: the same futures."""
+    model = restored(tmp_path_factory).model
+    runner = tflite.TFLiteModel(float32_path)
+    for case in CASES[1:4]:
+        context, num_samples, dt, horizon, seed = _inputs(*case)
+        expected = model.generate(context, num_samples, horizon, dt, seed=seed, include_intermediate=True).numpy()
+        assert np.abs(runner(context, num_samples, dt, horizon, seed) - expected).max() < 1e-4
 
 
 @pytest.mark.parametrize("quantize", ["float16", "dynamic"])
@@ -135,8 +145,8 @@ def test_run_tflite_script_writes_a_gif(float32_path, tmp_path, capsys):
     ("hafsvg", dict(skip_connections=True, feature_aligner=True, num_groups=2)),
 ])
 def test_other_models_export_through_the_same_contract(name, options):
-    """SVG-LP and HAF-SVG plug in through `noise_shapes` + `sample_futures`: same signature, seeded, only dt=1
-    (discrete time), and their TFLite conversion matches too."""
+    """SVG-LP and HAF-SVG plug in through `noise_shapes` + `sample_futures`: same signature, seeded (the futures
+    of `model.generate`), only dt=1 (discrete time), and their TFLite conversion matches too."""
     import keras
     import tensorflow as tf
     from conftest import tiny_config
@@ -153,6 +163,7 @@ def test_other_models_export_through_the_same_contract(name, options):
     frames = call(*inputs)
     assert frames.shape == (2, 2, 3, 64, 64, 1)
     np.testing.assert_array_equal(call(*inputs), frames)
+    np.testing.assert_allclose(model.generate(inputs[0], 2, 3, seed=4).numpy(), frames, atol=1e-6)
     with pytest.raises(tf.errors.InvalidArgumentError, match="discrete-time model and only accepts dt=1"):
         call(*inputs[:2], 0.5, *inputs[3:])
     from ai_edge_litert.interpreter import Interpreter

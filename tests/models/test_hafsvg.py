@@ -159,8 +159,8 @@ def test_loss_terms_are_finite_and_add_up(model, videos):
 def test_config_validation_names_the_flag(option, message):
     with pytest.raises(config_lib.ConfigError, match=message):
         tiny_config(model=dict(HAF_TINY, **option))
-    with pytest.raises(config_lib.ConfigError, match="HAF-SVG option"):
-        tiny_config(model=dict(num_groups=2))  # SRVP
+    with pytest.raises(config_lib.ConfigError, match="--num_groups=2 is not used by --model=srvp"):
+        tiny_config(model=dict(num_groups=2))
 
 
 def test_checkpoint_round_trip_restores_every_weight(videos, tmp_path):

@@ -175,8 +175,10 @@ def test_dt_other_than_one_is_refused_naming_the_model(model, videos):
         tiny_config(model=dict(SVG_TINY, dt=0.5))
 
 
-@pytest.mark.parametrize("option, message", [(dict(num_groups=2), "--num_groups=2 is a HAF-SVG option"),
-                                             (dict(feature_aligner=True), "--feature_aligner is a HAF-SVG option")])
+@pytest.mark.parametrize("option, message", [
+    (dict(num_groups=2), r"--num_groups=2 is not used by --model=svg \(it is a field of --model=hafsvg\)"),
+    (dict(feature_aligner=True), "--feature_aligner is not used by --model=svg"),
+])
 def test_hafsvg_options_are_refused_for_svg(option, message):
     with pytest.raises(config_lib.ConfigError, match=message):
         tiny_config(model=dict(SVG_TINY, **option))

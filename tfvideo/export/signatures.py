@@ -13,12 +13,9 @@ It only uses the model's contract (`noise_shapes`, `sample_futures(..., include_
 `min_context_frames`, `supports_dt`), so every model plugs in. Models can add endpoints of their own through
 `register_extra_endpoints`; SRVP adds `content_swap`, `latents` and `decode` (see `_srvp_endpoints`).
 
-Randomness: the noise that `sample_futures` consumes is generated in the graph from `seed` with an int32
-counter hash (lowbias32, logical shifts through uint32) and the Box-Muller transform. It needs only TFLite
-builtin ops (XOR, MUL, ADD, RIGHT_SHIFT, CAST, LOG, SQRT, COS), unlike stateless random ops, and it gives the
-same numbers in TensorFlow, TF Serving and LiteRT. Each noise element is hashed from its coordinates
-(e.g. z[row, step, unit]), not from its flat index, so a longer horizon or a smaller dt keeps the same z
-for the frames both share, and with one video more samples keep the first samples.
+Randomness: `predict` runs `model.sample_seeded`, as `model.generate` does: the noise is hashed in the graph
+from `seed` by `tfvideo.models.noise` (TFLite builtin ops only), so a seed gives the same futures in Python,
+TF Serving and LiteRT, and a longer horizon or more samples keep the earlier draws.
 
 Validation: with `validate=True` (the SavedModel), the inputs are checked in the graph before the model
 runs, and a bad value fails with InvalidArgumentError "assertion failed: [<input name> must ...]". TFLite
@@ -29,91 +26,17 @@ their inputs with `check_inputs` (numpy) before calling the interpreter.
 from __future__ import annotations
 
 import dataclasses
-import math
 from typing import Callable
 
 import numpy as np
 import tensorflow as tf
 
+from tfvideo import validation
 from tfvideo.models.base import VideoPredictor
 
 FRAMES = "frames"
 DT_TOLERANCE = 1e-6  # |dt - 1/k| accepted, as in config.steps_per_frame
 MAX_STEPS_PER_FRAME = 1000  # dt >= 1/1000: keeps k an int32 and a request's work bounded
-
-# -------------------------------------------------------------------------------------------------- noise
-
-
-def _int32(value: int) -> int:
-    """A Python int as the int32 with the same low 32 bits (for hash constants >= 2**31)."""
-    value &= 0xFFFFFFFF
-    return value - (1 << 32) if value >= (1 << 31) else value
-
-
-_MUL_1 = _int32(0x7FEB352D)
-_MUL_2 = _int32(0x846CA68B)
-_GOLDEN = 0x9E3779B9
-_UNIFORM_SALTS = (_int32(0x68E31DA4), _int32(0xB5297A4D))
-
-
-def _shift_right_logical(x: tf.Tensor, bits: int) -> tf.Tensor:
-    """int32 >>> bits (zeros shifted in), through uint32: TFLite RIGHT_SHIFT on int32 is arithmetic."""
-    shifted = tf.bitwise.right_shift(tf.cast(x, tf.uint32), tf.constant(bits, tf.uint32))
-    return tf.cast(shifted, tf.int32)
-
-
-def hash_int32(x: tf.Tensor) -> tf.Tensor:
-    """lowbias32 integer hash (a bijection of the 32-bit integers), int32 -> int32, wrapping arithmetic."""
-    x = tf.bitwise.bitwise_xor(x, _shift_right_logical(x, 16))
-    x = x * tf.constant(_MUL_1, tf.int32)
-    x = tf.bitwise.bitwise_xor(x, _shift_right_logical(x, 15))
-    x = x * tf.constant(_MUL_2, tf.int32)
-    return tf.bitwise.bitwise_xor(x, _shift_right_logical(x, 16))
-
-
-def _unit_interval(bits: tf.Tensor) -> tf.Tensor:
-    """int32 hash -> float32 uniform in (0, 1): the top 24 bits, centred in their bin (never 0 or 1)."""
-    return (tf.cast(_shift_right_logical(bits, 8), tf.float32) + 0.5) * (1.0 / (1 << 24))
-
-
-def hashed_normal(shape, seed, stream: int = 0) -> tf.Tensor:
-    """Standard-normal float32 noise of `shape` (int32 [rank], rank known statically) from an int32 seed.
-
-    Element (i_0, ..., i_{r-1}) is a pure function of (seed, stream, i_0, ..., i_{r-1}), so any prefix
-    along any axis is the same whatever the size of the others. `stream` separates the noise tensors of one
-    call (their index in sorted order). Box-Muller: sqrt(-2 ln u1) cos(2 pi u2), |values| < 5.9.
-    """
-    shape = tf.convert_to_tensor(shape, tf.int32)
-    rank = shape.shape[0]
-    if rank is None:
-        raise ValueError(f"hashed_normal needs a shape of static rank; got {shape}.")
-    stream_key = _int32(_GOLDEN * (stream + 1))
-    h = hash_int32(hash_int32(tf.cast(seed, tf.int32) + tf.constant(stream_key, tf.int32)))
-    for axis in range(rank):
-        coords = tf.reshape(tf.range(shape[axis]), [-1 if a == axis else 1 for a in range(rank)])
-        h = hash_int32(h + coords)
-    h = tf.broadcast_to(h, shape)
-    u1 = _unit_interval(hash_int32(tf.bitwise.bitwise_xor(h, tf.constant(_UNIFORM_SALTS[0], tf.int32))))
-    u2 = _unit_interval(hash_int32(tf.bitwise.bitwise_xor(h, tf.constant(_UNIFORM_SALTS[1], tf.int32))))
-    return tf.sqrt(2.0 * _minus_log(u1)) * tf.cos((2.0 * math.pi) * u2)
-
-
-def _minus_log(u: tf.Tensor) -> tf.Tensor:
-    """-ln(u) for u in (0, 1), accurate near 1, where sqrt(-2 ln u) magnifies LOG's rounding: TFLite's LOG
-    differs from TensorFlow's by ~1e-7, which moved Box-Muller outputs by up to 3e-5 when -ln(u) ~ 1e-7.
-    Near 1 it uses the series d + d^2/2 + d^3/3 + d^4/4 in d = 1 - u (exact there), plain MUL/ADD ops."""
-    d = 1.0 - u
-    series = d + d * d * (0.5 + d * (1.0 / 3.0 + d * 0.25))
-    return tf.where(d < 1.0 / 64.0, series, -tf.math.log(u))
-
-
-def seeded_noise(model: VideoPredictor, seed, batch_size, num_samples, context_length, num_steps
-                 ) -> dict[str, tf.Tensor]:
-    """The noise dict of `model.sample_futures` (names and shapes from `model.noise_shapes`), from an int32
-    seed; `num_steps` = context_length - 1 + horizon, as in `VideoPredictor.generate`."""
-    shapes = model.noise_shapes(batch_size, num_samples, context_length, num_steps)
-    return {name: hashed_normal(shapes[name], seed, stream=index) for index, name in enumerate(sorted(shapes))}
-
 
 # -------------------------------------------------------------------------------------------------- validation
 
@@ -221,10 +144,8 @@ def predict_endpoint(model: VideoPredictor, *, validate: bool = True, static_fra
             checks = (_frames_checks(model, context, "context", model.min_context_frames()) + dt_checks
                       + [_scalar_check(num_samples, "num_samples", 1), _scalar_check(horizon, "horizon", 1)])
         context, num_samples, k, horizon, seed = _after(checks, context, num_samples, k, horizon, seed)
-        context = _static_frames(model, context)
-        shape = tf.shape(context)
-        noise = seeded_noise(model, seed, shape[0], num_samples, shape[1], shape[1] - 1 + horizon)
-        frames = model.sample_futures(context, num_samples, horizon, k, noise, include_intermediate=True)
+        frames = model.sample_seeded(_static_frames(model, context), num_samples, horizon, k, seed,
+                                     include_intermediate=True)
         return {FRAMES: _static_frames(model, frames)}
 
     return Endpoint(
@@ -295,7 +216,7 @@ def _srvp_endpoints(model, *, validate: bool = True, static_frames: bool = False
     def trajectory(inferred, context_length, num_samples, k, horizon, seed):
         """States [B * S, F, ny], exactly as SRVP.sample_futures draws them for this seed."""
         batch = tf.shape(inferred["encoding"])[0]
-        noise = seeded_noise(model, seed, batch, num_samples, context_length, context_length - 1 + horizon)
+        noise = model.draw_noise(batch, num_samples, context_length, context_length - 1 + horizon, seed=seed)
         y1 = inferred["y1"]
         y = dist_lib.sample_with_noise(dist_lib.tfd.Normal(tile(y1.loc, num_samples), tile(y1.scale, num_samples)),
                                        noise["y1"])
@@ -426,7 +347,6 @@ def check_inputs(context, num_samples, dt, horizon, seed, *, image_size: int, ch
                          f"1/{MAX_STEPS_PER_FRAME}); got {dt!r}.")
     if k != 1 and not dt_supported:
         raise ValueError(f"dt: this model is a discrete-time model and only accepts dt=1; got {dt!r}.")
-    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or not -2**31 <= seed < 2**31:
-        raise ValueError(f"seed must be an int32; got {seed!r}.")
+    seed = validation.int32_seed(seed, "seed")
     return {"context": context.astype(np.float32), "num_samples": np.int32(num_samples), "dt": np.float32(dt),
             "horizon": np.int32(horizon), "seed": np.int32(seed)}

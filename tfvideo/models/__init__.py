@@ -29,7 +29,7 @@ def build_model(config: config_lib.Config, initialize: bool = True) -> VideoPred
     model = cls(config.model, image_size=config.data.image_size, channels=config.data.channels,
                 name=config.model.model, **extra)
     if initialize:
-        model.initialize(config.model.inference_frames + 1)
+        model.initialize()  # on the model's minimum context + 1 frame
     return model
 
 

@@ -10,8 +10,10 @@ A model subclasses `VideoPredictor` and implements:
   a pure function of its inputs and the weights, so that exporters can feed their own noise.
 - `min_context_frames()` and `supports_dt(k)` for validation.
 
-The public `generate` validates its inputs, draws the noise (seeded or from the model's seed generator) and
-calls a compiled `sample_futures`: one traced graph serves every batch size, sample count, horizon and dt.
+The public `generate` validates its inputs, takes an int32 seed (given, or drawn from the model's seed
+generator) and calls a compiled `sample_seeded`: the noise hashed from the seed (`tfvideo.models.noise`), then
+`sample_futures`. The exported `predict` signature runs the same `sample_seeded`, so a seed gives the same
+futures in Python, TF Serving and LiteRT. One traced graph serves every batch size, sample count, horizon and dt.
 """
 
 from __future__ import annotations
@@ -21,6 +23,8 @@ import keras
 import tensorflow as tf
 
 from tfvideo import config as config_lib
+from tfvideo import validation
+from tfvideo.models import noise as noise_lib
 from tfvideo.training import guarded_step
 
 
@@ -44,7 +48,7 @@ class VideoPredictor(keras.Model):
         self.channels = channels
         self.noise_seed = keras.random.SeedGenerator(name="noise_seed")
         self._trackers = {name: keras.metrics.Mean(name=name) for name in self.loss_term_names}
-        self._compiled_sampler = None
+        self._compiled_samplers = {}  # sorted option names -> tf.function of sample_seeded
 
     # ----------------------------------------------------------------------------------------- contract
     def compute_loss_terms(self, videos, training=False):  # pragma: no cover - abstract
@@ -124,22 +128,29 @@ class VideoPredictor(keras.Model):
         return cls(model_config, **config)
 
     # ----------------------------------------------------------------------------------------- sampling
-    def draw_noise(self, batch_size, num_samples, context_length, num_steps, seed=None) -> dict[str, tf.Tensor]:
-        """Standard-normal noise for `sample_futures`, from a seed (int or [2] tensor) or the seed generator."""
+    def sampling_seed(self, seed=None) -> tf.Tensor:
+        """The int32 scalar seed of the sampling noise: `seed` (a whole number in int32 range, or an int32 scalar
+        tensor), or for None a fresh one drawn from the model's `noise_seed` generator."""
         if seed is None:
-            seed = tf.cast(self.noise_seed.next(), tf.int32)
-        elif isinstance(seed, (int, np.integer)) and not isinstance(seed, bool):
-            seed = tf.constant([int(seed) % (2 ** 31), 0], tf.int32)
-        elif not (isinstance(seed, (tf.Tensor, np.ndarray)) and tuple(seed.shape) == (2,)
-                  and (seed.dtype.is_integer if isinstance(seed, tf.Tensor) else seed.dtype.kind in "iu")):
-            raise InvalidInputError(f"seed must be a whole number (or None to draw from the model's seed "
-                                    f"generator); got {seed!r}.")
+            return keras.random.randint((), validation.INT32_MIN, validation.INT32_MAX, dtype="int32",
+                                        seed=self.noise_seed)
+        if isinstance(seed, tf.Tensor) and seed.dtype == tf.int32 and seed.shape.rank == 0:
+            return seed
+        return tf.constant(validation.int32_seed(seed, "seed", error=InvalidInputError), tf.int32)
+
+    def draw_noise(self, batch_size, num_samples, context_length, num_steps, seed=None) -> dict[str, tf.Tensor]:
+        """The standard-normal noise of `sample_futures` (names and shapes from `noise_shapes`), hashed from
+        `seed` (see `sampling_seed`) by `tfvideo.models.noise`: each element depends only on the seed and its
+        coordinates, so a longer horizon or more samples keep the earlier draws."""
         shapes = self.noise_shapes(batch_size, num_samples, context_length, num_steps)
-        noise = {}
-        for index, name in enumerate(sorted(shapes)):
-            sub_seed = tf.stack([seed[0], seed[1] + 7919 * (index + 1)])
-            noise[name] = tf.random.stateless_normal(shapes[name], seed=sub_seed)
-        return noise
+        return noise_lib.seeded_noise(shapes, self.sampling_seed(seed))
+
+    def sample_seeded(self, context, num_samples, horizon, steps_per_frame, seed, **options) -> tf.Tensor:
+        """`sample_futures` with the noise `draw_noise` gives for `seed` (an int32 scalar tensor): what
+        `generate` and the exported `predict` signature run. `options` go to `sample_futures`."""
+        shape = tf.shape(context)
+        noise = self.draw_noise(shape[0], num_samples, shape[1], shape[1] - 1 + horizon, seed=seed)
+        return self.sample_futures(context, num_samples, horizon, steps_per_frame, noise, **options)
 
     def generate(self, context, num_samples: int = 1, horizon: int = 10, dt: float | None = None,
                  seed: int | None = None, include_intermediate: bool = False) -> tf.Tensor:
@@ -150,22 +161,33 @@ class VideoPredictor(keras.Model):
           num_samples: S >= 1 futures per video.
           horizon: N >= 1 future frames, at the training frame rate.
           dt: Euler step 1/k (default: the training dt). Discrete-time models accept only 1.
-          seed: int for reproducible samples; None draws from the model's seed generator.
+          seed: an int32 (-2**31 .. 2**31 - 1) for reproducible samples, the same futures as the exported
+            signatures give for it; None draws a seed from the model's seed generator.
           include_intermediate: with dt = 1/k, also return the k - 1 frames between two frames.
 
         Returns:
           float32 [B, S, F, H, W, C] in [0, 1], F = N, or N * k with `include_intermediate`.
         """
+        return self.generate_with(context, num_samples, horizon, dt, seed,
+                                  include_intermediate=bool(include_intermediate))
+
+    def generate_with(self, context, num_samples, horizon, dt, seed, **options) -> tf.Tensor:
+        """`generate`, with `options` passed on to `sample_futures` (e.g. HAF-SVG's zeroed_groups); one compiled
+        sampler per set of option names, traced once per set of option values."""
         context = self.validate_videos(context, "context", min_length=self.min_context_frames())
         num_samples = _positive_int(num_samples, "num_samples")
         horizon = _positive_int(horizon, "horizon")
         k = self.validate_dt(self.model_config.dt if dt is None else dt)
-        shape = tf.shape(context)
-        noise = self.draw_noise(shape[0], num_samples, shape[1], shape[1] - 1 + horizon, seed=seed)
-        if self._compiled_sampler is None:
-            self._compiled_sampler = tf.function(self.sample_futures, reduce_retracing=True)
-        return self._compiled_sampler(context, tf.constant(num_samples), tf.constant(horizon), tf.constant(k),
-                                      noise, include_intermediate=bool(include_intermediate))
+        seed = self.sampling_seed(seed)
+        key = tuple(sorted(options))
+        if key not in self._compiled_samplers:
+            self._compiled_samplers[key] = tf.function(self.sample_seeded, reduce_retracing=True)
+        return self._compiled_samplers[key](context, tf.constant(num_samples), tf.constant(horizon), tf.constant(k),
+                                            seed, **options)
+
+    def generate_tracing_count(self) -> int:
+        """How many graphs `generate` traced (one serves every batch size, sample count, horizon, dt and seed)."""
+        return sum(sampler.experimental_get_tracing_count() for sampler in self._compiled_samplers.values())
 
     # ----------------------------------------------------------------------------------------- validation
     def validate_dt(self, dt) -> int:

@@ -36,10 +36,6 @@ from tfvideo.models import svg
 class HAFSVG(svg.SVG):
     """HAF-SVG as a Keras model; see the module docstring. Same contract as `SVG`."""
 
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        self._ablation_sampler = None  # generate() with zeroed groups: traced once per set of zeroed groups
-
     def _check_variant(self, cfg) -> None:
         if cfg.feature_aligner and not cfg.skip_connections:
             raise ValueError("The feature aligner replaces the plain skip concatenation: it needs "
@@ -76,14 +72,5 @@ class HAFSVG(svg.SVG):
         zeroed = self.validate_zeroed_groups(zeroed_groups)
         if not zeroed:
             return super().generate(context, num_samples, horizon, dt, seed, include_intermediate)
-        # The same validation and noise as VideoPredictor.generate, through a sampler traced per zeroed set.
-        context = self.validate_videos(context, "context", min_length=self.min_context_frames())
-        num_samples = base._positive_int(num_samples, "num_samples")
-        horizon = base._positive_int(horizon, "horizon")
-        k = self.validate_dt(self.model_config.dt if dt is None else dt)
-        shape = tf.shape(context)
-        noise = self.draw_noise(shape[0], num_samples, shape[1], shape[1] - 1 + horizon, seed=seed)
-        if self._ablation_sampler is None:
-            self._ablation_sampler = tf.function(self.sample_futures, reduce_retracing=True)
-        return self._ablation_sampler(context, tf.constant(num_samples), tf.constant(horizon), tf.constant(k), noise,
-                                      include_intermediate=bool(include_intermediate), zeroed_groups=zeroed)
+        return self.generate_with(context, num_samples, horizon, dt, seed,
+                                  include_intermediate=bool(include_intermediate), zeroed_groups=zeroed)
