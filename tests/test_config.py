@@ -33,6 +33,8 @@ def test_steps_per_frame_rejects_other_values(dt):
     ("train", "batch_size", -1, "--batch_size"),
     ("data", "conditioning_frames", 5, "--conditioning_frames=5 must be smaller than --seq_len=5"),
     ("model", "inference_frames", 4, "--inference_frames=4 exceeds --conditioning_frames=3"),
+    ("data", "image_size", 48, "--image_size=48 is not supported: the models' encoders and decoders take 64x64"),
+    ("data", "image_size", 128, "Use --image_size=64"),
 ])
 def test_validation_names_the_flag(section, field, value, message):
     with pytest.raises(config_lib.ConfigError, match=message.replace("(", r"\(")):

@@ -56,6 +56,7 @@ def test_workdir_of_another_configuration_is_refused(tmp_path, capsys):
     ("--dataset=imagenet", "Unknown --dataset='imagenet'"),
     ("--dt=0.3", "1/k"),
     ("--conditioning_frames=5", "must be smaller than --seq_len"),
+    ("--image_size=48", "--image_size=48 is not supported: the models' encoders and decoders take 64x64 frames"),
     ("--model=svg", "--latent_size=3 is not used by --model=svg (it is a field of --model=srvp)"),  # TINY_FLAGS: SRVP's
 ])
 def test_bad_flags_fail_before_work_with_a_clear_message(tmp_path, capsys, bad_flag, message):

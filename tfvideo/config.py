@@ -27,6 +27,7 @@ PRECISIONS = ("auto", "float32", "mixed_bfloat16", "mixed_float16")  # tfvideo.p
 STRATEGIES = ("default", "mirrored", "multi_worker", "tpu")  # tfvideo.training.distribute
 KERNEL_GRADS = ("auto", "native", "gemm")  # tfvideo.perf.conv_ops
 NUM_SKIP_LEVELS = 4  # skip tensors of the DCGAN and VGG encoders
+IMAGE_SIZE = 64  # frame height and width that every model's encoders and decoders take
 
 
 class ConfigError(ValueError):
@@ -160,6 +161,9 @@ class DataConfig:
         _check_choice("bair_view", self.bair_view, BAIR_VIEWS)
         for name in ("image_size", "channels", "seq_len", "conditioning_frames", "test_horizon", "num_digits"):
             _check_positive_int(name, getattr(self, name))
+        if self.image_size != IMAGE_SIZE:
+            raise ConfigError(f"--image_size={self.image_size} is not supported: the models' encoders and decoders "
+                              f"take {IMAGE_SIZE}x{IMAGE_SIZE} frames. Use --image_size={IMAGE_SIZE} (the default).")
         if self.conditioning_frames >= self.seq_len:
             raise ConfigError(
                 f"--conditioning_frames={self.conditioning_frames} must be smaller than --seq_len={self.seq_len}: "

@@ -18,13 +18,14 @@ from __future__ import annotations
 import keras
 import tensorflow as tf
 
+from tfvideo import config as config_lib
 from tfvideo.perf import batch_norm as batch_norm_lib
 from tfvideo.perf import conv_ops
 from tfvideo.models.layers import track_layers, tracked_layers
 
 CONV_INIT = keras.initializers.RandomNormal(0.0, 0.02)
 GAMMA_INIT = keras.initializers.RandomNormal(1.0, 0.02)
-IMAGE_SIZE = 64
+IMAGE_SIZE = config_lib.IMAGE_SIZE
 
 
 def _conv_block(filters: int, kernel: int, strides: int = 1, padding: str = "same", *, batch_norm: bool = True,
