@@ -1,12 +1,12 @@
 """Evaluation CLI: `python -m tfvideo.evaluate --workdir=RUN [--num_samples=100] [--num_videos=N] [--dt=...]
 [--horizon=...] [--output_dir=DIR] [--compare=RUN1,RUN2]`.
 
-A thin main over `tfvideo.evaluation.eval_lib` (protocol, resume, results files) and `tfvideo.evaluation.figures` (curves, sample
-grids and GIFs, SRVP analyses). Writes to --output_dir (default <workdir>/eval/<settings>/): results.json,
-results.md, videos/ (per-video records, for resuming), curves.png, samples_*.png/.gif and analyses/.
-With --compare, every run is evaluated (or its finished evaluation reused) and compare.md / compare.png go to
---output_dir (default <first run>/eval/compare/). Exit status: 0 done, 2 bad input, 130 interrupted (rerun the
-same command to resume).
+A thin main over `tfvideo.evaluation.eval_lib` (protocol, resume, results files) and `tfvideo.evaluation.report`
+(curves, sample grids and GIFs, SRVP analyses, comparisons). Writes to --output_dir (default
+<workdir>/eval/<settings>/): results.json, results.md, videos/ (per-video records, for resuming), curves.png,
+samples_*.png/.gif and analyses/. With --compare, every run is evaluated (or its finished evaluation reused)
+and compare.md / compare.png go to --output_dir (default <first run>/eval/compare/). Exit status: 0 done, 2 bad
+input, 130 interrupted (rerun the same command to resume).
 """
 
 from __future__ import annotations
@@ -55,7 +55,7 @@ def _options(eval_lib):
     return eval_lib.EvalOptions(**{name: CLI.value(name) for name in names})
 
 
-def _evaluate_run(run: str, options, eval_lib, figures) -> dict:
+def _evaluate_run(run: str, options, eval_lib, report) -> dict:
     """Evaluates one workdir (resuming), writes its figures and prints its table; returns the results."""
     setup = eval_lib.prepare(run, options)
     print(f"Evaluating {run} on {setup.num_videos} test videos ({setup.spec['dataset']['description']}); "
@@ -65,7 +65,7 @@ def _evaluate_run(run: str, options, eval_lib, figures) -> dict:
     elapsed = time.time() - started
     print(eval_lib.markdown_report([results]), flush=True)
     if CLI.value("figures"):
-        written = figures.write_evaluation_figures(setup, results, CLI.value("figure_videos"))
+        written = report.write_evaluation_figures(setup, results, CLI.value("figure_videos"))
         print(f"Figures: {', '.join(os.path.relpath(p, setup.output_dir) for p in written)}", flush=True)
     print(f"Results: {os.path.join(setup.output_dir, eval_lib.RESULTS_FILE)} (evaluation took {elapsed:.1f} s)",
           flush=True)
@@ -78,7 +78,7 @@ def main(argv) -> int:
     cli_logging.quiet_logs()
     import dataclasses
 
-    from tfvideo.evaluation import eval_lib, figures
+    from tfvideo.evaluation import eval_lib, report
     workdir = CLI.value("workdir")
     runs = ([workdir] if workdir else []) + [r for r in CLI.value("compare") if r and r != workdir]
     if not runs:
@@ -94,10 +94,10 @@ def main(argv) -> int:
                 all_results.append(eval_lib.load_results(run))
                 continue
             run_options = options if len(runs) == 1 else dataclasses.replace(options, output_dir=None)
-            all_results.append(_evaluate_run(run, run_options, eval_lib, figures))
+            all_results.append(_evaluate_run(run, run_options, eval_lib, report))
         if len(all_results) > 1:
             output_dir = options.output_dir or os.path.join(all_results[0]["workdir"], "eval", "compare")
-            written = eval_lib.write_comparison(all_results, output_dir)
+            written = report.write_comparison(all_results, output_dir)
             print(eval_lib.markdown_report(all_results) + f"Comparison: {', '.join(written)}", flush=True)
     except eval_lib.EvalError as error:
         cli_logging.report_error(error)

@@ -32,8 +32,8 @@ def _pixels_near(path, color, tolerance=6):
 
 
 def test_curves_have_one_color_per_run(tmp_path):
-    single = figures.plot_curves([_results("a", 0.0)], str(tmp_path / "one.png"))
-    both = figures.plot_curves([_results("a", 0.0), _results("b", 0.5)], str(tmp_path / "two.png"))
+    single = figures.plot_curves([_results("a", 0.0)], str(tmp_path / "one.png"), ["a"])
+    both = figures.plot_curves([_results("a", 0.0), _results("b", 0.5)], str(tmp_path / "two.png"), ["a", "b"])
     assert os.path.getsize(single) > 5000 and os.path.getsize(both) > 5000
     first, second = _rgb(figures.CURVE_COLORS[0]), _rgb(figures.CURVE_COLORS[1])
     assert _pixels_near(single, first) > 200  # two subplots of 2.5 px wide lines (and the legend)
@@ -44,7 +44,9 @@ def test_curves_have_one_color_per_run(tmp_path):
 
 def test_curves_need_a_per_step_metric(tmp_path):
     with pytest.raises(ValueError, match="no per-step metric"):
-        figures.plot_curves([_results("a", 0.0, metrics=())], str(tmp_path / "x.png"))
+        figures.plot_curves([_results("a", 0.0, metrics=())], str(tmp_path / "x.png"), ["a"])
+    with pytest.raises(ValueError, match="1 labels for 2 results"):
+        figures.plot_curves([_results("a", 0.0), _results("b", 0.5)], str(tmp_path / "x.png"), ["a"])
 
 
 def test_compose_rows_frames_each_cell_in_its_kind_color_and_blanks_missing_ones():

@@ -15,6 +15,7 @@ from typing import Iterator
 from absl import logging
 import numpy as np
 
+from tfvideo import config as config_lib
 from tfvideo.data import frame_store
 from tfvideo.data import video_files
 from tfvideo.data.errors import DatasetUnavailableError
@@ -73,16 +74,12 @@ def _tfds_videos(builder, split: str, image_size: int, group_key, video_key: str
 
 def check_image_size(what: str, image_size: int, native: int) -> None:
     """ConfigError unless 1 <= image_size <= native (frames are only ever shrunk)."""
-    from tfvideo import config as config_lib  # pylint: disable=g-import-not-at-top
-
     if image_size > native:
         raise config_lib.ConfigError(f"{what} frames are {native}x{native}: use --image_size={native} (or smaller, "
                                      f"to train on shrunk frames); got --image_size={image_size}.")
 
 
 def check_channels(what: str, channels: int, native: int) -> None:
-    from tfvideo import config as config_lib  # pylint: disable=g-import-not-at-top
-
     if channels != native:
         kind = "grayscale" if native == 1 else "RGB"
         raise config_lib.ConfigError(f"{what} is {kind}: use --channels={native} (got --channels={channels}).")

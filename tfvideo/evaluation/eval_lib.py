@@ -411,12 +411,3 @@ def load_results(path: str) -> dict:
     if results.get("format") != FORMAT:
         raise EvalError(f"{path} is not a tfvideo evaluation results file (format {results.get('format')!r}).")
     return results
-
-
-def write_comparison(results_list: list[dict], output_dir: str) -> list[str]:
-    """compare.md (one row per evaluation) and compare.png (one curve per evaluation) in output_dir."""
-    from tfvideo.evaluation import figures
-    table = os.path.join(output_dir, "compare.md")
-    os.makedirs(output_dir, exist_ok=True)
-    files.atomic_write(table, markdown_report(results_list))
-    return [table, figures.plot_curves(results_list, os.path.join(output_dir, "compare.png"))]

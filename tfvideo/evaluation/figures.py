@@ -1,11 +1,13 @@
 """Figures of an evaluation (PNG via matplotlib, GIF via `tfvideo.utils.video_io`), written atomically.
 
-- `plot_curves(results_list, path)`: each metric against the time step (frame number), mean over videos with
+- `plot_curves(results_list, path, labels)`: each metric against the time step (frame number), mean over videos with
   the 95% band, one curve per evaluation (`--compare`), in the colors of `CURVE_COLORS`.
 - `frame_grid(rows, path)`: rows of frames [T, H, W, C] side by side, each row labelled, each frame framed in
   the color of its kind (context green, ground truth blue, prediction red, as in the GIFs).
 - `write_sample_figures(...)`: per test video, context | ground truth | best sample (by PSNR) | random samples,
   as a PNG grid and an animated GIF.
+
+Which figures an evaluation writes, and from what, is `tfvideo.evaluation.report`.
 """
 
 from __future__ import annotations
@@ -41,16 +43,17 @@ def save_figure(figure, path: str, dpi: int = 100) -> str:
     return path
 
 
-def plot_curves(results_list: list[dict], path: str, labels: list[str] | None = None) -> str:
-    """Metric vs time step with the 95% band, one subplot per metric, one curve per results dict."""
+def plot_curves(results_list: list[dict], path: str, labels: list[str]) -> str:
+    """Metric vs time step with the 95% band, one subplot per metric, one curve per results dict (labelled with
+    the matching entry of `labels` in the legend)."""
     from matplotlib import ticker
 
-    from tfvideo.evaluation.eval_lib import label as default_label
     plt = _pyplot()
     names = [m for m in METRIC_TITLES if any(m in r["metrics"] for r in results_list)]
     if not names:
         raise ValueError("plot_curves: the results hold no per-step metric (psnr, ssim, lpips).")
-    labels = labels or [default_label(r) for r in results_list]
+    if len(labels) != len(results_list):
+        raise ValueError(f"plot_curves: {len(labels)} labels for {len(results_list)} results.")
     figure, axes = plt.subplots(1, len(names), figsize=(4.5 * len(names), 3.6), squeeze=False)
     for axis, name in zip(axes[0], names):
         for index, (results, text) in enumerate(zip(results_list, labels)):
@@ -145,37 +148,4 @@ def write_sample_figures(videos: list[dict], output_dir: str, random_count: int 
         shown = np.stack([r["frames"][len(video["context"]):] for r in rows[1:]])  # [1 + random, F, ...]
         frames = video_io.comparison_frames(video["context"][None], video["truth"][None], shown[None])
         paths.append(video_io.write_gif(f"{stem}.gif", frames))
-    return paths
-
-
-def figure_videos(setup, count: int) -> list[dict]:
-    """The first `count` evaluated test videos with their samples, regenerated with the evaluation's seeds (so
-    they are the samples that were scored) and the best sample by PSNR from the records."""
-    import json
-
-    from tfvideo.evaluation import eval_lib
-    count = min(count, setup.num_videos)
-    if count < 1:
-        return []
-    num_context = setup.spec["conditioning_frames"]
-    batch = next(iter(setup.source.test_batches(count, start=0, num_videos=count)))
-    out = []
-    for index, video in enumerate(batch):
-        with open(eval_lib.record_path(setup.output_dir, index)) as handle:
-            best = json.load(handle)["best_sample"]["psnr"]
-        out.append({"index": index, "context": video[:num_context], "truth": video[num_context:],
-                    "samples": setup.predict(video[:num_context], index), "best": best, "video": video})
-    return out
-
-
-def write_evaluation_figures(setup, results: dict, count: int = 4) -> list[str]:
-    """curves.png, samples_<i>.png/.gif for the first `count` videos and, for SRVP, analyses/*: paths written."""
-    from tfvideo.evaluation import analyses
-    paths = [plot_curves([results], os.path.join(setup.output_dir, "curves.png"))]
-    videos = figure_videos(setup, count)
-    paths += write_sample_figures(videos, setup.output_dir)
-    if setup.model is not None and len(videos) >= 2:
-        paths += analyses.write_srvp_analyses(setup.model, np.stack([v["video"] for v in videos]),
-                                              setup.spec["conditioning_frames"],
-                                              os.path.join(setup.output_dir, "analyses"), seed=setup.options.seed)
     return paths
