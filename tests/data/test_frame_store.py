@@ -104,3 +104,59 @@ def test_first_clips_and_clip_videos(store):
     videos = frame_store.clips_to_videos(store, clips, 3)
     assert videos.shape == (3, 3, *SHAPE) and videos.dtype == np.float32
     np.testing.assert_allclose(videos[:, :, 0, 0, 0] * 255, [[0, 1, 2], [40, 41, 42], [80, 81, 82]], atol=1e-4)
+
+
+def _decode_strided(batch, stride):
+    """(video, start) of each window of a float batch, checking its frames are `stride` stored frames apart."""
+    values = np.rint(batch[:, :, 0, 0, 0] * 255).astype(int)
+    assert np.all(np.diff(values, axis=1) == stride)
+    return [divmod(int(v), 40) for v in values[:, 0]]
+
+
+def test_span_and_strided_clip(store):
+    assert frame_store.span(3, 2) == 5 and frame_store.span(16, 8) == 121 and frame_store.span(4) == 4
+    np.testing.assert_array_equal(store.clip(1, 2, 3, stride=3)[:, 0, 0, 0], [42, 45, 48])
+    with pytest.raises(ValueError, match="outside video 1"):
+        store.clip(1, 3, 3, stride=3)  # frames 3, 6, 9 of a 9-frame video
+    assert frame_store.span_text(16, 8) == "121 frames (16 taken one in 8)"
+
+
+def test_window_stream_with_stride_starts_anywhere_and_stays_inside(store):
+    stride, seq_len = 2, 3  # span 5: videos 1 (9 frames, starts 0-4) and 2 (6 frames, starts 0-1)
+    batches = [b.numpy() for b in frame_store.window_stream(store, batch_size=8, seq_len=seq_len, seed=3,
+                                                            stride=stride).take(8)]
+    windows = [w for b in batches for w in _decode_strided(b, stride)]
+    assert windows == [frame_store.window_index(store, seq_len, 3, i, stride=stride) for i in range(64)]
+    assert {video for video, _ in windows} == {1, 2}
+    assert all(start + stride * (seq_len - 1) < LENGTHS[video] for video, start in windows)
+    assert {start for video, start in windows if video == 1} == {0, 1, 2, 3, 4}  # odd starts too
+
+
+def test_stride_one_windows_keep_their_draws(store):
+    """Stride 1 (KTH, folders): video uniform among those long enough, then start; as drawn before strides."""
+    eligible = [1, 2]
+    for element in range(20):
+        rng = np.random.default_rng([5, element])
+        video = eligible[rng.integers(2)]
+        expected = (video, int(rng.integers(LENGTHS[video] - 4 + 1)))
+        assert frame_store.window_index(store, 4, 5, element) == expected
+
+
+def test_random_clips_with_stride_and_legacy_rng(store):
+    clips = frame_store.random_clips(store, 3, 50, seed=1, stride=2)
+    assert set(clips[:, 0]) == {1, 2} and all(s + 4 < LENGTHS[v] for v, s in clips)
+    assert set(clips[clips[:, 0] == 1, 1]) == {0, 1, 2, 3, 4}
+    videos = frame_store.clips_to_videos(store, clips[:5], 3, stride=2)
+    np.testing.assert_allclose(videos[:, :, 0, 0, 0] * 255, 40 * clips[:5, :1] + clips[:5, 1:] + [0, 2, 4],
+                               atol=1e-4)
+    # legacy_rng: the draws of `np.random.seed(7)` + `np.random.randint`, over the videos in name order.
+    named = frame_store.build_store(frame_store.StoreVideo(name, 0, np.zeros((n, 1, 1, 1), np.uint8))
+                                    for name, n in (("b", 9), ("c", 20), ("a", 12), ("d", 3)))
+    legacy = frame_store.random_clips(named, 3, 30, seed=7, stride=2, legacy_rng=True)
+    rng, by_name = np.random.RandomState(7), ["a", "b", "c"]  # "d" is too short for 5 frames
+    expected = []
+    for _ in range(30):
+        name = by_name[rng.randint(3)]
+        video = named.names.index(name)
+        expected.append((video, rng.randint(named.lengths[video] - 5 + 1)))
+    np.testing.assert_array_equal(legacy, expected)

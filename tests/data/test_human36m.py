@@ -10,10 +10,10 @@ import tensorflow_datasets as tfds
 
 from tests.conftest import tiny_config
 from tfvideo import config as config_lib
-from tfvideo.data import fake_data, human36m, prepare, registry
+from tfvideo.data import fake_data, frame_store, human36m, prepare, registry, tfds_store
 from tfvideo.data.errors import DatasetUnavailableError
 
-NUM_FRAMES = 25  # frames 0, 8, 16, 24 are kept
+NUM_FRAMES = 40  # all kept; windows of 3 frames span 17 of them (starts 0-23), test clips of 4 span 25 (0-15)
 
 
 @pytest.fixture(scope="module")
@@ -36,16 +36,16 @@ def _data_config(builder, **overrides):
     return tiny_config(data={**data, **overrides}).data
 
 
-def test_builder_subsamples_crops_and_splits_by_subject(prepared):
+def test_builder_keeps_every_frame_crops_and_splits_by_subject(prepared):
     for split, expected in (("train", {"S1/Walking 1.54138969", "S1/Walking 1.55011271"}),
                             ("test", {"S9/Walking 1.54138969", "S11/Walking 1.54138969"})):
         examples = list(tfds.as_numpy(prepared.as_dataset(split=split)))
         assert {ex["name"].decode() for ex in examples} == expected  # corrupt S5 and "_ALL" videos left out
         for ex in examples:
             subject = int(ex["subject"])
-            assert ex["video"].shape == (4, 64, 64, 3) and ex["camera"].decode() in ex["name"].decode()
+            assert ex["video"].shape == (NUM_FRAMES, 64, 64, 3) and ex["camera"].decode() in ex["name"].decode()
             # Inside the crop box the background is 20 * subject; outside it is white. The bottom-right corner
-            # of a correct crop shows background (the moving square never reaches it in the kept frames).
+            # of a correct crop shows background (the moving square never reaches it in these frames).
             assert np.all(np.abs(ex["video"][:, -2:, -2:].astype(int) - 20 * subject) <= 6)
             assert ex["video"].max() >= 240  # the square is there
 
@@ -85,3 +85,48 @@ def test_missing_data_and_manual_dir_messages(tmp_path):
     with pytest.raises(DatasetUnavailableError, match="Preparing human36m") as info:
         prepare.prepare(config, manual_dir=None)  # no manual dir: TFDS refuses, we explain
     assert "register at" in str(info.value)
+
+
+def _positions(store, clips):
+    """[(video, start)] of each clip [N, T, H, W, C] in [0, 1]: where in the store its frames are, 8 apart.
+
+    The fake videos of one subject show the same frames, so a clip may be found in several of them (at the same
+    start); each video's own frames are distinct.
+    """
+    found = []
+    for clip in np.rint(clips * 255).astype(np.uint8):
+        firsts = np.flatnonzero(np.all(np.asarray(store.frames) == clip[0], axis=(1, 2, 3)))
+        places = []
+        for first in firsts:
+            video = int(np.searchsorted(store.offsets, first, side="right") - 1)
+            start = int(first - store.offsets[video])
+            if start + 8 * (len(clip) - 1) < store.lengths[video] and np.array_equal(
+                    clip, store.video(video)[start:start + 8 * len(clip):8]):
+                places.append((video, start))
+        assert len({start for _, start in places}) == 1, "frames 8 apart, inside one video, at one start"
+        found.append(places)
+    return found
+
+
+def test_windows_take_one_frame_in_8_from_any_start(prepared):
+    source = registry.get_data_source(_data_config(prepared))
+    train = tfds_store.cached_store(prepared, "train", image_size=64, group_key="subject")
+    windows = np.concatenate([b.numpy() for b in source.train_stream(16, seed=1).take(4)])
+    starts = [places[0][1] for places in _positions(train, windows)]
+    assert {s % 8 for s in starts} - {0} and max(starts) > 8  # not only frames 0, 8, 16, ...
+    assert "one frame in 8" in source.description
+
+
+def test_test_clips_are_the_originals_draws_one_frame_in_8(prepared):
+    """The first clips equal those of SRVP's make_test_set: np.random.seed(42), a video among the test videos
+    in name order, a start among the 40 - 25 + 1 valid ones, then frames start, start + 8, ..."""
+    source = registry.get_data_source(_data_config(prepared))
+    test = tfds_store.cached_store(prepared, "test", image_size=64, group_key="subject")
+    clips = source.test_videos(60)
+    rng, names = np.random.RandomState(42), sorted(test.names)  # ["S11/Walking 1...", "S9/Walking 1..."]
+    expected = []
+    for _ in range(60):
+        video = test.names.index(names[rng.randint(len(names))])
+        expected.append((video, rng.randint(test.lengths[video] - frame_store.span(4, 8) + 1)))
+    assert _positions(test, clips) == [[place] for place in expected]
+    assert {start % 8 for _, start in expected} - {0}

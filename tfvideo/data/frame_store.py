@@ -4,10 +4,13 @@ A `FrameStore` holds every frame of a set of videos in one uint8 array [N, H, W,
 from a cache directory written once), with `offsets` [V + 1] marking where each video starts. That makes any
 window of any video one slice away, so training windows can be drawn independently per element:
 
+- A window or clip of `length` frames with `stride` s takes stored frames start, start + s, ...,
+  start + s * (length - 1): it spans `span(length, s)` stored frames and may start at any frame. Stride 1 (KTH,
+  folders) takes consecutive frames; Human3.6M keeps every frame at 50 fps and takes one in 8, from any start.
 - Training element i of a stream with seed s uses `np.random.default_rng([s, i])` to pick a video uniformly
-  among those with at least `seq_len` frames, then a start uniformly among its valid starts (SRVP's sampling).
-  The stream therefore depends only on (store, seq_len, seed), and starting at `start_index` gives exactly the
-  elements start_index, start_index + 1, ... of the stream that starts at 0 (resumption).
+  among those spanning a window, then a start uniformly among its valid starts (SRVP's sampling). The stream
+  therefore depends only on (store, seq_len, stride, seed), and starting at `start_index` gives exactly
+  the elements start_index, start_index + 1, ... of the stream that starts at 0 (resumption).
 - Fixed test clips: `random_clips` (seeded, e.g. KTH's 1000 clips with seed 42) or `first_clips` (the first
   frames of every video long enough).
 
@@ -80,13 +83,27 @@ class FrameStore:
         """uint8 [T, H, W, C] frames of video `index`."""
         return self.frames[self.offsets[index]:self.offsets[index + 1]]
 
-    def clip(self, index: int, start: int, length: int) -> np.ndarray:
-        """uint8 [length, H, W, C]: frames start .. start + length - 1 of video `index`."""
-        if start < 0 or start + length > self.lengths[index]:
-            raise ValueError(f"Clip [{start}, {start + length}) outside video {index} of {self.lengths[index]} "
-                             "frames.")
+    def clip(self, index: int, start: int, length: int, stride: int = 1) -> np.ndarray:
+        """uint8 [length, H, W, C]: frames start, start + stride, ..., start + stride * (length - 1) of video
+        `index`."""
+        end = start + span(length, stride)
+        if start < 0 or end > self.lengths[index]:
+            raise ValueError(f"Clip [{start}, {end}) outside video {index} of {self.lengths[index]} frames.")
         first = self.offsets[index] + start
-        return np.asarray(self.frames[first:first + length])
+        return np.asarray(self.frames[first:first + span(length, stride):stride])
+
+
+def span(length: int, stride: int = 1) -> int:
+    """Stored frames covered by `length` frames taken one in `stride`: stride * (length - 1) + 1."""
+    if length < 1 or stride < 1:
+        raise ValueError(f"length and stride must be >= 1; got {length}, {stride}.")
+    return stride * (length - 1) + 1
+
+
+def span_text(length: int, stride: int = 1) -> str:
+    """The stored frames `length` frames need, in words: '20 frames' or '121 frames (16 taken one in 8)'."""
+    taken = f" ({length} taken one in {stride})" if stride > 1 else ""
+    return f"{span(length, stride)} frames{taken}"
 
 
 def build_store(videos: Iterable[StoreVideo], directory: str | None = None,
@@ -181,43 +198,47 @@ def load_store(directory: str) -> FrameStore | None:
 # ------------------------------------------------------------------------------------------------- windows
 
 
-def eligible_videos(store: FrameStore, length: int) -> np.ndarray:
-    """int64 [K]: indices of the videos with at least `length` frames."""
-    return np.flatnonzero(store.lengths >= length).astype(np.int64)
+def eligible_videos(store: FrameStore, length: int, stride: int = 1) -> np.ndarray:
+    """int64 [K]: indices of the videos spanning `length` frames taken one in `stride`."""
+    return np.flatnonzero(store.lengths >= span(length, stride)).astype(np.int64)
 
 
-def window_index(store: FrameStore, seq_len: int, seed: int, element: int,
-                 eligible: np.ndarray | None = None) -> tuple[int, int]:
-    """(video, start) of training element `element` of the stream with `seed` (see the module docstring)."""
-    eligible = eligible_videos(store, seq_len) if eligible is None else eligible
+def window_index(store: FrameStore, seq_len: int, seed: int, element: int, eligible: np.ndarray | None = None,
+                 stride: int = 1) -> tuple[int, int]:
+    """(video, start) of training element `element` of the stream with `seed` (see the module docstring).
+
+    eligible: the candidate videos, `eligible_videos(store, seq_len, stride)` when None.
+    """
+    eligible = eligible_videos(store, seq_len, stride) if eligible is None else eligible
     rng = np.random.default_rng([seed, element])
     video = int(eligible[rng.integers(len(eligible))])
-    start = int(rng.integers(store.lengths[video] - seq_len + 1))
+    start = int(rng.integers(store.lengths[video] - span(seq_len, stride) + 1))
     return video, start
 
 
 def window_stream(store: FrameStore, *, batch_size: int, seq_len: int, seed: int = 0, start_index: int = 0,
-                  num_parallel_calls: int | None = None) -> tf.data.Dataset:
-    """Endless, reproducible stream of training windows.
+                  stride: int = 1, num_parallel_calls: int | None = None) -> tf.data.Dataset:
+    """Endless, reproducible stream of training windows of `seq_len` frames taken one in `stride`.
 
     Returns:
       tf.data.Dataset of float32 [batch_size, seq_len, H, W, C] in [0, 1]; batch b holds elements
       start_index + b * batch_size + (0 .. batch_size - 1).
     """
-    if batch_size < 1 or seq_len < 1 or seed < 0 or start_index < 0:
-        raise ValueError(f"batch_size and seq_len must be >= 1, seed and start_index >= 0; got {batch_size}, "
-                         f"{seq_len}, {seed}, {start_index}.")
-    eligible = eligible_videos(store, seq_len)
+    if batch_size < 1 or seq_len < 1 or stride < 1 or seed < 0 or start_index < 0:
+        raise ValueError(f"batch_size, seq_len and stride must be >= 1, seed and start_index >= 0; got "
+                         f"{batch_size}, {seq_len}, {stride}, {seed}, {start_index}.")
+    eligible = eligible_videos(store, seq_len, stride)
     if not len(eligible):
-        raise ValueError(f"No video has {seq_len} frames (longest: {int(store.lengths.max(initial=0))}).")
+        raise ValueError(f"No video has {span_text(seq_len, stride)} (longest: "
+                         f"{int(store.lengths.max(initial=0))}).")
     shape = [batch_size, seq_len, *store.frame_shape]
     _EXIT_GUARD.register()
 
     def make_batch(elements: np.ndarray) -> np.ndarray:
         out = np.empty(shape, np.uint8)
         for row, element in enumerate(elements):
-            video, start = window_index(store, seq_len, seed, int(element), eligible)
-            out[row] = store.clip(video, start, seq_len)
+            video, start = window_index(store, seq_len, seed, int(element), eligible, stride)
+            out[row] = store.clip(video, start, seq_len, stride)
         return out
 
     def guarded(elements: np.ndarray) -> np.ndarray:
@@ -235,20 +256,30 @@ def window_stream(store: FrameStore, *, batch_size: int, seq_len: int, seed: int
 # ---------------------------------------------------------------------------------------------- test clips
 
 
-def random_clips(store: FrameStore, length: int, num_clips: int, seed: int = 42) -> np.ndarray:
-    """int64 [num_clips, 2] (video, start): clips drawn like training windows, from `np.random.default_rng(seed)`.
+def random_clips(store: FrameStore, length: int, num_clips: int, seed: int = 42, *, stride: int = 1,
+                 legacy_rng: bool = False) -> np.ndarray:
+    """int64 [num_clips, 2] (video, start): clips of `length` frames taken one in `stride`, drawn like windows.
 
-    Clip j's video is uniform among the videos with >= length frames, its start uniform among the valid ones;
-    draws are sequential (video then start, clip after clip), so the first k clips do not depend on num_clips.
+    Clip j's video is uniform among the videos spanning a clip, its start uniform among the valid ones; draws
+    are sequential (video then start, clip after clip), so the first k clips do not depend on num_clips.
+
+    legacy_rng: False draws from `np.random.default_rng(seed)` over the videos in store order. True draws as
+      a script seeded with `np.random.seed(seed)` that calls `np.random.randint` does (SRVP's Human3.6M
+      make_test_set): `np.random.RandomState(seed)` over the videos sorted by name, which yields that
+      script's clips when the store holds the same videos with the same numbers of frames.
     """
-    eligible = eligible_videos(store, length)
+    eligible = eligible_videos(store, length, stride)
     if not len(eligible):
         return np.zeros((0, 2), np.int64)
-    rng = np.random.default_rng(seed)
+    if legacy_rng:
+        eligible = eligible[np.argsort([store.names[v] for v in eligible], kind="stable")]
+        draw = np.random.RandomState(seed).randint
+    else:
+        draw = np.random.default_rng(seed).integers
     clips = np.empty((num_clips, 2), np.int64)
     for j in range(num_clips):
-        video = eligible[rng.integers(len(eligible))]
-        clips[j] = video, rng.integers(store.lengths[video] - length + 1)
+        video = eligible[draw(len(eligible))]
+        clips[j] = video, draw(store.lengths[video] - span(length, stride) + 1)
     return clips
 
 
@@ -258,10 +289,10 @@ def first_clips(store: FrameStore, length: int) -> np.ndarray:
     return np.stack([eligible, np.zeros_like(eligible)], axis=1)
 
 
-def clips_to_videos(store: FrameStore, clips: np.ndarray, length: int) -> np.ndarray:
-    """float32 [len(clips), length, H, W, C] in [0, 1]."""
+def clips_to_videos(store: FrameStore, clips: np.ndarray, length: int, stride: int = 1) -> np.ndarray:
+    """float32 [len(clips), length, H, W, C] in [0, 1]: each clip's frames taken one in `stride`."""
     out = np.empty((len(clips), length, *store.frame_shape), np.float32)
     for row, (video, start) in enumerate(clips):
-        out[row] = store.clip(int(video), int(start), length)
+        out[row] = store.clip(int(video), int(start), length, stride)
     out /= np.float32(255.0)
     return out

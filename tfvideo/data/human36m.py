@@ -2,14 +2,21 @@
 
 The videos are license-gated: register at http://vision.imar.ro/human3.6m/, download the "Videos" archive of
 each subject (S1, S5, S6, S7, S8, S9, S11) and extract them so that `MANUAL_DIR/S1/Videos/<Action>.<camera>.mp4`
-exist (any folder named S<n> above the files works; the "_ALL" videos are ignored). Processing as SRVP's: keep
-one frame in 8 (frames 0, 8, 16, ... of the 50 fps video), crop the box (100, 100, 900, 900) (left, top, right,
-bottom), resize to 64x64 with Lanczos (Pillow), RGB. Splits: subjects 1, 5, 6, 7, 8 `train`; 9, 11 `test`; one
-example per video: `video` uint8 [T, 64, 64, 3], `subject`, `action`, `camera`, `name`.
+exist (any folder named S<n> above the files works; the "_ALL" videos are ignored). Processing as SRVP's: every
+frame of the 50 fps video, cropped to the box (100, 100, 900, 900) (left, top, right, bottom), resized to 64x64
+with Lanczos (Pillow), RGB. Splits: subjects 1, 5, 6, 7, 8 `train`; 9, 11 `test`; one example per video: `video`
+uint8 [T, 64, 64, 3], `subject`, `action`, `camera`, `name`.
 
-Data source (`--dataset=human36m`): training windows of `--seq_len` frames drawn uniformly (video, then start);
-test set = 1000 clips of `--conditioning_frames + --test_horizon` frames (53 in the paper setting) from the
-test videos, seed 42.
+Data source (`--dataset=human36m`), as SRVP's: a window or clip takes one frame in 8 (`FRAME_STRIDE`, 6.25 fps)
+from a start that may be any frame. Training windows of `--seq_len` frames (spanning 8 * (seq_len - 1) + 1
+stored frames) are drawn uniformly (video, then start). Test set = 1000 clips of `--conditioning_frames +
+--test_horizon` frames (53 in the paper setting, spanning 417 stored frames) from the test videos, drawn as
+SRVP's make_test_set does (`np.random.seed(42)`, a video uniformly among the test videos in name order, then a
+start), so they are the original's clips when the decoded videos have the same numbers of frames.
+
+Size: all frames are kept, about 2.1 million (subjects 1, 5, 6, 7, 8: ~1.56 M; 9, 11: ~0.55 M), 8x as many as
+one in 8. The frame cache that training memory-maps (`tfds_store`) takes ~12 KB per 64x64 RGB frame, ~26 GB
+in all (~19 GB train, ~7 GB test), next to TFDS's PNG-encoded copy; RAM holds only the pages in use.
 """
 
 from __future__ import annotations
@@ -29,7 +36,7 @@ TRAIN_SUBJECTS = (1, 5, 6, 7, 8)
 TEST_SUBJECTS = (9, 11)
 CROP_BOX = (100, 100, 900, 900)  # left, top, right, bottom (Pillow's crop box)
 FRAME_SIZE = 64
-FRAME_STRIDE = 8
+FRAME_STRIDE = 8  # windows and test clips take one stored frame in 8
 NUM_TEST_CLIPS = 1000
 TEST_SEED = 42
 _SUBJECT_DIR = re.compile(r"^S(\d+)$")
@@ -39,21 +46,26 @@ MISSING = (
     "of subjects S1, S5, S6, S7, S8 (train) and S9, S11 (test), extract them so that MANUAL_DIR/S1/Videos/*.mp4 "
     "exist, then run\n"
     "  python -m tfvideo.data.prepare --dataset=human36m --data_dir=DIR --manual_dir=MANUAL_DIR\n"
-    "and train with --data_dir=DIR.")
+    "and train with --data_dir=DIR. (Human3.6M data prepared as version 1.0.0 kept one frame in 8 only: prepare "
+    "it again.)")
 
 
 class Human36m(tfds.core.GeneratorBasedBuilder):
-    """Human3.6M videos, 1 frame in 8, cropped and resized to 64x64 RGB; subjects 1,5,6,7,8 train, 9,11 test."""
+    """Human3.6M videos, every frame, cropped and resized to 64x64 RGB; subjects 1,5,6,7,8 train, 9,11 test."""
 
-    VERSION = tfds.core.Version("1.0.0")
-    RELEASE_NOTES = {"1.0.0": "SRVP preprocessing: 1 frame in 8, crop (100, 100, 900, 900), Lanczos to 64x64."}
+    VERSION = tfds.core.Version("2.0.0")
+    RELEASE_NOTES = {
+        "1.0.0": "1 frame in 8 (frames 0, 8, 16, ...), crop (100, 100, 900, 900), Lanczos to 64x64.",
+        "2.0.0": "SRVP preprocessing: every frame (50 fps), crop (100, 100, 900, 900), Lanczos to 64x64; the "
+                 "data source takes one frame in 8 from any start.",
+    }
     MANUAL_DOWNLOAD_INSTRUCTIONS = (
         f"Register at {URL}, download the Videos archives of S1, S5, S6, S7, S8, S9 and S11 and extract them in "
         "the manual directory so that S1/Videos/*.mp4 etc. exist.")
 
     def _info(self) -> tfds.core.DatasetInfo:
         return self.dataset_info_from_configs(
-            description="Human3.6M videos as in SRVP: 1 frame in 8, crop (100,100,900,900), 64x64 RGB.",
+            description="Human3.6M videos as in SRVP: every frame (50 fps), crop (100,100,900,900), 64x64 RGB.",
             features=tfds.features.FeaturesDict({
                 "video": tfds.features.Video(shape=(None, FRAME_SIZE, FRAME_SIZE, 3)),
                 "subject": np.int32,
@@ -127,9 +139,9 @@ def crop_and_resize(frame: np.ndarray) -> np.ndarray:
 
 
 def read_human36m_video(path: str) -> np.ndarray:
-    """uint8 [ceil(T / 8), 64, 64, 3]."""
+    """uint8 [T, 64, 64, 3]: every frame, cropped and resized."""
     try:
-        return video_files.read_video(path, channels=3, every=FRAME_STRIDE, frame_transform=crop_and_resize)
+        return video_files.read_video(path, channels=3, frame_transform=crop_and_resize)
     except video_files.VideoReadError as err:
         raise video_files.VideoReadError(f"{path}: {err}" if path not in str(err) else str(err)) from err
 
@@ -143,9 +155,10 @@ def data_source(cfg: config_lib.DataConfig):
     train = tfds_store.cached_store(builder, "train", image_size=cfg.image_size, group_key="subject")
     test = tfds_store.cached_store(builder, "test", image_size=cfg.image_size, group_key="subject")
     length = cfg.conditioning_frames + cfg.test_horizon
-    clips = frame_store.random_clips(test, length, NUM_TEST_CLIPS, TEST_SEED)
-    description = (f"Human3.6M (TFDS human36m in {builder.data_dir}): {train.num_videos} train videos (subjects "
-                   f"1,5,6,7,8), {len(clips)} test clips of {length} frames from {test.num_videos} test videos "
-                   f"(subjects 9,11, seed {TEST_SEED}), {cfg.image_size}px")
+    clips = frame_store.random_clips(test, length, NUM_TEST_CLIPS, TEST_SEED, stride=FRAME_STRIDE, legacy_rng=True)
+    description = (f"Human3.6M (TFDS human36m in {builder.data_dir}): one frame in {FRAME_STRIDE} from any start; "
+                   f"{train.num_videos} train videos (subjects 1,5,6,7,8), {len(clips)} test clips of {length} "
+                   f"frames from {test.num_videos} test videos (subjects 9,11, drawn as SRVP's make_test_set with "
+                   f"np.random.seed({TEST_SEED})), {cfg.image_size}px")
     return store_source.make_store_source(train, test, cfg, test_clips=clips, description=description,
-                                          what="Human3.6M")
+                                          what="Human3.6M", stride=FRAME_STRIDE)

@@ -14,8 +14,11 @@ from tfvideo.data.registry import DataSource
 
 
 def make_store_source(train: frame_store.FrameStore, test: frame_store.FrameStore, cfg: config_lib.DataConfig,
-                      *, test_clips: np.ndarray, description: str, what: str) -> DataSource:
+                      *, test_clips: np.ndarray, description: str, what: str, stride: int = 1) -> DataSource:
     """Training windows of `cfg.seq_len` frames from `train`; test set = `test_clips` [K, 2] of `test`.
+
+    stride: windows and test clips take one stored frame in `stride` (Human3.6M: 8); `test_clips` must have
+      been drawn with the same stride.
 
     Raises DatasetUnavailableError (naming `what`, the dataset) when no training video is long enough or
     there is no test clip.
@@ -23,23 +26,25 @@ def make_store_source(train: frame_store.FrameStore, test: frame_store.FrameStor
     test_len = cfg.conditioning_frames + cfg.test_horizon
     _check_frames(train, cfg, what, "training")
     _check_frames(test, cfg, what, "test")
-    if not len(frame_store.eligible_videos(train, cfg.seq_len)):
+    if not len(frame_store.eligible_videos(train, cfg.seq_len, stride)):
         raise DatasetUnavailableError(
-            f"{what}: no training video has --seq_len={cfg.seq_len} frames (longest: "
-            f"{int(train.lengths.max(initial=0))}); lower --seq_len or add longer videos.")
+            f"{what}: no training video has the {frame_store.span_text(cfg.seq_len, stride)} of "
+            f"--seq_len={cfg.seq_len} (longest: {int(train.lengths.max(initial=0))}); lower --seq_len or add "
+            "longer videos.")
     if not len(test_clips):
         raise DatasetUnavailableError(
-            f"{what}: no test video has --conditioning_frames + --test_horizon = {test_len} frames (longest: "
-            f"{int(test.lengths.max(initial=0))}); lower them or add longer test videos.")
+            f"{what}: no test video has the {frame_store.span_text(test_len, stride)} of --conditioning_frames "
+            f"+ --test_horizon = {test_len} (longest: {int(test.lengths.max(initial=0))}); lower them or add "
+            "longer test videos.")
     num_test = len(test_clips)
 
     def train_stream(batch_size: int, seed: int = 0, start_index: int = 0) -> tf.data.Dataset:
         return frame_store.window_stream(train, batch_size=batch_size, seq_len=cfg.seq_len, seed=seed,
-                                         start_index=start_index)
+                                         start_index=start_index, stride=stride)
 
     def test_videos(num_videos: int | None = None, start: int = 0) -> np.ndarray:
         end = num_test if num_videos is None else min(int(num_videos), num_test)
-        return frame_store.clips_to_videos(test, test_clips[start:end], test_len)
+        return frame_store.clips_to_videos(test, test_clips[start:end], test_len, stride)
 
     def test_batches(batch_size: int, start: int = 0, num_videos: int | None = None) -> Iterator[np.ndarray]:
         if batch_size < 1 or start < 0:
