@@ -24,7 +24,8 @@ EXPORT_REQUIRES = [
 ]
 
 EXTRAS_REQUIRE = {
-    "test": ["pytest>=8", "hypothesis>=6.100", *EXPORT_REQUIRES],
+    # imageio-ffmpeg ships an ffmpeg binary: tests compare KTH frames with SRVP's `ffmpeg -s 64x64` preprocessing
+    "test": ["pytest>=8", "hypothesis>=6.100", "imageio-ffmpeg>=0.4", *EXPORT_REQUIRES],
     "export": EXPORT_REQUIRES,
 }
 

@@ -15,7 +15,7 @@ import pytest
 from tests.conftest import tiny_config
 from tfvideo import config as config_lib
 from tfvideo import train
-from tfvideo.data import fake_data, prepare, registry
+from tfvideo.data import fake_data, kth, prepare, registry
 from tfvideo.data.errors import DatasetUnavailableError
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -132,7 +132,7 @@ def test_prepare_cli_builds_kth_and_explains_failures(tmp_path, capsys):
     finally:
         os.chdir(cwd)
         flags.FLAGS.unparse_flags()
-    assert os.path.isdir(tmp_path / "data" / "kth" / "1.0.0" / "tfvideo_cache" / "train_64px")
+    assert os.path.isdir(tmp_path / "data" / "kth" / str(kth.Kth.VERSION) / "tfvideo_cache" / "train_64px")
 
 
 def test_prepare_fails_at_once_when_offline(tmp_path, monkeypatch):

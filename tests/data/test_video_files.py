@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import os
 
+import cv2
 import numpy as np
+from PIL import Image
 import pytest
 
 from tfvideo.data import fake_data, video_files
@@ -75,3 +77,32 @@ def test_center_crop_and_resize():
 def test_type_detection():
     assert video_files.is_video_file("a/B.MP4") and video_files.is_video_file("x.gif")
     assert not video_files.is_video_file("x.png") and video_files.is_image_file(os.path.join("d", "f.JPG"))
+
+
+# Frames of `ffmpeg -i edge.png -s 8x4 -pix_fmt gray out.png` (FFmpeg 9.0, its default bicubic scaler) for the
+# 10x20 input of `_edge`: the reference that `ffmpeg_bicubic_weights` follows (SRVP's KTH preprocessing).
+FFMPEG_EDGE_8X4 = np.array([[32, 32, 22, 107, 231, 221, 221, 221],
+                            [36, 36, 27, 112, 236, 226, 226, 226],
+                            [42, 42, 32, 117, 241, 232, 232, 232],
+                            [46, 46, 37, 122, 246, 236, 236, 236]])
+
+
+def _edge():
+    """uint8 [10, 20]: a vertical edge (30 | 220) at column 9 on a vertical ramp of 2 levels per row."""
+    return (np.where(np.arange(20)[None, :] < 9, 30, 220) + 2 * np.arange(10)[:, None]).astype(np.uint8)
+
+
+def test_ffmpeg_bicubic_follows_ffmpegs_scaler():
+    rows, cols = video_files.ffmpeg_bicubic_weights(10, 4), video_files.ffmpeg_bicubic_weights(20, 8)
+    assert rows.shape == (4, 10) and cols.shape == (8, 20)
+    np.testing.assert_allclose(cols.sum(axis=1), 1.0)
+    ours = np.clip(np.rint(rows @ _edge() @ cols.T), 0, 255)
+    # Within one level (FFmpeg rounds in fixed point with an ordered dither); the overshoot at the edge (22 and
+    # 231) is what other filters miss: Pillow's bicubic (a = -0.5) is 2 levels off there, INTER_AREA 10.
+    assert np.abs(ours - FFMPEG_EDGE_8X4).max() <= 1 and np.abs(ours - FFMPEG_EDGE_8X4).mean() < 0.25
+    pillow = np.asarray(Image.fromarray(_edge()).resize((8, 4), Image.Resampling.BICUBIC))
+    area = cv2.resize(_edge(), (8, 4), interpolation=cv2.INTER_AREA)
+    assert np.abs(pillow.astype(int) - FFMPEG_EDGE_8X4).max() >= 2
+    assert np.abs(area.astype(int) - FFMPEG_EDGE_8X4).max() >= 9
+    square = video_files.resize(np.repeat(_edge()[:, :10, None], 3, axis=-1), 4, "ffmpeg_bicubic")
+    np.testing.assert_array_equal(square[..., 0], np.clip(np.rint(rows @ _edge()[:, :10] @ rows.T), 0, 255))

@@ -7,6 +7,7 @@ it is decoded, so large videos (e.g. 1000x1000 Human3.6M) never sit in memory at
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 from typing import Callable
@@ -146,10 +147,16 @@ def center_crop_square(frame: np.ndarray) -> np.ndarray:
 def resize(frame: np.ndarray, size: int, method: str = "area") -> np.ndarray:
     """Resizes a uint8 frame [H, W, C] to [size, size, C] (aspect ratio not kept).
 
-    method: "area" (OpenCV INTER_AREA, good for shrinking) or "lanczos" (Pillow LANCZOS, as SRVP's Human3.6M).
+    method: "area" (OpenCV INTER_AREA, good for shrinking), "lanczos" (Pillow LANCZOS, as SRVP's Human3.6M) or
+      "ffmpeg_bicubic" (FFmpeg's default scaler, as `ffmpeg -s 64x64` in SRVP's KTH preprocessing; see
+      `ffmpeg_bicubic_weights`).
     """
     if frame.shape[0] == size and frame.shape[1] == size:
         return frame
+    if method == "ffmpeg_bicubic":
+        rows, cols = ffmpeg_bicubic_weights(frame.shape[0], size), ffmpeg_bicubic_weights(frame.shape[1], size)
+        out = np.einsum("oh,hwc,pw->opc", rows, frame.astype(np.float64), cols, optimize=True)
+        return np.clip(np.rint(out), 0, 255).astype(np.uint8)
     if method == "lanczos":
         from PIL import Image  # pylint: disable=g-import-not-at-top
 
@@ -160,5 +167,36 @@ def resize(frame: np.ndarray, size: int, method: str = "area") -> np.ndarray:
 
         out = cv2.resize(frame, (size, size), interpolation=cv2.INTER_AREA)
     else:
-        raise ValueError(f"method must be 'area' or 'lanczos'; got {method!r}.")
+        raise ValueError(f"method must be 'area', 'lanczos' or 'ffmpeg_bicubic'; got {method!r}.")
     return out if out.ndim == 3 else out[..., None]
+
+
+@functools.lru_cache(maxsize=32)
+def ffmpeg_bicubic_weights(num_in: int, num_out: int) -> np.ndarray:
+    """float64 [num_out, num_in]: the resampling matrix of FFmpeg's default (swscale "bicubic") scaler along one axis.
+
+    The kernel is the cubic with B = 0, C = 0.6 (swscale's defaults; Keys' a = -0.6, Pillow's BICUBIC uses -0.5),
+    stretched by num_in / num_out when shrinking so that it averages like an anti-aliasing filter; pixel
+    centres are aligned (output i sits at input (i + 0.5) * num_in / num_out - 0.5); taps past the border fall
+    on the border pixel; each row sums to 1. swscale computes in fixed point, so its frames can differ from
+    these by about one level.
+    """
+    scale = num_in / num_out
+    width = max(scale, 1.0)
+    centres = (np.arange(num_out) + 0.5) * scale - 0.5
+    reach = int(np.ceil(2 * width)) + 1
+    taps = np.arange(-reach, num_in + reach)
+    weights = _cubic((taps[None, :] - centres[:, None]) / width, -0.6)
+    weights /= weights.sum(axis=1, keepdims=True)
+    matrix = np.zeros((num_out, num_in))
+    for column, tap in enumerate(np.clip(taps, 0, num_in - 1)):
+        matrix[:, tap] += weights[:, column]
+    return matrix
+
+
+def _cubic(x: np.ndarray, a: float) -> np.ndarray:
+    """Keys' cubic convolution kernel with parameter a (support [-2, 2])."""
+    x = np.abs(x)
+    near = ((a + 2) * x - (a + 3)) * x * x + 1
+    far = ((a * x - 5 * a) * x + 8 * a) * x - 4 * a
+    return np.where(x < 1, near, np.where(x < 2, far, 0.0))
