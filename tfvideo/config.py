@@ -155,6 +155,9 @@ class DataConfig:
     num_digits: int = 2  # SM-MNIST only
     deterministic: bool = False  # SM-MNIST only: deterministic bounces
     bair_view: str = "image_aux1"  # BAIR only: camera view (image_aux1 as in the papers, or image_main)
+    # KTH only: share of the training videos held out for validation and left out of training windows (SRVP's
+    # 5%, picked by video with seed 42: tfvideo.data.kth.validation_split); 0 trains on every training video.
+    kth_validation_fraction: float = 0.05
 
     def validate(self) -> None:
         _check_choice("dataset", self.dataset, DATASET_NAMES)
@@ -168,6 +171,9 @@ class DataConfig:
             raise ConfigError(
                 f"--conditioning_frames={self.conditioning_frames} must be smaller than --seq_len={self.seq_len}: "
                 "training sequences need frames to predict after the conditioning ones.")
+        if isinstance(self.kth_validation_fraction, bool) or not 0 <= self.kth_validation_fraction < 1:
+            raise ConfigError(f"--kth_validation_fraction must be in [0, 1) (0.05 as SRVP, 0 to train on every "
+                              f"training video); got {self.kth_validation_fraction!r}.")
 
 
 @dataclasses.dataclass(frozen=True)

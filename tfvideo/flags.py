@@ -57,6 +57,8 @@ HELP = {
     "num_digits": "SM-MNIST: digits per video (1-3).",
     "deterministic": "SM-MNIST: deterministic bounces (Moving MNIST) instead of stochastic ones.",
     "bair_view": "BAIR: camera view, image_aux1 (the papers') or image_main.",
+    "kth_validation_fraction": "KTH: share of the training videos held out for validation, never in training "
+                               "windows (0.05 as SRVP: picked by video with seed 42); 0 trains on all of them.",
     # train
     "workdir": "Directory for checkpoints, TensorBoard logs, config.json and sample GIFs. Rerunning with the "
                "same workdir resumes.",

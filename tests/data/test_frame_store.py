@@ -142,6 +142,14 @@ def test_stride_one_windows_keep_their_draws(store):
         assert frame_store.window_index(store, 4, 5, element) == expected
 
 
+def test_window_stream_restricted_to_videos(store):
+    stream = frame_store.window_stream(store, batch_size=6, seq_len=2, seed=0, videos=np.array([2, 3]))
+    windows = [w for b in stream.take(3) for w in _decode(b.numpy())]
+    assert {video for video, _ in windows} == {2, 3}
+    with pytest.raises(ValueError, match="No video has 4 frames"):
+        frame_store.window_stream(store, batch_size=1, seq_len=4, videos=np.array([0, 3]))
+
+
 def test_random_clips_with_stride_and_legacy_rng(store):
     clips = frame_store.random_clips(store, 3, 50, seed=1, stride=2)
     assert set(clips[:, 0]) == {1, 2} and all(s + 4 < LENGTHS[v] for v, s in clips)

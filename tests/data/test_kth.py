@@ -11,7 +11,7 @@ import tensorflow_datasets as tfds
 
 from tests.conftest import tiny_config
 from tfvideo import config as config_lib
-from tfvideo.data import fake_data, kth, registry, tfds_store, video_files
+from tfvideo.data import fake_data, frame_store, kth, registry, tfds_store, video_files
 from tfvideo.data.errors import DatasetUnavailableError
 
 PERSONS = (1, 20, 21, 25)
@@ -151,3 +151,54 @@ def test_frames_match_srvps_ffmpeg_preprocessing(tmp_path):
     other = np.abs(_grayscale_and_area(path) - original)
     assert ours.mean() < 0.6 and ours.max() <= 2
     assert other.mean() > 1.5 and other.max() >= 10
+
+
+# ---------------------------------------------------------------------------------- validation split
+
+
+def _official_training_names():
+    """The 479 training videos of KTH (persons 1-20; person13_handclapping_d3 does not exist)."""
+    return [f"person{p:02d}_{a}_d{d}" for p in range(1, 21) for a in kth.ACTIONS for d in range(1, 5)
+            if (p, a, d) != (13, "handclapping", 3)]
+
+
+def test_validation_split_follows_srvps_get_fold():
+    names = _official_training_names()
+    shuffled = [names[i] for i in np.random.default_rng(3).permutation(len(names))]  # e.g. a store's order
+    split = kth.validation_split(shuffled, 0.05)
+    # SRVP: videos listed action by action, RandomState(42).shuffle of their positions, first int(0.95 n) train.
+    listed = sorted(names, key=lambda n: (kth.ACTIONS.index(n.split("_")[1]), n))
+    positions = list(range(len(listed)))
+    np.random.RandomState(42).shuffle(positions)
+    held_out = {listed[i] for i in positions[int(0.95 * len(listed)):]}
+    assert {shuffled[i] for i in split["validation"]} == held_out and len(held_out) == 24
+    assert len(split["train"]) == 455 and not set(split["train"]) & set(split["validation"])
+    assert sorted([*split["train"], *split["validation"]]) == list(range(len(names)))
+    assert len(kth.validation_split(shuffled, 0.0)["train"]) == len(names)
+    assert kth.validation_split(names[:1], 0.05)["train"].tolist() == [0]  # the original would keep none
+
+
+def test_source_leaves_the_held_out_videos_out_of_training(prepared):
+    train_store = tfds_store.cached_store(prepared, "train", image_size=64, group_key="person")
+    source = registry.get_data_source(_data_config(prepared, kth_validation_fraction=0.5))
+    split = kth.validation_split(train_store.names, 0.5)
+    assert len(split["train"]) == len(split["validation"]) == 4
+    assert "4 of 8 train videos" in source.description and "4 held out for validation" in source.description
+    windows = next(iter(source.train_stream(16, seed=2))).numpy()
+    expected = next(iter(frame_store.window_stream(train_store, batch_size=16, seq_len=5, seed=2,
+                                                   videos=split["train"]))).numpy()
+    everything = next(iter(frame_store.window_stream(train_store, batch_size=16, seq_len=5, seed=2))).numpy()
+    np.testing.assert_array_equal(windows, expected)
+    assert not np.array_equal(windows, everything)
+    all_videos = registry.get_data_source(_data_config(prepared, kth_validation_fraction=0.0))
+    np.testing.assert_array_equal(next(iter(all_videos.train_stream(16, seed=2))).numpy(), everything)
+    assert "8 of 8 train videos" in all_videos.description
+    assert "1 of 8 train videos" in registry.get_data_source(_data_config(prepared, kth_validation_fraction=0.9)
+                                                             ).description  # at least one video trains
+
+
+@pytest.mark.parametrize("fraction", [1.0, -0.1, True])
+def test_validation_fraction_is_checked(fraction):
+    with pytest.raises(config_lib.ConfigError, match="--kth_validation_fraction must be in"):
+        tiny_config(data=dict(dataset="kth", kth_validation_fraction=fraction))
+    assert config_lib.DataConfig().kth_validation_fraction == 0.05

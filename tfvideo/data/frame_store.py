@@ -9,7 +9,7 @@ window of any video one slice away, so training windows can be drawn independent
   folders) takes consecutive frames; Human3.6M keeps every frame at 50 fps and takes one in 8, from any start.
 - Training element i of a stream with seed s uses `np.random.default_rng([s, i])` to pick a video uniformly
   among those spanning a window, then a start uniformly among its valid starts (SRVP's sampling). The stream
-  therefore depends only on (store, seq_len, stride, seed), and starting at `start_index` gives exactly
+  therefore depends only on (store, seq_len, stride, videos, seed), and starting at `start_index` gives exactly
   the elements start_index, start_index + 1, ... of the stream that starts at 0 (resumption).
 - Fixed test clips: `random_clips` (seeded, e.g. KTH's 1000 clips with seed 42) or `first_clips` (the first
   frames of every video long enough).
@@ -198,9 +198,14 @@ def load_store(directory: str) -> FrameStore | None:
 # ------------------------------------------------------------------------------------------------- windows
 
 
-def eligible_videos(store: FrameStore, length: int, stride: int = 1) -> np.ndarray:
-    """int64 [K]: indices of the videos spanning `length` frames taken one in `stride`."""
-    return np.flatnonzero(store.lengths >= span(length, stride)).astype(np.int64)
+def eligible_videos(store: FrameStore, length: int, stride: int = 1,
+                    videos: np.ndarray | None = None) -> np.ndarray:
+    """int64 [K]: indices (in increasing order) of the videos spanning `length` frames taken one in `stride`.
+
+    videos: only these video indices are candidates (e.g. KTH's training videos without the held-out ones).
+    """
+    candidates = np.arange(store.num_videos) if videos is None else np.unique(np.asarray(videos, np.int64))
+    return candidates[store.lengths[candidates] >= span(length, stride)].astype(np.int64)
 
 
 def window_index(store: FrameStore, seq_len: int, seed: int, element: int, eligible: np.ndarray | None = None,
@@ -217,8 +222,11 @@ def window_index(store: FrameStore, seq_len: int, seed: int, element: int, eligi
 
 
 def window_stream(store: FrameStore, *, batch_size: int, seq_len: int, seed: int = 0, start_index: int = 0,
-                  stride: int = 1, num_parallel_calls: int | None = None) -> tf.data.Dataset:
+                  stride: int = 1, videos: np.ndarray | None = None,
+                  num_parallel_calls: int | None = None) -> tf.data.Dataset:
     """Endless, reproducible stream of training windows of `seq_len` frames taken one in `stride`.
+
+    videos: draw only from these video indices (all when None).
 
     Returns:
       tf.data.Dataset of float32 [batch_size, seq_len, H, W, C] in [0, 1]; batch b holds elements
@@ -227,7 +235,7 @@ def window_stream(store: FrameStore, *, batch_size: int, seq_len: int, seed: int
     if batch_size < 1 or seq_len < 1 or stride < 1 or seed < 0 or start_index < 0:
         raise ValueError(f"batch_size, seq_len and stride must be >= 1, seed and start_index >= 0; got "
                          f"{batch_size}, {seq_len}, {stride}, {seed}, {start_index}.")
-    eligible = eligible_videos(store, seq_len, stride)
+    eligible = eligible_videos(store, seq_len, stride, videos)
     if not len(eligible):
         raise ValueError(f"No video has {span_text(seq_len, stride)} (longest: "
                          f"{int(store.lengths.max(initial=0))}).")

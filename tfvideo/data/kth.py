@@ -14,7 +14,8 @@ Splits: persons 1-20 `train`, 21-25 `test`; one example per video: `video` uint8
 `action`, `scenario` (1-4), `name`.
 
 Data source (`--dataset=kth`): training windows of `--seq_len` frames drawn uniformly (video, then start) from
-the train videos; test set = 1000 clips of `--conditioning_frames + --test_horizon` frames (40 in the paper
+the train videos, less the share `--kth_validation_fraction` (0.05 as SRVP) held out for validation
+(`validation_split`); test set = 1000 clips of `--conditioning_frames + --test_horizon` frames (40 in the paper
 setting) drawn from the test videos with seed 42.
 """
 
@@ -22,6 +23,7 @@ from __future__ import annotations
 
 import os
 import re
+from typing import Sequence
 
 from absl import logging
 import numpy as np
@@ -37,6 +39,7 @@ TEST_PERSONS = tuple(range(21, 26))
 FRAME_SIZE = 64
 NUM_TEST_CLIPS = 1000
 TEST_SEED = 42
+VALIDATION_SEED = 42
 _FILE_NAME = re.compile(r"^person(\d+)_([a-z]+)_d(\d+)_uncomp\.avi$")
 
 MISSING = (
@@ -113,6 +116,28 @@ def parse_name(path: str) -> tuple[int, str, int] | None:
     return int(match.group(1)), match.group(2), int(match.group(3))
 
 
+def validation_split(names: Sequence[str], fraction: float, seed: int = VALIDATION_SEED) -> dict[str, np.ndarray]:
+    """Which training videos train and which are held out for validation, as SRVP's `get_fold('train'/'val')`.
+
+    The videos are listed action by action (in `ACTIONS` order) and by name within an action (SRVP lists each
+    action's directory, in the file system's order); `np.random.RandomState(seed)` shuffles their positions and
+    the first int((1 - fraction) * V) are kept for training (at least one), the rest held out.
+
+    Args:
+      names: V video names `personPP_ACTION_dS`, in any order (e.g. a FrameStore's).
+      fraction: share held out, in [0, 1).
+
+    Returns:
+      {"train": int64 [K], "validation": int64 [V - K]}: increasing indices into `names`.
+    """
+    listed = sorted(range(len(names)), key=lambda i: (ACTIONS.index(names[i].split("_")[1]), names[i]))
+    positions = list(range(len(listed)))
+    np.random.RandomState(seed).shuffle(positions)
+    num_train = max(int((1 - fraction) * len(listed)), min(len(listed), 1))
+    return {"train": np.sort(np.asarray([listed[p] for p in positions[:num_train]], np.int64)),
+            "validation": np.sort(np.asarray([listed[p] for p in positions[num_train:]], np.int64))}
+
+
 def read_kth_video(path: str) -> np.ndarray:
     """uint8 [T, 64, 64, 1]: every frame, as SRVP's preprocessing (see the module docstring)."""
     return video_files.read_video(path, channels=3, frame_transform=srvp_frame)
@@ -158,7 +183,11 @@ def data_source(cfg: config_lib.DataConfig):
     train = tfds_store.cached_store(builder, "train", image_size=cfg.image_size, group_key="person")
     test = tfds_store.cached_store(builder, "test", image_size=cfg.image_size, group_key="person")
     clips = frame_store.random_clips(test, cfg.conditioning_frames + cfg.test_horizon, NUM_TEST_CLIPS, TEST_SEED)
-    description = (f"KTH (TFDS kth in {builder.data_dir}): {train.num_videos} train videos (persons 1-20), "
+    split = validation_split(train.names, cfg.kth_validation_fraction)
+    description = (f"KTH (TFDS kth in {builder.data_dir}): {len(split['train'])} of {train.num_videos} train "
+                   f"videos (persons 1-20; {len(split['validation'])} held out for validation, "
+                   f"--kth_validation_fraction={cfg.kth_validation_fraction:g}, seed {VALIDATION_SEED}), "
                    f"{len(clips)} test clips of {cfg.conditioning_frames + cfg.test_horizon} frames from "
                    f"{test.num_videos} test videos (persons 21-25, seed {TEST_SEED}), {cfg.image_size}px")
-    return store_source.make_store_source(train, test, cfg, test_clips=clips, description=description, what="KTH")
+    return store_source.make_store_source(train, test, cfg, test_clips=clips, description=description, what="KTH",
+                                          train_videos=split["train"])

@@ -14,11 +14,13 @@ from tfvideo.data.registry import DataSource
 
 
 def make_store_source(train: frame_store.FrameStore, test: frame_store.FrameStore, cfg: config_lib.DataConfig,
-                      *, test_clips: np.ndarray, description: str, what: str, stride: int = 1) -> DataSource:
+                      *, test_clips: np.ndarray, description: str, what: str, stride: int = 1,
+                      train_videos: np.ndarray | None = None) -> DataSource:
     """Training windows of `cfg.seq_len` frames from `train`; test set = `test_clips` [K, 2] of `test`.
 
     stride: windows and test clips take one stored frame in `stride` (Human3.6M: 8); `test_clips` must have
       been drawn with the same stride.
+    train_videos: the indices of the `train` videos that windows come from (all when None).
 
     Raises DatasetUnavailableError (naming `what`, the dataset) when no training video is long enough or
     there is no test clip.
@@ -26,7 +28,7 @@ def make_store_source(train: frame_store.FrameStore, test: frame_store.FrameStor
     test_len = cfg.conditioning_frames + cfg.test_horizon
     _check_frames(train, cfg, what, "training")
     _check_frames(test, cfg, what, "test")
-    if not len(frame_store.eligible_videos(train, cfg.seq_len, stride)):
+    if not len(frame_store.eligible_videos(train, cfg.seq_len, stride, train_videos)):
         raise DatasetUnavailableError(
             f"{what}: no training video has the {frame_store.span_text(cfg.seq_len, stride)} of "
             f"--seq_len={cfg.seq_len} (longest: {int(train.lengths.max(initial=0))}); lower --seq_len or add "
@@ -40,7 +42,7 @@ def make_store_source(train: frame_store.FrameStore, test: frame_store.FrameStor
 
     def train_stream(batch_size: int, seed: int = 0, start_index: int = 0) -> tf.data.Dataset:
         return frame_store.window_stream(train, batch_size=batch_size, seq_len=cfg.seq_len, seed=seed,
-                                         start_index=start_index, stride=stride)
+                                         start_index=start_index, stride=stride, videos=train_videos)
 
     def test_videos(num_videos: int | None = None, start: int = 0) -> np.ndarray:
         end = num_test if num_videos is None else min(int(num_videos), num_test)
