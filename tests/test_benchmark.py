@@ -1,11 +1,17 @@
 import json
+import os
+import subprocess
+import sys
 
 import pytest
 from absl import flags
 
+import runs_testlib
+from conftest import tiny_config
+from runs_testlib import run_cli
 from tfvideo import benchmark
 from tfvideo import config as config_lib
-from conftest import tiny_config
+from tfvideo.models import build_model
 
 
 def test_run_benchmark_reports_every_figure():
@@ -68,3 +74,65 @@ def test_main_writes_json_with_the_issue_keys(tmp_path, capsys):
     results = json.loads(output.read_text())
     assert {"train_step_ms", "generate_s", "peak_memory_mb", "params"} <= set(results)
     assert list(tmp_path.iterdir()) == [output]  # written atomically: no temporary file left
+
+
+# ------------------------------------------------------------------------------------------------ --compare_models
+
+
+def _tiny_flagfile(tmp_path, name="tiny"):
+    path = tmp_path / f"{name}.flags"
+    path.write_text("\n".join(runs_testlib.TINY_FLAGS) + "\n")
+    return str(path)
+
+
+def _printed_counts(out: str) -> dict[str, int]:
+    rows = [line.strip("|").split("|") for line in out.splitlines() if line.startswith("| ") and "---" not in line]
+    return {cells[0].strip(): int(cells[3].strip().replace(",", "")) for cells in rows[1:]}
+
+
+def test_compare_models_prints_the_parameter_counts_of_each_flagfile(tmp_path, capsys):
+    """A name in configs/ and a path; config flags on the command line apply to both (here --latent_size)."""
+    tiny, output = _tiny_flagfile(tmp_path), tmp_path / "compare.json"
+    code = run_cli(benchmark, ["--compare_models", "--skip_timing", f"--param_configs=smmnist,{tiny}",
+                               "--latent_size=4", f"--output={output}"])
+    assert code == 0
+    expected = {"smmnist": build_model(config_lib.Config().replace(model={"latent_size": 4}).validate()),
+                tiny: build_model(tiny_config(model={"latent_size": 4}))}
+    assert _printed_counts(capsys.readouterr().out) == {name: m.count_params() for name, m in expected.items()}
+    results = json.loads(output.read_text())
+    assert [row["parameters"] for row in results["parameters"]] == [m.count_params() for m in expected.values()]
+    assert "variants" not in results
+
+
+def test_compare_models_times_every_model_on_one_batch_size_with_ratios_to_srvp(tmp_path, monkeypatch, capsys):
+    timed = []
+
+    def fake_run_variants(configs, num_samples, horizon, warmup, repeats):
+        timed.append({name: c.train.batch_size for name, c in configs.items()})
+        return [{"variant": name, "model": model, "train_step_ms": step, "generate_s": generate}
+                for name, (model, step, generate) in zip(configs, [("srvp", 10.0, 1.0), ("svg", 25.0, 4.0)])]
+
+    monkeypatch.setattr(benchmark, "run_variants", fake_run_variants)
+    monkeypatch.setattr(benchmark, "parameter_counts", lambda configs: [])
+    monkeypatch.setattr(benchmark, "format_table", lambda runs: "")
+    srvp, other = _tiny_flagfile(tmp_path, "a"), _tiny_flagfile(tmp_path, "b")
+    results = benchmark.compare_models([], [srvp, other], num_samples=2, horizon=2, warmup=1, repeats=1)
+    assert f"{other} / SRVP: training step x2.50, generate x4.00" in capsys.readouterr().out
+    benchmark.compare_models([], [srvp], ["--batch_size=3"], num_samples=2, horizon=2, warmup=1, repeats=1)
+    assert timed == [{srvp: benchmark.COMPARE_BATCH_SIZE, other: benchmark.COMPARE_BATCH_SIZE}, {srvp: 3}]
+    assert [r["variant"] for r in results["variants"]] == [srvp, other]
+
+
+def test_compare_models_names_a_missing_flagfile(capsys):
+    assert run_cli(benchmark, ["--compare_models", "--param_configs=no_such_config"]) == 2
+    err = capsys.readouterr().err
+    assert "Cannot read the flagfile" in err and os.path.join("configs", "no_such_config.flags") in err
+
+
+def test_python_m_bench_models_runs_the_comparison(tmp_path):
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
+    result = subprocess.run([sys.executable, "-m", "tfvideo.bench_models", "--skip_timing",
+                             f"--param_configs={_tiny_flagfile(tmp_path)}"], capture_output=True, text=True,
+                            timeout=300, cwd=runs_testlib.REPO, env=env)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert list(_printed_counts(result.stdout).values()) == [build_model(tiny_config()).count_params()]

@@ -55,3 +55,24 @@ def test_config_from_flags_takes_config_defaults_for_flags_not_given():
     values(["prog", "--batch_size=7", "--dt=0.5", "--latent_size=3"])
     config = flags_lib.config_from_flags(values)
     assert (config.train.batch_size, config.model.dt, config.model.latent_size) == (7, 0.5, 3)
+
+
+def test_config_from_flagfile_reads_the_file_then_the_arguments(tmp_path):
+    from tfvideo import config as config_lib
+    path = tmp_path / "run.flags"
+    path.write_text("--model=srvp\n--latent_size=5\n--batch_size=8\n")
+    config = flags_lib.config_from_flagfile(str(path), ["--batch_size=3"])
+    assert (config.model.latent_size, config.train.batch_size, config.model.noise_size) == \
+        (5, 3, config_lib.ModelConfig().noise_size)
+    with pytest.raises(config_lib.ConfigError, match=r"Cannot read the flagfile '.*missing\.flags'"):
+        flags_lib.config_from_flagfile(str(tmp_path / "missing.flags"))
+    with pytest.raises(config_lib.ConfigError, match="with --batch_size=big"):
+        flags_lib.config_from_flagfile(str(path), ["--batch_size=big"])
+
+
+def test_given_config_args_are_the_config_flags_given():
+    values = flags.FlagValues()
+    flags_lib.define_config_flags(values)
+    flags.DEFINE_integer("warmup", 2, "a CLI flag, not a config field", flag_values=values)
+    values(["prog", "--latent_size=3", "--nouse_content", "--warmup=4"])
+    assert sorted(flags_lib.given_config_args(values)) == ["--latent_size=3", "--nouse_content"]

@@ -15,6 +15,16 @@ A/B comparisons: each `--variant=FIELD=VALUE[,FIELD=VALUE...]` (config fields, e
 that other jobs on a shared machine slow them alike. The JSON then holds one result per variant under
 "variants". The load average before and after is recorded: on a shared machine, compare variants of one run.
 `train_traces` / `generate_traces` count the graphs traced (1 each: no retracing).
+
+Model comparison: `python -m tfvideo.benchmark --compare_models [--skip_timing] [--output=FILE.json]` prints
+the parameter counts of the papers' configurations (`--param_configs`, flagfiles in configs/ or paths: each model
+built for its frame size and channels, no data needed), then times the models of `--timing_configs` (SRVP,
+SVG-LP and HAF-SVG on SM-MNIST) like variants: one batch size for all (COMPARE_BATCH_SIZE, or `--batch_size`),
+each flagfile's speed flags, interleaved, with their ratios to SRVP. Config flags given on the command line
+apply to every compared flagfile. SRVP only decodes its latent trajectory; SVG-LP and HAF-SVG decode and
+re-encode every predicted frame (autoregressive), which is what SRVP's paper argues makes it cheaper to sample.
+The JSON holds "parameters" (one row per flagfile) and "variants" (the timed models).
+`python -m tfvideo.bench_models` is `--compare_models`.
 """
 
 from __future__ import annotations
@@ -37,6 +47,11 @@ from tfvideo import config as config_lib  # noqa: E402
 from tfvideo import flags as flags_lib  # noqa: E402
 from tfvideo.utils import files  # noqa: E402
 
+CONFIG_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "configs")
+PARAMETER_CONFIGS = ("smmnist", "svg_smmnist", "svg_bair", "svg_kth", "hafsvg_smmnist", "hafsvg_bair", "hafsvg_kth")
+TIMING_CONFIGS = ("smmnist", "svg_smmnist", "hafsvg_smmnist")  # SRVP, SVG-LP, HAF-SVG on SM-MNIST
+COMPARE_BATCH_SIZE = 16  # the batch on which --compare_models times every model (unless --batch_size is given)
+
 flags_lib.define_config_flags()
 FLAGS = flags.FLAGS
 CLI = flags_lib.CliFlags()
@@ -47,6 +62,13 @@ CLI.define(flags.DEFINE_integer, "repeats", 5, "Timed calls; the median is repor
 CLI.define(flags.DEFINE_bool, "input", False, "Also measure the input pipeline (needs the dataset).")
 CLI.define(flags.DEFINE_multi_string, "variant", [], "FIELD=VALUE[,FIELD=VALUE...]: one A/B variant (repeatable).")
 CLI.define(flags.DEFINE_string, "output", None, "Also write the results as JSON to this file.")
+CLI.define(flags.DEFINE_bool, "compare_models", False, "Compare the papers' models: parameter counts of "
+           "--param_configs, then the times of --timing_configs (interleaved) with their ratios to SRVP.")
+CLI.define(flags.DEFINE_list, "param_configs", list(PARAMETER_CONFIGS), "With --compare_models: flagfiles (names "
+           "in configs/, or paths) whose models' parameters are counted.")
+CLI.define(flags.DEFINE_list, "timing_configs", list(TIMING_CONFIGS), "With --compare_models: flagfiles (names "
+           "in configs/, or paths) whose models are timed.")
+CLI.define(flags.DEFINE_bool, "skip_timing", False, "With --compare_models: parameter counts only.")
 
 
 def parse_variant(config: config_lib.Config, text: str) -> config_lib.Config:
@@ -208,27 +230,110 @@ def _ms(value) -> str:
     return "n/a" if value is None else f"{value:.0f} ms"
 
 
+# ------------------------------------------------------------------------------------------------ models
+
+
+def flagfile_path(name: str) -> str:
+    """`name` when it is a path to a .flags file, else configs/<name>.flags of the repository."""
+    return name if name.endswith(".flags") else os.path.join(CONFIG_DIR, f"{name}.flags")
+
+
+def flagfile_configs(names, args=()) -> dict[str, config_lib.Config]:
+    """{name: the Config of flagfile `name` with the flag arguments `args` after it}; ConfigError if unreadable."""
+    return {name: flags_lib.config_from_flagfile(flagfile_path(name), args) for name in names}
+
+
+def parameter_counts(configs: dict[str, config_lib.Config]) -> list[dict]:
+    """One row per config: name, model, dataset and the parameter count of its model (built for the config's
+    frame size and channels; no data is read)."""
+    import keras
+    from tfvideo.models import build_model
+    rows = []
+    for name, config in configs.items():
+        model = build_model(config)
+        rows.append({"config": name, "model": config.model.model, "dataset": config.data.dataset,
+                     "parameters": int(model.count_params())})
+        del model
+        keras.backend.clear_session()
+    return rows
+
+
+def format_parameters(rows: list[dict]) -> str:
+    """A Markdown table of `parameter_counts` rows."""
+    lines = ["| config | model | dataset | parameters |", "|---|---|---|---|"]
+    lines += [f"| {r['config']} | {r['model']} | {r['dataset']} | {r['parameters']:,} |" for r in rows]
+    return "\n".join(lines)
+
+
+def ratios_to_srvp(runs: list[dict]) -> list[str]:
+    """One line per timed model that is not SRVP: its step and generate times over those of the first SRVP."""
+    srvp = next((r for r in runs if r["model"] == "srvp"), None)
+    return [] if srvp is None else [
+        f"{r['variant']} / SRVP: training step x{r['train_step_ms'] / srvp['train_step_ms']:.2f}, "
+        f"generate x{r['generate_s'] / srvp['generate_s']:.2f}" for r in runs if r["model"] != "srvp"]
+
+
+def compare_models(param_configs, timing_configs, args=(), num_samples: int = 100, horizon: int = 20,
+                   warmup: int = 2, repeats: int = 5, timing: bool = True) -> dict:
+    """Parameter counts of the flagfiles `param_configs`, printed as soon as known, then (with `timing`) the
+    models of `timing_configs` timed as variants; `args` (config flag arguments) apply to every flagfile.
+    Returns {"parameters": rows, "variants": results of `run_variants` (when timed)}."""
+    results = {"parameters": parameter_counts(flagfile_configs(param_configs, args))}
+    print(format_parameters(results["parameters"]), flush=True)
+    if timing:
+        batch = [] if any(a.startswith("--batch_size=") for a in args) else [f"--batch_size={COMPARE_BATCH_SIZE}"]
+        runs = run_variants(flagfile_configs(timing_configs, [*args, *batch]), num_samples, horizon, warmup, repeats)
+        print(format_table(runs), *ratios_to_srvp(runs), sep="\n", flush=True)
+        results["variants"] = runs
+    return results
+
+
+# ------------------------------------------------------------------------------------------------ CLI
+
+
+def _check_counts() -> None:
+    for name in ("num_samples", "horizon", "repeats"):
+        if CLI.value(name) < 1:
+            raise config_lib.ConfigError(f"--{name} must be >= 1; got {CLI.value(name)}.")
+
+
+def _measure() -> dict:
+    """The measurements the flags ask for, printed; ConfigError on a bad flag or flagfile."""
+    _check_counts()
+    counts = (CLI.value(name) for name in ("num_samples", "horizon", "warmup", "repeats"))
+    if CLI.value("compare_models"):
+        return compare_models(CLI.value("param_configs"), CLI.value("timing_configs"),
+                              flags_lib.given_config_args(FLAGS), *counts, timing=not CLI.value("skip_timing"))
+    config = flags_lib.config_from_flags(FLAGS)
+    configs = {text: parse_variant(config, text) for text in CLI.value("variant")} or {"run": config}
+    runs = run_variants(configs, *counts, CLI.value("input"))
+    print(format_table(runs))
+    return runs[0] if len(runs) == 1 else {"variants": runs}
+
+
 def main(argv) -> int:
     if len(argv) > 1:
         raise app.UsageError(f"Unexpected arguments {argv[1:]}.")
     try:
-        config = flags_lib.config_from_flags(FLAGS)
-        for name in ("num_samples", "horizon", "repeats"):
-            if CLI.value(name) < 1:
-                raise config_lib.ConfigError(f"--{name} must be >= 1; got {CLI.value(name)}.")
-        configs = {text: parse_variant(config, text) for text in CLI.value("variant")} or {"run": config}
+        results = _measure()
     except config_lib.ConfigError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
-    runs = run_variants(configs, *(CLI.value(name) for name in ("num_samples", "horizon", "warmup", "repeats",
-                                                                 "input")))
-    print(format_table(runs))
-    results = runs[0] if len(runs) == 1 else {"variants": runs}
     print(json.dumps(results, sort_keys=True))
     if CLI.value("output"):
         files.atomic_write(CLI.value("output"), json.dumps(results, indent=2, sort_keys=True))
     return 0
 
 
-if __name__ == "__main__":
+def run() -> None:
+    """The console script `tfvideo-benchmark`."""
     app.run(lambda argv: sys.exit(main(argv)))
+
+
+def run_compare_models() -> None:
+    """`run` with --compare_models (`python -m tfvideo.bench_models`)."""
+    app.run(lambda argv: sys.exit(main(argv)), argv=[sys.argv[0], "--compare_models", *sys.argv[1:]])
+
+
+if __name__ == "__main__":
+    run()

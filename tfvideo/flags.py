@@ -126,6 +126,26 @@ def config_from_flags(flag_values=flags.FLAGS) -> config_lib.Config:
 
 class CliFlags:
     """One CLI's own flags in the process-wide absl FLAGS.
+def given_config_args(flag_values=flags.FLAGS) -> list[str]:
+    """The config flags given on the command line (or in a flagfile), as arguments, e.g. ["--batch_size=16"]."""
+    names = [f.name for part in (config_lib.ModelConfig, config_lib.DataConfig, config_lib.TrainConfig)
+             for f in dataclasses.fields(part)]
+    return [flag_values[name].serialize() for name in names if name in flag_values and flag_values[name].present]
+
+
+def config_from_flagfile(path: str, args: list[str] | tuple[str, ...] = ()) -> config_lib.Config:
+    """The validated Config of a flagfile (e.g. configs/svg_bair.flags) with `args` given after it (e.g.
+    ["--batch_size=16"]), read apart from the process's flags. ConfigError when the flagfile cannot be read."""
+    values = flags.FlagValues()
+    define_config_flags(values)
+    try:
+        values(["tfvideo", f"--flagfile={path}", *args])
+    except flags.Error as error:
+        given = f" with {' '.join(args)}" if args else ""
+        raise config_lib.ConfigError(f"Cannot read the flagfile {path!r}{given}: {error}") from None
+    return config_from_flags(values)
+
+
 
     tfvideo's CLIs share one flag namespace when several are imported into one process (tests, notebooks), and
     they use some of the same names with different defaults (--warmup, --dt, --workdir, ...). `define` skips a
