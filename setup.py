@@ -29,6 +29,17 @@ EXTRAS_REQUIRE = {
     "export": EXPORT_REQUIRES,
 }
 
+# One command per CLI; each is also `python -m <module>`.
+CONSOLE_SCRIPTS = [
+    "tfvideo-train=tfvideo.train:run",
+    "tfvideo-evaluate=tfvideo.evaluate:run",
+    "tfvideo-export=tfvideo.export.__main__:run",
+    "tfvideo-benchmark=tfvideo.benchmark:run",
+    "tfvideo-prepare=tfvideo.data.prepare:run",
+    "tfvideo-data-benchmark=tfvideo.data.benchmark:run",
+    "tfvideo-export-benchmark=tfvideo.export.benchmark:run",
+]
+
 setup(
     name="tfvideo",
     version="0.1.0",
@@ -39,6 +50,6 @@ setup(
     python_requires=">=3.10",
     install_requires=INSTALL_REQUIRES,
     extras_require=EXTRAS_REQUIRE,
-    entry_points={"console_scripts": ["tfvideo-train=tfvideo.train:run"]},
+    entry_points={"console_scripts": CONSOLE_SCRIPTS},
     license="Apache-2.0",
 )

@@ -111,5 +111,9 @@ def main(argv) -> int:
     return 0
 
 
-if __name__ == "__main__":
+def run() -> None:
     app.run(lambda argv: sys.exit(main(argv)))
+
+
+if __name__ == "__main__":
+    run()
