@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import tensorflow_datasets as tfds
 
-from tests.conftest import tiny_config
+from tests.conftest import tiny_data_config
 from tfvideo import config as config_lib
 from tfvideo.data import bair, fake_data, registry
 from tfvideo.data.errors import DatasetUnavailableError
@@ -20,7 +20,7 @@ NUM_TRAIN, NUM_TEST = 10, 4
 def _cfg(data_dir, **overrides):
     data = dict(dataset="bair", data_dir=str(data_dir), channels=3, seq_len=5, conditioning_frames=2,
                 test_horizon=4)
-    return tiny_config(data={**data, **overrides}).data
+    return tiny_data_config(**{**data, **overrides})
 
 
 @pytest.fixture(scope="module")

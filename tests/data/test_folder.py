@@ -8,7 +8,7 @@ from absl import logging as absl_logging
 import numpy as np
 import pytest
 
-from tests.conftest import tiny_config
+from tests.conftest import tiny_data_config
 from tfvideo import config as config_lib
 from tfvideo.data import fake_data, folder, registry
 from tfvideo.data.errors import DatasetUnavailableError
@@ -20,7 +20,7 @@ TAGS = {"mp4": 40, "avi": 80, "gif": 120, "frames": 160}
 def _cfg(data_dir, **overrides):
     data = dict(dataset="folder", data_dir=None if data_dir is None else str(data_dir), image_size=16, channels=3, seq_len=5,
                 conditioning_frames=3, test_horizon=4)
-    return tiny_config(data={**data, **overrides}).data
+    return tiny_data_config(**{**data, **overrides})
 
 
 @pytest.fixture()

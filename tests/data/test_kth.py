@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import tensorflow_datasets as tfds
 
-from tests.conftest import tiny_config
+from tests.conftest import tiny_config, tiny_data_config
 from tfvideo import config as config_lib
 from tfvideo.data import fake_data, frame_store, kth, registry, tfds_store, video_files
 from tfvideo.data.errors import DatasetUnavailableError
@@ -32,7 +32,7 @@ def prepared(tmp_path_factory):
 def _data_config(builder, **overrides):
     data = dict(dataset="kth", data_dir=os.path.dirname(os.path.dirname(builder.data_dir)), seq_len=5,
                 conditioning_frames=3, test_horizon=4)
-    return tiny_config(data={**data, **overrides}).data
+    return tiny_data_config(**{**data, **overrides})
 
 
 def test_builder_splits_by_person(prepared):
