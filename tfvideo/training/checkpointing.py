@@ -219,11 +219,11 @@ class RunCheckpoint:
         """Moves the files of unreadable checkpoints to checkpoints/corrupt/ (kept for inspection, never reused)."""
         corrupt = os.path.join(self.directory, CORRUPT_DIR)
         for path in bad:
-            files = _files_of(path)
-            if files:
+            names = _files_of(path)
+            if names:
                 os.makedirs(corrupt, exist_ok=True)
                 logging.warning("Moved the files of %s to %s/.", os.path.basename(path), corrupt)
-            for name in files:
+            for name in names:
                 os.replace(name, os.path.join(corrupt, os.path.basename(name)))
 
     def _record(self, kept: list[str]) -> None:
