@@ -55,6 +55,7 @@ def test_workdir_of_another_configuration_is_refused(tmp_path, capsys):
     ("--model=lstm", "Unknown --model='lstm'"),
     ("--dataset=imagenet", "Unknown --dataset='imagenet'"),
     ("--dt=0.3", "1/k"),
+    ("--dt=0.0001", "--dt=0.0001 is too small: --dt must be of the form 1/k with at most 1000 Euler steps"),
     ("--conditioning_frames=5", "must be smaller than --seq_len"),
     ("--image_size=48", "--image_size=48 is not supported: the models' encoders and decoders take 64x64 frames"),
     ("--model=svg", "--latent_size=3 is not used by --model=svg (it is a field of --model=srvp)"),  # TINY_FLAGS: SRVP's

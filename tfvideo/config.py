@@ -14,8 +14,9 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import math
 from typing import Any
+
+from tfvideo import validation
 
 MODEL_NAMES = ("srvp", "svg", "hafsvg")
 DATASET_NAMES = ("smmnist", "bair", "kth", "human36m", "moving_mnist", "folder")
@@ -32,24 +33,6 @@ IMAGE_SIZE = 64  # frame height and width that every model's encoders and decode
 
 class ConfigError(ValueError):
     """A configuration value is invalid; the message names the field and the fix."""
-
-
-def steps_per_frame(dt: float, *, name: str = "dt") -> int:
-    """Returns k for dt = 1/k, or raises ConfigError when dt is not of that form.
-
-    Args:
-      dt: Euler step size, in frames.
-      name: how the caller calls this value (a flag or argument name), for the message.
-    """
-    if isinstance(dt, bool) or not isinstance(dt, (int, float)) or not math.isfinite(dt) or dt <= 0:
-        raise ConfigError(f"{name} must be a positive number of the form 1/k (1, 0.5, 0.25, ...); got {dt!r}.")
-    k = round(1.0 / dt)
-    if k < 1 or abs(1.0 / k - dt) > 1e-6:
-        raise ConfigError(
-            f"{name} must be of the form 1/k for a whole number k (1, 0.5, 0.25, ...) so that Euler steps "
-            f"land on every frame; got {dt!r}. Use for example {1.0 / max(k, 1):g}."
-        )
-    return k
 
 
 # The ModelConfig fields each model reads (every other field must keep its default: ModelConfig.validate).
@@ -124,7 +107,7 @@ class ModelConfig:
         for name in ("beta_y", "beta_z", "l2_residual"):
             if not getattr(self, name) >= 0:
                 raise ConfigError(f"--{name} must be >= 0; got {getattr(self, name)!r}.")
-        k = steps_per_frame(self.dt, name="--dt")
+        k = validation.steps_per_frame(self.dt, "--dt", error=ConfigError)
         if self.model in ("svg", "hafsvg") and k != 1:
             raise ConfigError(f"--model={self.model} is a discrete-time model: use --dt=1 (got --dt={self.dt}).")
         if self.dynamics != "residual" and k != 1:
@@ -311,5 +294,4 @@ def _check_choice(name: str, value: str, choices: tuple[str, ...]) -> None:
 
 
 def _check_positive_int(name: str, value: Any) -> None:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ConfigError(f"--{name} must be a whole number >= 1; got {value!r}.")
+    validation.positive_int(value, f"--{name}", error=ConfigError, maximum=None)

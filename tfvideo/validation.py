@@ -1,7 +1,11 @@
 """The rules on user-given values that every entry point shares, each written once (pure Python and numpy).
 
-The configuration, `VideoPredictor.generate`, the exported signatures (their in-graph twins live in
-`tfvideo.export.graph_checks`), the TFLite host checks and the evaluation all call these functions. Each takes
+- `steps_per_frame`: dt -> k for dt = 1/k, 1 <= k <= MAX_STEPS_PER_FRAME (to within DT_TOLERANCE).
+- `positive_int`: counts (num_samples, horizon, sizes, steps).
+- `int32_seed`: sampling seeds.
+
+The configuration, `VideoPredictor.generate`, the exported signatures (whose in-graph twin of the dt rule is
+`tfvideo.export.checks.graph_steps_per_frame`), the TFLite host checks and the evaluation all call them. Each takes
 the name the caller gives the value (a flag `--dt` or an argument `dt`), which starts every message, and the
 exception class the caller raises (a ValueError subclass such as ConfigError or InvalidInputError).
 
@@ -15,6 +19,57 @@ import numbers
 import numpy as np
 
 INT32_MIN, INT32_MAX = -2**31, 2**31 - 1
+MAX_STEPS_PER_FRAME = 1000  # dt >= 1/1000: bounds the work of one call (and keeps k an int32)
+DT_TOLERANCE = 1e-6  # |dt - 1/k| accepted as dt = 1/k
+
+
+def positive_int(value, name: str, *, error: type[ValueError] = ValueError, maximum: int | None = INT32_MAX) -> int:
+    """`value` as a Python int when it is a whole number (int or numpy integer, not a bool) from 1 to `maximum`
+    (None: no upper bound; the default keeps it an int32, as counts passed to TensorFlow must be)."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral) or value < 1 \
+            or (maximum is not None and value > maximum):
+        bound = "" if maximum is None else " (and < 2**31, an int32)" if maximum == INT32_MAX else f" and <= {maximum}"
+        raise error(f"{name} must be a whole number >= 1{bound}; got {value!r}.")
+    return int(value)
+
+
+def steps_per_frame(dt, name: str = "dt", *, error: type[ValueError] = ValueError, precision=np.float64) -> int:
+    """k for an Euler step dt = 1/k, k a whole number from 1 to MAX_STEPS_PER_FRAME, |dt - 1/k| <= DT_TOLERANCE.
+
+    `dt` is a real number (int, float, numpy scalar or 0-d array); anything else, or a dt not of that form,
+    raises `error` naming `name`. `precision` is the float type of the arithmetic: np.float64 (Python's) for
+    the config and `generate`; np.float32 for the TFLite host, where it repeats the exported signature's
+    in-graph check (`tfvideo.export.checks.graph_steps_per_frame`) operation for operation, so the host
+    accepts exactly the dt the graph accepts and gets the k the graph computes.
+    """
+    value = _real_scalar(dt)
+    if value is None:
+        raise error(f"{name} must be a number of the form 1/k (1, 0.5, 0.25, ..., 1/{MAX_STEPS_PER_FRAME}); "
+                    f"got {dt!r}.")
+    with np.errstate(all="ignore"):
+        x, one = precision(value), precision(1.0)
+        if precision(0.0) < x < precision(1.0 / MAX_STEPS_PER_FRAME):
+            raise error(f"{name}={dt!r} is too small: {name} must be of the form 1/k with at most "
+                        f"{MAX_STEPS_PER_FRAME} Euler steps per frame (k <= {MAX_STEPS_PER_FRAME}).")
+        in_range = bool(precision(1.0 / MAX_STEPS_PER_FRAME) <= x <= one)  # False for NaN
+        k = np.round(one / x) if in_range else precision(0.0)
+        if not (in_range and abs(one / k - x) <= precision(DT_TOLERANCE)):
+            hint = f" Use for example {1.0 / float(k):g}." if in_range else ""
+            raise error(f"{name} must be of the form 1/k for a whole number k from 1 to {MAX_STEPS_PER_FRAME} (1, "
+                        f"0.5, 0.25, ...) so that Euler steps land on every frame; got {dt!r}.{hint}")
+    return int(k)
+
+
+def _real_scalar(value) -> float | None:
+    """`value` as a float (inf if too large for one) when it is a real number, else None."""
+    if isinstance(value, np.ndarray) and value.ndim == 0:
+        value = value[()]
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
+        return None
+    try:
+        return float(value)
+    except OverflowError:  # an int beyond float range
+        return float("inf") if value > 0 else float("-inf")
 
 
 def int32_seed(value, name: str = "seed", *, error: type[ValueError] = ValueError) -> int:

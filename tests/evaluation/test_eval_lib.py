@@ -160,7 +160,9 @@ def test_lpips_and_fvd_from_weight_files(tmp_path_factory, tmp_path):
 @pytest.mark.parametrize("options,message", [
     (dict(num_videos=5000), r"exceeds the test set \(1000 videos\)"),
     (dict(num_samples=0), "--num_samples must be a whole number >= 1"),
-    (dict(dt=0.3), "--dt: .*1/k"),
+    (dict(dt=0.3), "--dt must be of the form 1/k"),
+    (dict(dt=0.0001), "--dt=0.0001 is too small"),
+    (dict(seed=2**31 - 1, num_videos=2), r"--seed \+ 1 \(the last video's seed\) must be an int32"),
     (dict(conditioning_frames=1), "fewer than the model's inference_frames=2"),
     (dict(lpips_weights="/nonexistent/alex.pth"), "alexnet-owt-7be5be79.pth"),
     (dict(baseline="mean_frame"), "Unknown --baseline='mean_frame'"),

@@ -16,7 +16,7 @@ import tensorflow as tf
 from hypothesis import HealthCheck, event, given, settings, strategies as st
 
 from export_testlib import tiny_export_config
-from tfvideo.export import signatures
+from tfvideo.export import checks, signatures
 from tfvideo.models import build_model
 
 SETTINGS = settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -117,7 +117,7 @@ def call(predict, inputs):
 
 def host_check(inputs, **overrides):
     values = {**inputs, "context": inputs["context"].array(), "dt": float(np.float32(inputs["dt"])), **overrides}
-    return signatures.check_inputs(**values, image_size=IMAGE[0], channels=IMAGE[2], min_context_frames=MIN_FRAMES)
+    return checks.check_inputs(**values, image_size=IMAGE[0], channels=IMAGE[2], min_context_frames=MIN_FRAMES)
 
 
 @SETTINGS
@@ -184,7 +184,7 @@ def test_host_checks_raise_value_error_naming_any_bad_input(name):
     def check(value):
         good = dict(context=np.full((1, 3, *IMAGE), 0.5, np.float32), num_samples=2, dt=0.5, horizon=2, seed=0)
         with pytest.raises(ValueError) as error:
-            signatures.check_inputs(**{**good, name: value}, image_size=IMAGE[0], channels=IMAGE[2],
+            checks.check_inputs(**{**good, name: value}, image_size=IMAGE[0], channels=IMAGE[2],
                                     min_context_frames=MIN_FRAMES)
         assert str(error.value).startswith(name), str(error.value)
 
@@ -199,7 +199,7 @@ JUNK = [None, "2", b"1", [1, "a"], {"a": 1}, object(), 1j, [[0.5], [0.5, 0.5]], 
 def test_host_checks_reject_values_of_any_type(name, value):
     good = dict(context=np.full((1, 3, *IMAGE), 0.5, np.float32), num_samples=2, dt=0.5, horizon=2, seed=0)
     with pytest.raises(ValueError, match=f"^{name}"):
-        signatures.check_inputs(**{**good, name: value}, image_size=IMAGE[0], channels=IMAGE[2],
+        checks.check_inputs(**{**good, name: value}, image_size=IMAGE[0], channels=IMAGE[2],
                                 min_context_frames=MIN_FRAMES)
 
 
@@ -207,7 +207,7 @@ def test_host_checks_reject_values_of_any_type(name, value):
 @given(context=frames(valid=True), num_samples=st.integers(1, 2**31 - 1), horizon=st.integers(1, 2**31 - 1),
        k=st.integers(1, 1000), seed=st.integers(*INT32), integer_type=st.sampled_from([int, np.int32, np.int64]))
 def test_host_checks_accept_valid_inputs_as_the_tflite_arrays(context, num_samples, horizon, k, seed, integer_type):
-    out = signatures.check_inputs(context.array().astype(np.float64), integer_type(num_samples), 1 / k,
+    out = checks.check_inputs(context.array().astype(np.float64), integer_type(num_samples), 1 / k,
                                   integer_type(horizon), integer_type(seed), image_size=IMAGE[0], channels=IMAGE[2],
                                   min_context_frames=MIN_FRAMES)
     assert out["context"].dtype == np.float32 and out["context"].shape == context.shape

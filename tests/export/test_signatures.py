@@ -7,7 +7,7 @@ import pytest
 import tensorflow as tf
 
 from export_testlib import contexts, sharpen, tiny_export_config
-from tfvideo.export import signatures
+from tfvideo.export import checks, signatures
 from tfvideo.models import build_model
 
 
@@ -154,11 +154,11 @@ def test_bad_inputs_fail_in_graph_naming_the_input(functions, overrides, message
 def test_host_checks_name_the_input(overrides, message):
     values = _inputs(**overrides)
     with pytest.raises(ValueError, match=message):
-        signatures.check_inputs(**values, image_size=64, channels=1, min_context_frames=2)
+        checks.check_inputs(**values, image_size=64, channels=1, min_context_frames=2)
 
 
 def test_host_checks_return_the_tflite_inputs():
-    out = signatures.check_inputs(**_inputs(dt=0.25), image_size=64, channels=1, min_context_frames=2)
+    out = checks.check_inputs(**_inputs(dt=0.25), image_size=64, channels=1, min_context_frames=2)
     assert out["num_samples"].dtype == np.int32 and out["dt"] == np.float32(0.25)
     assert out["context"].dtype == np.float32
 

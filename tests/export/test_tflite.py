@@ -150,7 +150,7 @@ def test_other_models_export_through_the_same_contract(name, options):
     import keras
     import tensorflow as tf
     from conftest import tiny_config
-    from tfvideo.export import signatures
+    from tfvideo.export import checks, signatures
     from tfvideo.models import build_model
 
     keras.utils.set_random_seed(0)
@@ -169,5 +169,5 @@ def test_other_models_export_through_the_same_contract(name, options):
     from ai_edge_litert.interpreter import Interpreter
     interpreter = Interpreter(model_content=tflite.convert(model))
     out = interpreter.get_signature_runner("serving_default")(
-        **signatures.check_inputs(*inputs, image_size=64, channels=1, min_context_frames=1, dt_supported=False))
+        **checks.check_inputs(*inputs, image_size=64, channels=1, min_context_frames=1, dt_supported=False))
     assert np.abs(out["frames"] - frames).max() < 1e-4

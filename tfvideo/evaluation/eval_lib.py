@@ -28,7 +28,7 @@ import numpy as np
 import tensorflow as tf
 
 from tfvideo import config as config_lib
-from tfvideo import runs
+from tfvideo import runs, validation
 from tfvideo.evaluation import metrics as metrics_lib
 from tfvideo.utils import files
 from tfvideo.utils.progress import Progress
@@ -86,8 +86,16 @@ class Setup:
 def _check_positive(name: str, value, allow_none: bool = True) -> None:
     if value is None and allow_none:
         return
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-        raise EvalError(f"--{name} must be a whole number >= 1; got {value!r}.")
+    validation.positive_int(value, f"--{name}", error=EvalError)
+
+
+def _check_sampling(options: EvalOptions, num_videos: int) -> None:
+    """--dt is 1/k (`validation.steps_per_frame`), and the seeds seed + i of the videos are int32s."""
+    if options.dt is not None:
+        validation.steps_per_frame(options.dt, "--dt", error=EvalError)
+    validation.int32_seed(options.seed, "--seed", error=EvalError)
+    validation.int32_seed(options.seed + num_videos - 1, f"--seed + {num_videos - 1} (the last video's seed)",
+                          error=EvalError)
 
 
 def _load_predictor(workdir: str, options: EvalOptions, config):
@@ -164,6 +172,8 @@ def prepare(workdir: str, options: EvalOptions) -> Setup:
     if num_videos > source.num_test_videos:
         raise EvalError(f"--num_videos={num_videos} exceeds the test set ({source.num_test_videos} videos); use at "
                         f"most {source.num_test_videos}, or leave it unset for all.")
+    if options.baseline is None:
+        _check_sampling(options, num_videos)
     model, predict, described = _load_predictor(workdir, options, config)
     spec = _spec(config, data, options, described, source, lpips_net, i3d)
     output_dir = options.output_dir or os.path.join(workdir, "eval", _tag(spec))

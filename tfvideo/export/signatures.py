@@ -4,7 +4,7 @@ Every model gets the `predict` endpoint (also exported as `serving_default`):
 
     inputs   context      float32 [B, T, H, W, C], values in [0, 1], T >= model.min_context_frames()
              num_samples  int32 scalar S >= 1: futures sampled per video
-             dt           float32 scalar 1/k (1, 0.5, 0.25, ...): Euler step, in frames
+             dt           float32 scalar 1/k (1, 0.5, 0.25, ..., 1/1000): Euler step, in frames
              horizon      int32 scalar N >= 1: future frames at the training frame rate
              seed         int32 scalar, any value: same seed, same futures
     output   frames       float32 [B, S, N * k, H, W, C] in [0, 1] (the frame rate is raised k times)
@@ -17,10 +17,10 @@ Randomness: `predict` runs `model.sample_seeded`, as `model.generate` does: the 
 from `seed` by `tfvideo.models.noise` (TFLite builtin ops only), so a seed gives the same futures in Python,
 TF Serving and LiteRT, and a longer horizon or more samples keep the earlier draws.
 
-Validation: with `validate=True` (the SavedModel), the inputs are checked in the graph before the model
-runs, and a bad value fails with InvalidArgumentError "assertion failed: [<input name> must ...]". TFLite
-drops Assert ops when converting, so the TFLite export is built with `validate=False` and hosts check
-their inputs with `check_inputs` (numpy) before calling the interpreter.
+Validation (`tfvideo.export.checks`): with `validate=True` (the SavedModel), the inputs are checked in the
+graph before the model runs, and a bad value fails with InvalidArgumentError "assertion failed: [<input name>
+must ...]". TFLite drops Assert ops when converting, so the TFLite export is built with `validate=False` and
+hosts check their inputs with `checks.check_inputs` (numpy) before calling the interpreter.
 """
 
 from __future__ import annotations
@@ -28,72 +28,12 @@ from __future__ import annotations
 import dataclasses
 from typing import Callable
 
-import numpy as np
 import tensorflow as tf
 
-from tfvideo import validation
+from tfvideo.export import checks as checks_lib
 from tfvideo.models.base import VideoPredictor
 
 FRAMES = "frames"
-DT_TOLERANCE = 1e-6  # |dt - 1/k| accepted, as in config.steps_per_frame
-MAX_STEPS_PER_FRAME = 1000  # dt >= 1/1000: keeps k an int32 and a request's work bounded
-
-# -------------------------------------------------------------------------------------------------- validation
-
-
-def _assert(condition, *message) -> tf.Operation:
-    return tf.debugging.Assert(condition, list(message), summarize=8)
-
-
-def _scalar_check(value, name: str, low: int) -> tf.Operation:
-    return _assert(value >= low, f"{name} must be a whole number >= {low}; got", value)
-
-
-def _frames_checks(model: VideoPredictor, frames: tf.Tensor, name: str, min_length: int) -> list[tf.Operation]:
-    """In-graph checks of videos [B, T, H, W, C]: rank, frame size and channels, B >= 1, T >= min_length, and
-    finite values in [0, 1]. Written so that no check itself fails on a bad shape."""
-    expected = [model.image_size, model.image_size, model.channels]
-    shape = tf.shape(frames)
-    padded = tf.concat([shape, tf.fill([5], -1)], axis=0)[:5]  # any rank -> 5 entries, -1 where missing
-    shape_ok = tf.logical_and(tf.equal(tf.size(shape), 5),
-                              tf.reduce_all(tf.equal(padded[2:], tf.constant(expected, tf.int32))))
-    in_range = tf.reduce_all(tf.logical_and(frames >= 0.0, frames <= 1.0))  # NaN fails both
-    return [
-        _assert(shape_ok, f"{name} must be float32 frames [batch, time, height, width, channels] = "
-                          f"[B, T, {expected[0]}, {expected[1]}, {expected[2]}] for this model; got shape", shape),
-        _assert(padded[0] >= 1, f"{name} needs at least one video; got shape", shape),
-        _assert(padded[1] >= min_length, f"{name} needs at least {min_length} frames (T >= {min_length}) for this "
-                                         "model; got shape", shape),
-        _assert(in_range, f"{name} values must be finite and lie in [0, 1] (scale uint8 frames by 1/255); got min",
-                tf.reduce_min(frames), "max", tf.reduce_max(frames)),
-    ]
-
-
-def _steps_per_frame(model: VideoPredictor, dt: tf.Tensor, validate: bool):
-    """k = round(1 / dt) as int32, and the checks that dt = 1/k with k allowed by the model."""
-    positive = tf.logical_and(dt >= 1.0 / MAX_STEPS_PER_FRAME, dt <= 1.0)  # False for NaN
-    safe_dt = tf.where(positive, dt, tf.ones_like(dt))
-    k_float = tf.round(1.0 / safe_dt)
-    k = tf.cast(k_float, tf.int32)
-    if not validate:
-        return k, []
-    exact = tf.abs(1.0 / k_float - safe_dt) <= DT_TOLERANCE
-    checks = [_assert(tf.logical_and(positive, exact), "dt must be of the form 1/k for a whole number k "
-                      f"(1, 0.5, 0.25, ..., 1/{MAX_STEPS_PER_FRAME}) so that Euler steps land on every frame; got",
-                      dt)]
-    if not model.supports_dt(2):
-        checks.append(_assert(tf.equal(k, 1), f"dt: model '{model.model_config.model}' is a discrete-time model "
-                              "and only accepts dt=1; got", dt))
-    return k, checks
-
-
-def _after(checks: list[tf.Operation], *tensors):
-    """`tensors` that can only be computed once every check passed."""
-    if not checks:
-        return tensors
-    with tf.control_dependencies(checks):
-        return tuple(tf.identity(t) for t in tensors)
-
 
 def _static_frames(model: VideoPredictor, frames: tf.Tensor) -> tf.Tensor:
     """Reshapes [..., H, W, C] so that H, W, C are static (the model's), leaving the leading dims dynamic."""
@@ -138,12 +78,13 @@ def predict_endpoint(model: VideoPredictor, *, validate: bool = True, static_fra
     """`predict(context, num_samples, dt, horizon, seed) -> {"frames": [B, S, horizon * k, H, W, C]}`."""
 
     def predict(context, num_samples, dt, horizon, seed):
-        k, dt_checks = _steps_per_frame(model, dt, validate)
+        k, dt_checks = checks_lib.dt_checks(model, dt, validate)
         checks = []
         if validate:
-            checks = (_frames_checks(model, context, "context", model.min_context_frames()) + dt_checks
-                      + [_scalar_check(num_samples, "num_samples", 1), _scalar_check(horizon, "horizon", 1)])
-        context, num_samples, k, horizon, seed = _after(checks, context, num_samples, k, horizon, seed)
+            checks = (checks_lib.frames_checks(model, context, "context") + dt_checks
+                      + [checks_lib.count_check(num_samples, "num_samples"),
+                         checks_lib.count_check(horizon, "horizon")])
+        context, num_samples, k, horizon, seed = checks_lib.after(checks, context, num_samples, k, horizon, seed)
         frames = model.sample_seeded(_static_frames(model, context), num_samples, horizon, k, seed,
                                      include_intermediate=True)
         return {FRAMES: _static_frames(model, frames)}
@@ -203,11 +144,12 @@ def _srvp_endpoints(model, *, validate: bool = True, static_frames: bool = False
     has_content = model.content is not None
 
     def prepare(context, name, num_samples, dt, horizon, extra_checks=()):
-        k, dt_checks = _steps_per_frame(model, dt, validate)
+        k, dt_checks = checks_lib.dt_checks(model, dt, validate)
         checks = list(extra_checks)
         if validate:
-            checks += (_frames_checks(model, context, name, min_frames) + dt_checks
-                       + [_scalar_check(num_samples, "num_samples", 1), _scalar_check(horizon, "horizon", 1)])
+            checks += (checks_lib.frames_checks(model, context, name) + dt_checks
+                       + [checks_lib.count_check(num_samples, "num_samples"),
+                          checks_lib.count_check(horizon, "horizon")])
         return checks, k
 
     def tile(t, num_samples):
@@ -232,7 +174,7 @@ def _srvp_endpoints(model, *, validate: bool = True, static_frames: bool = False
 
     def latents(context, num_samples, dt, horizon, seed):
         checks, k = prepare(context, "context", num_samples, dt, horizon)
-        context, num_samples, k, horizon, seed = _after(checks, context, num_samples, k, horizon, seed)
+        context, num_samples, k, horizon, seed = checks_lib.after(checks, context, num_samples, k, horizon, seed)
         context = _static_frames(model, context)
         inferred = model.infer(context)
         states = trajectory(inferred, tf.shape(context)[1], num_samples, k, horizon, seed)
@@ -247,13 +189,13 @@ def _srvp_endpoints(model, *, validate: bool = True, static_frames: bool = False
         checks = []
         if validate:
             shape = tf.shape(states)
-            checks = _frames_checks(model, context, "context", min_frames) + [
-                _assert(tf.logical_and(tf.equal(tf.size(shape), 4), tf.equal(shape[-1], cfg.latent_size)),
+            checks = checks_lib.frames_checks(model, context, "context") + [
+                checks_lib.assertion(tf.logical_and(tf.equal(tf.size(shape), 4), tf.equal(shape[-1], cfg.latent_size)),
                         f"states must be float32 [B, S, F, {cfg.latent_size}] latent states; got shape", shape),
-                _assert(tf.equal(shape[0], tf.shape(context)[0]),
+                checks_lib.assertion(tf.equal(shape[0], tf.shape(context)[0]),
                         "states and context must have the same batch size; got states shape", shape,
                         "context shape", tf.shape(context))]
-        context, states = _after(checks, context, states)
+        context, states = checks_lib.after(checks, context, states)
         context = _static_frames(model, context)
         inferred = model.infer(context)
         shape = tf.shape(states)
@@ -263,12 +205,12 @@ def _srvp_endpoints(model, *, validate: bool = True, static_frames: bool = False
     def content_swap(content_context, dynamics_context, num_samples, dt, horizon, seed):
         same_batch = []
         if validate:
-            same_batch = [_assert(tf.equal(tf.shape(content_context)[0], tf.shape(dynamics_context)[0]),
+            same_batch = [checks_lib.assertion(tf.equal(tf.shape(content_context)[0], tf.shape(dynamics_context)[0]),
                                   "content_context and dynamics_context must have the same batch size; got",
                                   tf.shape(content_context)[:1], "and", tf.shape(dynamics_context)[:1])]
-            same_batch += _frames_checks(model, content_context, "content_context", min_frames)
+            same_batch += checks_lib.frames_checks(model, content_context, "content_context")
         checks, k = prepare(dynamics_context, "dynamics_context", num_samples, dt, horizon, same_batch)
-        content_context, dynamics_context, num_samples, k, horizon, seed = _after(
+        content_context, dynamics_context, num_samples, k, horizon, seed = checks_lib.after(
             checks, content_context, dynamics_context, num_samples, k, horizon, seed)
         content_context = _static_frames(model, content_context)
         dynamics_context = _static_frames(model, dynamics_context)
@@ -301,52 +243,3 @@ def _srvp_endpoints(model, *, validate: bool = True, static_frames: bool = False
             "Futures with the motion of dynamics_context and the appearance (w, skips) of content_context.",
             {FRAMES: frames_doc}))
     return result
-
-
-# -------------------------------------------------------------------------------------------------- host checks
-
-
-def check_inputs(context, num_samples, dt, horizon, seed, *, image_size: int, channels: int,
-                 min_context_frames: int, dt_supported: bool = True) -> dict[str, np.ndarray]:
-    """The numpy twin of the in-graph checks, for runtimes that drop Assert ops (TFLite).
-
-    Returns the inputs as the arrays the TFLite signature takes; raises ValueError naming the bad input.
-    """
-    expected = (image_size, image_size, channels)
-    try:
-        context = np.asarray(context)
-    except (TypeError, ValueError) as error:  # ragged nested lists
-        raise ValueError(f"context must be an array of float32 frames [B, T, {expected[0]}, {expected[1]}, "
-                         f"{expected[2]}]: {error}") from None
-    if context.ndim != 5 or tuple(context.shape[2:]) != expected:
-        raise ValueError(f"context must be float32 frames [batch, time, height, width, channels] = [B, T, "
-                         f"{expected[0]}, {expected[1]}, {expected[2]}] for this model; got shape {context.shape}.")
-    if context.shape[0] < 1:
-        raise ValueError(f"context needs at least one video; got shape {context.shape}.")
-    if context.shape[1] < min_context_frames:
-        raise ValueError(f"context needs at least {min_context_frames} frames (T >= {min_context_frames}) for this "
-                         f"model; got shape {context.shape}.")
-    if not np.issubdtype(context.dtype, np.floating):
-        raise ValueError(f"context must be float frames in [0, 1]; got dtype {context.dtype} (divide uint8 "
-                         "frames by 255).")
-    if not (np.all(np.isfinite(context)) and context.min() >= 0.0 and context.max() <= 1.0):
-        raise ValueError(f"context values must be finite and lie in [0, 1]; got min {np.min(context):g}, max "
-                         f"{np.max(context):g} (nan if any value is NaN).")
-    for name, value in (("num_samples", num_samples), ("horizon", horizon)):
-        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or not 1 <= value < 2**31:
-            raise ValueError(f"{name} must be a whole number >= 1 (and < 2**31, an int32); got {value!r}.")
-    try:
-        if isinstance(dt, (bool, str, bytes)) or np.ndim(dt) != 0:
-            raise TypeError(dt)
-        dt = float(dt)
-    except (TypeError, ValueError):
-        raise ValueError(f"dt must be a number of the form 1/k; got {dt!r}.") from None
-    k = round(1.0 / dt) if 1.0 / MAX_STEPS_PER_FRAME <= dt <= 1.0 else 0
-    if k < 1 or abs(1.0 / k - dt) > DT_TOLERANCE:
-        raise ValueError(f"dt must be of the form 1/k for a whole number k (1, 0.5, 0.25, ..., "
-                         f"1/{MAX_STEPS_PER_FRAME}); got {dt!r}.")
-    if k != 1 and not dt_supported:
-        raise ValueError(f"dt: this model is a discrete-time model and only accepts dt=1; got {dt!r}.")
-    seed = validation.int32_seed(seed, "seed")
-    return {"context": context.astype(np.float32), "num_samples": np.int32(num_samples), "dt": np.float32(dt),
-            "horizon": np.int32(horizon), "seed": np.int32(seed)}

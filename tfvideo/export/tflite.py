@@ -3,7 +3,7 @@
 The TFLite file has one signature, `serving_default`, with the inputs and output of the SavedModel's
 (`context` float32 [B, T, H, W, C], `num_samples`, `dt`, `horizon`, `seed` -> `frames`); the frame size is
 fixed in its input shape ([-1, -1, H, W, C]). TFLite drops Assert ops, so the file does not validate its
-inputs: `TFLiteModel` checks them on the host first (`signatures.check_inputs`), with the limits written in
+inputs: `TFLiteModel` checks them on the host first (`checks.check_inputs`), with the limits written in
 the metadata file beside the model (`<file>.tflite.json`).
 
 Conversion route: the predict endpoint is written with `keras.export.ExportArchive` to a temporary SavedModel
@@ -23,7 +23,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from tfvideo.export import signatures
+from tfvideo.export import checks, signatures
 from tfvideo.export.errors import ExportError
 from tfvideo.utils import files
 
@@ -115,7 +115,7 @@ class TFLiteModel:
     def __call__(self, context, num_samples: int = 1, dt: float = 1.0, horizon: int = 10, seed: int = 0
                  ) -> np.ndarray:
         if self.check:
-            inputs = signatures.check_inputs(context, num_samples, dt, horizon, seed, image_size=self.image_size,
+            inputs = checks.check_inputs(context, num_samples, dt, horizon, seed, image_size=self.image_size,
                                              channels=self.channels, min_context_frames=self.min_context_frames,
                                              dt_supported=self.dt_supported)
         else:

@@ -32,10 +32,6 @@ class InvalidInputError(ValueError):
     """A user-given tensor or argument is invalid; the message names it and says what is expected."""
 
 
-MAX_STEPS_PER_FRAME = 1000  # dt >= 1/1000, as in the exported signatures: bounds the work of one call
-INT32_MAX = 2**31 - 1  # num_samples and horizon become int32 tensors
-
-
 class VideoPredictor(keras.Model):
     """Base class of tfvideo's models. Videos are float32 [B, T, H, W, C] with values in [0, 1]."""
 
@@ -175,8 +171,8 @@ class VideoPredictor(keras.Model):
         """`generate`, with `options` passed on to `sample_futures` (e.g. HAF-SVG's zeroed_groups); one compiled
         sampler per set of option names, traced once per set of option values."""
         context = self.validate_videos(context, "context", min_length=self.min_context_frames())
-        num_samples = _positive_int(num_samples, "num_samples")
-        horizon = _positive_int(horizon, "horizon")
+        num_samples = validation.positive_int(num_samples, "num_samples", error=InvalidInputError)
+        horizon = validation.positive_int(horizon, "horizon", error=InvalidInputError)
         k = self.validate_dt(self.model_config.dt if dt is None else dt)
         seed = self.sampling_seed(seed)
         key = tuple(sorted(options))
@@ -191,16 +187,9 @@ class VideoPredictor(keras.Model):
 
     # ----------------------------------------------------------------------------------------- validation
     def validate_dt(self, dt) -> int:
-        """Returns k for dt = 1/k, or raises InvalidInputError naming the model when it cannot use dt."""
-        if isinstance(dt, (np.floating, np.integer)):
-            dt = float(dt)
-        if isinstance(dt, (int, float)) and not isinstance(dt, bool) and 0 < dt < 1.0 / MAX_STEPS_PER_FRAME:
-            raise InvalidInputError(f"dt={dt!r} is too small: dt = 1/k with k <= {MAX_STEPS_PER_FRAME} Euler steps "
-                                    "per frame.")
-        try:
-            k = config_lib.steps_per_frame(dt)
-        except config_lib.ConfigError as error:
-            raise InvalidInputError(str(error)) from None
+        """Returns k for dt = 1/k (`tfvideo.validation.steps_per_frame`), or raises InvalidInputError, naming the
+        model when it cannot use dt."""
+        k = validation.steps_per_frame(dt, "dt", error=InvalidInputError)
         if not self.supports_dt(k):
             raise InvalidInputError(
                 f"dt={dt!r}: model '{self.model_config.model}' is a discrete-time model and only accepts dt=1.")
@@ -253,8 +242,3 @@ def per_example(draw, shape, *args, **kwargs) -> tf.Tensor:
     start = tf.cast(context.replica_id_in_sync_group, rows.dtype) * rows
     return full[start:start + rows]
 
-
-def _positive_int(value, name: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or not 1 <= int(value) <= INT32_MAX:
-        raise InvalidInputError(f"{name} must be a whole number >= 1 (and < 2**31); got {value!r}.")
-    return int(value)

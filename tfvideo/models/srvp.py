@@ -29,6 +29,7 @@ from __future__ import annotations
 import keras
 import tensorflow as tf
 
+from tfvideo import validation
 from tfvideo.models import base
 from tfvideo.models import distributions as dist_lib
 from tfvideo.models import layers as layers_lib
@@ -172,7 +173,7 @@ class SRVP(base.VideoPredictor):
     def compute_loss_terms(self, videos, training=False):
         """Negative ELBO terms of videos [B, T, H, W, C] (T static), each a scalar averaged over the batch."""
         cfg = self.model_config
-        k = round(1.0 / cfg.dt)
+        k = validation.steps_per_frame(cfg.dt, "--dt")
         encoded = self.encode(videos, training=training)
         encoding = encoded["encoding"]
         skips = self._select_skips(encoded["skips"], training) if cfg.skip_connections else None
