@@ -28,6 +28,7 @@ from tfvideo.models import networks
 from tfvideo.models.layers import track_layers, tracked_layers
 
 
+@keras.saving.register_keras_serializable(package="tfvideo")
 class FeatureAligner(keras.layers.Layer):
     """Aligns the encoder features of the last observed frame to the decoder features of the current frame.
 
@@ -69,6 +70,7 @@ def _flatten_positions(features):
     return tf.reshape(features, [shape[0], shape[1] * shape[2], features.shape[-1]])
 
 
+@keras.saving.register_keras_serializable(package="tfvideo")
 class AlignedFrameDecoder(networks.FrameDecoder):
     """`FrameDecoder` with skip connections whose `aligner_levels` deepest levels go through a FeatureAligner.
 

@@ -18,6 +18,8 @@ futures in Python, TF Serving and LiteRT. One traced graph serves every batch si
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import keras
 import tensorflow as tf
@@ -32,6 +34,7 @@ class InvalidInputError(ValueError):
     """A user-given tensor or argument is invalid; the message names it and says what is expected."""
 
 
+@keras.saving.register_keras_serializable(package="tfvideo")
 class VideoPredictor(keras.Model):
     """Base class of tfvideo's models. Videos are float32 [B, T, H, W, C] with values in [0, 1]."""
 
@@ -113,7 +116,6 @@ class VideoPredictor(keras.Model):
         return self
 
     def get_config(self):
-        import dataclasses
         return {**super().get_config(), "model_config": dataclasses.asdict(self.model_config),
                 "image_size": self.image_size, "channels": self.channels}
 
@@ -122,6 +124,14 @@ class VideoPredictor(keras.Model):
         config = dict(config)
         model_config = config_lib.ModelConfig(**config.pop("model_config"))
         return cls(model_config, **config)
+
+    def get_build_config(self):
+        """What `build_from_config` needs: a `.keras` reload builds the model from its config, then creates its
+        variables with `build_from_config` before it loads their values."""
+        return {"sequence_length": self.min_context_frames() + 1}
+
+    def build_from_config(self, config):
+        self.initialize(config["sequence_length"])
 
     # ----------------------------------------------------------------------------------------- sampling
     def sampling_seed(self, seed=None) -> tf.Tensor:

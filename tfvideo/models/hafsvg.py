@@ -25,6 +25,7 @@ from __future__ import annotations
 
 from typing import Iterable
 
+import keras
 import numpy as np
 import tensorflow as tf
 
@@ -33,6 +34,7 @@ from tfvideo.models import base
 from tfvideo.models import svg
 
 
+@keras.saving.register_keras_serializable(package="tfvideo")
 class HAFSVG(svg.SVG):
     """HAF-SVG as a Keras model; see the module docstring. Same contract as `SVG`."""
 

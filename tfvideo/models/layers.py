@@ -23,6 +23,7 @@ def tracked_layers(owner: keras.layers.Layer, prefix: str, count: int) -> list:
     return [getattr(owner, f"{prefix}_{index}") for index in range(count)]
 
 
+@keras.saving.register_keras_serializable(package="tfvideo")
 class MLP(keras.layers.Layer):
     """`num_layers` Dense layers, ReLU between them, linear output: [..., D_in] -> [..., output_size]."""
 
@@ -56,6 +57,7 @@ class MLP(keras.layers.Layer):
                 "kernel_initializer": keras.initializers.serialize(self.kernel_initializer)}
 
 
+@keras.saving.register_keras_serializable(package="tfvideo")
 class ContentEncoder(keras.layers.Layer):
     """Permutation-invariant content variable w = tanh(W2 sum_i relu(W1 h_i + b1) + b2).
 

@@ -70,6 +70,7 @@ def _apply(layers: list[keras.layers.Layer], x, training):
     return x
 
 
+@keras.saving.register_keras_serializable(package="tfvideo")
 class FrameEncoder(keras.layers.Layer):
     """Encodes frames [N, 64, 64, C] in [0, 1] into encodings [N, encoding_size] and skip tensors."""
 
@@ -117,6 +118,7 @@ class FrameEncoder(keras.layers.Layer):
                 "base_channels": self.base_channels}
 
 
+@keras.saving.register_keras_serializable(package="tfvideo")
 class FrameDecoder(keras.layers.Layer):
     """Decodes vectors [N, D] (and optional skips) into frames [N, 64, 64, channels] in [0, 1]."""
 

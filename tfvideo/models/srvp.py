@@ -36,6 +36,7 @@ from tfvideo.models import layers as layers_lib
 from tfvideo.models import networks
 
 
+@keras.saving.register_keras_serializable(package="tfvideo")
 class SRVP(base.VideoPredictor):
     """SRVP as a Keras model. Videos are float32 [B, T, H, W, C] in [0, 1], H = W = 64."""
 

@@ -56,6 +56,7 @@ from tfvideo.models import layers as layers_lib
 from tfvideo.models import networks
 
 
+@keras.saving.register_keras_serializable(package="tfvideo")
 class GaussianLSTM(keras.layers.Layer):
     """Linear embedding -> one LSTMCell -> Linear to [mu, logvar]: SVG's `gaussian_lstm` with one layer."""
 
@@ -84,6 +85,7 @@ class GaussianLSTM(keras.layers.Layer):
         return {**super().get_config(), "hidden_size": self.hidden_size, "output_size": self.output_size}
 
 
+@keras.saving.register_keras_serializable(package="tfvideo")
 class GroupedGaussianLSTM(keras.layers.Layer):
     """z = [z^1, ..., z^G] from G GaussianLSTMs; group j reads [h, z^1, ..., z^{j-1}] (HAF-SVG eq. 4).
 
@@ -151,6 +153,7 @@ class GroupedGaussianLSTM(keras.layers.Layer):
                 "num_groups": self.num_groups}
 
 
+@keras.saving.register_keras_serializable(package="tfvideo")
 class FramePredictor(keras.layers.Layer):
     """SVG's frame predictor: Linear embedding -> `num_layers` stacked LSTMCells -> Linear -> tanh."""
 
@@ -191,6 +194,7 @@ class FramePredictor(keras.layers.Layer):
                 "num_layers": self.num_layers}
 
 
+@keras.saving.register_keras_serializable(package="tfvideo")
 class SVG(base.VideoPredictor):
     """SVG-LP as a Keras model. Videos are float32 [B, T, H, W, C] in [0, 1], H = W = 64.
 

@@ -20,6 +20,7 @@ import keras
 import tensorflow as tf
 
 
+@keras.saving.register_keras_serializable(package="tfvideo")
 class BatchNormalization(keras.layers.BatchNormalization):
     """keras.layers.BatchNormalization with an optional fused kernel (`fused`; see the module docstring)."""
 

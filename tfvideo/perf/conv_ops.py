@@ -75,6 +75,7 @@ def _gemm_supported(layer) -> bool:
             and getattr(layer, "groups", 1) == 1 and layer.rank == 2)
 
 
+@keras.saving.register_keras_serializable(package="tfvideo")
 class Conv2D(keras.layers.Conv2D):
     """keras.layers.Conv2D with an optional GEMM kernel gradient (`kernel_grad`, see the module docstring)."""
 
@@ -103,6 +104,7 @@ class Conv2D(keras.layers.Conv2D):
         return {**super().get_config(), "kernel_grad": self.kernel_grad}
 
 
+@keras.saving.register_keras_serializable(package="tfvideo")
 class Conv2DTranspose(keras.layers.Conv2DTranspose):
     """keras.layers.Conv2DTranspose with an optional GEMM kernel gradient (see the module docstring)."""
 
