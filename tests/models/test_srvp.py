@@ -51,23 +51,6 @@ def test_content_is_permutation_invariant(model, videos):
     np.testing.assert_allclose(w, model.infer_content(tf.gather(enc, [2, 0, 1], axis=1)), atol=1e-6)
 
 
-def test_generate_shapes_and_range(model, videos):
-    out = model.generate(videos[:, :3], num_samples=3, horizon=4, seed=1)
-    assert out.shape == (B, 3, 4, 64, 64, C)
-    assert float(tf.reduce_min(out)) >= 0 and float(tf.reduce_max(out)) <= 1
-
-
-def test_generate_is_seeded_and_samples_differ(model, videos):
-    a = model.generate(videos[:, :3], num_samples=3, horizon=4, seed=7)
-    b = model.generate(videos[:, :3], num_samples=3, horizon=4, seed=7)
-    c = model.generate(videos[:, :3], num_samples=3, horizon=4, seed=8)
-    np.testing.assert_array_equal(a, b)
-    assert not np.allclose(a, c)
-    assert not np.allclose(a[:, 0], a[:, 1])  # the samples of one call are different futures
-    d = model.generate(videos[:, :3], num_samples=3, horizon=4)  # seed generator: a new draw each call
-    assert not np.allclose(d, model.generate(videos[:, :3], num_samples=3, horizon=4))
-
-
 def test_half_step_doubles_the_frames_and_keeps_integer_frames(model, videos):
     plain = model.generate(videos[:, :3], num_samples=2, horizon=4, dt=0.5, seed=3)
     dense = model.generate(videos[:, :3], num_samples=2, horizon=4, dt=0.5, seed=3, include_intermediate=True)
@@ -178,47 +161,16 @@ def test_posterior_is_causal(model, videos):
     np.testing.assert_allclose(a[:, :3], b[:, :3], atol=1e-6)
 
 
-def moving_square_videos(batch=B, frames=T):
-    """Bright 12x12 squares moving 5 px per frame on black: structure a model can learn quickly."""
-    out = np.zeros([batch, frames, 64, 64, 1], np.float32)
-    for b in range(batch):
-        for t in range(frames):
-            top, left = 10 + 5 * t, 8 + 20 * b + 3 * t
-            out[b, t, top:top + 12, left:left + 12] = 1.0
-    return tf.constant(out)
-
-
-def test_training_lowers_the_loss_on_a_fixed_batch():
-    keras.utils.set_random_seed(1)
-    model = build_model(tiny_config(model=dict(obs_scale=0.2)))
-    model.compile(optimizer=keras.optimizers.Adam(3e-3))
-    step = tf.function(model.train_step)
-    batch = moving_square_videos()
-    const = T * 64 * 64 * (np.log(0.2) + 0.5 * np.log(2 * np.pi))
-    squared_error = lambda: 2 * 0.2 ** 2 * (float(model.compute_loss_terms(batch, training=False)["nll"]) - const)
-    loss_before, error_before = float(model.compute_loss_terms(batch, training=False)["loss"]), squared_error()
-    for _ in range(200):
-        step(batch)
-    loss_after, error_after = float(model.compute_loss_terms(batch, training=False)["loss"]), squared_error()
-    assert error_after < 0.5 * error_before, (error_before, error_after)
-    assert loss_after < loss_before
-
-
-def test_keras_config_round_trip(model):
-    again = type(model).from_config(model.get_config())
-    assert again.model_config == model.model_config
-    assert again.image_size == 64 and again.channels == C
-
-
-@pytest.mark.parametrize("overrides", [{}, dict(architecture="vgg", skip_connections=True, dynamics="gru")])
-def test_checkpoint_round_trip_restores_every_weight(overrides, videos, tmp_path):
+def test_checkpoint_round_trip_of_a_variant_restores_every_weight(videos, tmp_path):
+    """The VGG networks with skips and GRU dynamics (test_contract covers the default SRVP)."""
+    overrides = dict(architecture="vgg", skip_connections=True, dynamics="gru")
     keras.utils.set_random_seed(3)
     model = build_model(tiny_config(model=overrides))
     path = tf.train.Checkpoint(model=model).save(str(tmp_path / "ckpt"))
     keras.utils.set_random_seed(99)
     other = build_model(tiny_config(model=overrides))
     assert len(other.weights) == len(model.weights)
-    tf.train.Checkpoint(model=other).restore(path).assert_existing_objects_matched()
+    tf.train.Checkpoint(model=other).restore(path).assert_consumed()
     for mine, theirs in zip(model.weights, other.weights):
         np.testing.assert_array_equal(mine.numpy(), theirs.numpy(), err_msg=mine.path)
     expected = model.generate(videos[:, :3], num_samples=2, horizon=3, seed=5)

@@ -1,5 +1,6 @@
-"""SVG-LP: loss and generation against step-by-step references written like the original code, the
-contract (shapes, seeds, noise, dt), training, checkpoints and the training loop."""
+"""SVG-LP: loss and generation against step-by-step references written like the original code, the noise
+layout, dt, the options it refuses and the training loop (the contract shared with SRVP and HAF-SVG is in
+test_contract.py)."""
 
 import keras
 import numpy as np
@@ -10,19 +11,10 @@ from tfvideo import config as config_lib
 from tfvideo.training import train_lib
 from tfvideo.models import InvalidInputError, build_model
 from conftest import tiny_config
-from test_srvp import moving_square_videos
+from models_testlib import SVG_TINY, perturb_weights, reference_generation, reference_loss
 
 B, T, C = 2, 5, 1  # tiny_config: 3 conditioning frames, sequences of 5
 P = 3
-SVG_TINY = dict(model="svg", skip_connections=True, rnn_size=8, beta_z=1e-4)
-
-
-def perturb_weights(model, scale=0.3, seed=0):
-    """Adds N(0, scale^2) to every trainable weight: at initialisation the tiny encoder maps every frame to nearly
-    the same code, which would make posterior and prior equal and the comparisons of KL terms vacuous."""
-    for index, weight in enumerate(model.trainable_weights):
-        weight.assign_add(tf.random.stateless_normal(weight.shape, seed=[seed, index]) * scale)
-    return model
 
 
 @pytest.fixture(scope="module")
@@ -34,76 +26,6 @@ def model():
 @pytest.fixture(scope="module")
 def videos():
     return tf.random.stateless_uniform([B, T, 64, 64, C], seed=[1, 2])
-
-
-def grouped_step(layer, h, states, eps=None, z=None):
-    """One step of a (grouped) Gaussian LSTM written out: group j reads [h, z^1..z^{j-1}] (HAF-SVG eq. 4; G = 1
-    is SVG's gaussian_lstm) and samples z^j = mu_j + exp(logvar_j / 2) * eps_j, unless z is given.
-    states: one [h, c] per group. Returns (mu, logvar, z, new states), numpy [N, G d]."""
-    d = layer.group_size
-    mus, logvars, zs, new_states = [], [], [], []
-    for j, group in enumerate(layer.groups):
-        params, state = group.step(tf.concat([h, *[tf.constant(x, tf.float32) for x in zs]], -1), states[j])
-        mu, logvar = np.split(params.numpy(), 2, axis=-1)
-        zs.append(z[:, j * d:(j + 1) * d] if z is not None else mu + np.exp(0.5 * logvar) * eps[:, j * d:(j + 1) * d])
-        mus.append(mu), logvars.append(logvar), new_states.append(state)
-    return np.concatenate(mus, -1), np.concatenate(logvars, -1), np.concatenate(zs, -1), new_states
-
-
-def zero_states(layer, rows):
-    return [group.zero_state(rows) for group in layer.groups]
-
-
-def reference_loss(model, videos, z_noise):
-    """The original `train(x)`: teacher forcing, skips of the last observed frame min(i - 1, P - 1) (not the
-    original's P - 2), nn.MSELoss() (mean) per frame summed over time, KL summed over dims / batch size.
-    With groups, the prior's groups condition on the posterior's samples."""
-    batch, length = videos.shape[:2]
-    enc = lambda frame: model.encoder(frame, training=False)
-    post, prior = zero_states(model.posterior, batch), zero_states(model.prior, batch)
-    pred = model.predictor.zero_state(batch)
-    mse = kld = 0.0
-    for i in range(1, length):
-        out = enc(videos[:, i - 1])
-        h = out["encoding"]
-        if i <= P:
-            skip = out["skips"]
-        mu, logvar, z, post = grouped_step(model.posterior, enc(videos[:, i])["encoding"], post, eps=z_noise[:, i - 1])
-        mu_p, logvar_p, _, prior = grouped_step(model.prior, h, prior, z=z)
-        g, pred = model.predictor.step(tf.concat([h, tf.constant(z, tf.float32)], -1), pred)
-        x_pred = model.decoder(g, skip)
-        mse += np.mean((x_pred.numpy() - videos[:, i].numpy()) ** 2)
-        kl = (0.5 * (logvar_p - logvar) + (np.exp(logvar) + (mu - mu_p) ** 2) / (2 * np.exp(logvar_p)) - 0.5)
-        kld += kl.sum() / batch
-    return mse, kld
-
-
-def reference_generation(model, context, num_samples, horizon, z_noise):
-    """The original generation loop, one frame at a time: posterior samples and prior steps through the context,
-    then prior samples, decoded with the last context frame's skips and re-encoded."""
-    num_context = context.shape[1]
-    x = np.repeat(context.numpy(), num_samples, axis=0)
-    rows = x.shape[0]
-    enc = lambda frame: model.encoder(frame, training=False)
-    post, prior = zero_states(model.posterior, rows), zero_states(model.prior, rows)
-    pred = model.predictor.zero_state(rows)
-    x_in, frames = x[:, 0], []
-    for i in range(1, num_context + horizon):
-        out = enc(x_in)
-        h = out["encoding"]
-        if i <= num_context:
-            skip = out["skips"]
-        if i < num_context:
-            _, _, z, post = grouped_step(model.posterior, enc(x[:, i])["encoding"], post, eps=z_noise[:, i - 1])
-            _, _, _, prior = grouped_step(model.prior, h, prior, z=z)
-            _, pred = model.predictor.step(tf.concat([h, tf.constant(z, tf.float32)], -1), pred)
-            x_in = x[:, i]
-        else:
-            _, _, z, prior = grouped_step(model.prior, h, prior, eps=z_noise[:, i - 1])
-            g, pred = model.predictor.step(tf.concat([h, tf.constant(z, tf.float32)], -1), pred)
-            x_in = model.decoder(g, skip)
-            frames.append(x_in.numpy())
-    return np.stack(frames, 1).reshape(context.shape[0], num_samples, horizon, *x.shape[2:])
 
 
 def test_loss_matches_the_original_training_loop(model, videos):
@@ -133,16 +55,6 @@ def test_loss_terms_are_finite_and_positive(model, videos):
     terms = {k: float(v) for k, v in model.compute_loss_terms(videos, training=True).items()}
     assert set(terms) == {"loss", "reconstruction", "kl_z"}
     assert all(np.isfinite(v) for v in terms.values()) and terms["kl_z"] > 0 and terms["reconstruction"] > 0
-
-
-def test_generate_shapes_seeds_and_noise(model, videos):
-    context = videos[:, :P]
-    a = model.generate(context, num_samples=3, horizon=4, seed=7)
-    assert a.shape == (B, 3, 4, 64, 64, C)
-    assert float(tf.reduce_min(a)) >= 0 and float(tf.reduce_max(a)) <= 1
-    np.testing.assert_array_equal(a, model.generate(context, num_samples=3, horizon=4, seed=7))
-    assert not np.allclose(a, model.generate(context, num_samples=3, horizon=4, seed=8))
-    assert not np.allclose(a[:, 0], a[:, 1])  # different futures within one call
 
 
 def test_future_frame_uses_its_own_noise_entry(model, videos):
@@ -182,43 +94,6 @@ def test_dt_other_than_one_is_refused_naming_the_model(model, videos):
 def test_hafsvg_options_are_refused_for_svg(option, message):
     with pytest.raises(config_lib.ConfigError, match=message):
         tiny_config(model=dict(SVG_TINY, **option))
-
-
-@pytest.mark.slow
-def test_training_lowers_the_loss_on_a_fixed_batch():
-    keras.utils.set_random_seed(1)
-    svg = build_model(tiny_config(model=SVG_TINY))
-    svg.compile(optimizer=keras.optimizers.Adam(3e-3))
-    step = tf.function(svg.train_step)
-    batch = moving_square_videos()
-    noise = tf.random.stateless_normal([B, T - 1, 4], seed=[1, 1])
-    evaluate = lambda: {k: float(v) for k, v in svg.elbo_terms(batch, noise).items()}
-    before = evaluate()
-    for _ in range(150):
-        step(batch)
-    after = evaluate()
-    assert np.isfinite(after["loss"])
-    assert after["reconstruction"] < 0.5 * before["reconstruction"], (before, after)
-    assert after["loss"] < before["loss"]
-
-
-def test_keras_config_round_trip(model):
-    again = type(model).from_config(model.get_config())
-    assert again.model_config == model.model_config and again.conditioning_frames == P
-
-
-def test_checkpoint_round_trip_restores_every_weight(model, videos, tmp_path):
-    path = tf.train.Checkpoint(model=model).save(str(tmp_path / "ckpt"))
-    keras.utils.set_random_seed(99)
-    other = build_model(tiny_config(model=dict(SVG_TINY)))
-    assert len(other.weights) == len(model.weights)
-    assert any(not np.array_equal(a.numpy(), b.numpy()) for a, b in zip(model.weights, other.weights))
-    tf.train.Checkpoint(model=other).restore(path).assert_consumed()
-    for mine, theirs in zip(model.weights, other.weights):
-        np.testing.assert_array_equal(mine.numpy(), theirs.numpy(), err_msg=mine.path)
-    noise = model.draw_noise(B, 2, P, P - 1 + 3, seed=5)
-    np.testing.assert_array_equal(other.sample_futures(videos[:, :P], 2, 3, 1, noise),
-                                  model.sample_futures(videos[:, :P], 2, 3, 1, noise))
 
 
 @pytest.mark.slow
