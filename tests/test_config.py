@@ -25,6 +25,7 @@ def test_json_round_trip_is_exact():
     ("model", "inference_frames", 4, "--inference_frames=4 exceeds --conditioning_frames=3"),
     ("data", "image_size", 48, "--image_size=48 is not supported: the models' encoders and decoders take 64x64"),
     ("data", "image_size", 128, "Use --image_size=64"),
+    ("model", "initialization", "torch", "Unknown --initialization='torch'; expected one of: keras, pytorch"),
 ])
 def test_validation_names_the_flag(section, field, value, message):
     with pytest.raises(config_lib.ConfigError, match=message.replace("(", r"\(")):
@@ -69,6 +70,7 @@ def test_every_field_has_a_flag_with_help():
     ("svg", "aligner_levels", 2, "--aligner_levels=2", "--model=hafsvg"),
     ("hafsvg", "latent_size", 3, "--latent_size=3", "--model=srvp"),
     ("hafsvg", "obs_scale", 0.5, "--obs_scale=0.5", "--model=srvp"),
+    ("svg", "initialization", "pytorch", "--initialization=pytorch", "--model=srvp"),
 ])
 def test_a_field_the_model_does_not_use_is_rejected_naming_it(model, field, value, flag, users):
     with pytest.raises(config_lib.ConfigError,

@@ -1,10 +1,15 @@
-"""Small building blocks shared by the models: MLPs, the permutation-invariant content network, and a
-recurrent-cell driver that runs a cell over time with explicit state (export-friendly)."""
+"""Small building blocks shared by the models: MLPs, the permutation-invariant content network, a
+recurrent-cell driver that runs a cell over time with explicit state (export-friendly), and Dense / LSTM layers
+initialised as PyTorch's nn.Linear / nn.LSTM (`dense`, `lstm_cell` pick them by `initialization`)."""
 
 from __future__ import annotations
 
+import math
+
 import keras
 import tensorflow as tf
+
+from tfvideo import config as config_lib
 
 
 def track_layers(owner: keras.layers.Layer, prefix: str, layers: list) -> int:
@@ -23,24 +28,141 @@ def tracked_layers(owner: keras.layers.Layer, prefix: str, count: int) -> list:
     return [getattr(owner, f"{prefix}_{index}") for index in range(count)]
 
 
+def check_initialization(initialization: str) -> str:
+    """`initialization` if it is one of config.INITIALIZATIONS ("keras", "pytorch"), else ValueError."""
+    if initialization not in config_lib.INITIALIZATIONS:
+        raise ValueError(f"Unknown initialization {initialization!r}; expected one of "
+                         f"{', '.join(config_lib.INITIALIZATIONS)}.")
+    return initialization
+
+
+def fan_in_uniform(fan_in: int) -> keras.initializers.Initializer:
+    """U(-1/sqrt(fan_in), 1/sqrt(fan_in)) with a seed of its own: PyTorch's default for nn.Linear and nn.LSTM.
+
+    Each weight needs its own instance: an initializer's integer seed gives the same draw on every call.
+    """
+    bound = 1.0 / math.sqrt(fan_in)
+    return keras.initializers.RandomUniform(-bound, bound)
+
+
+def reseeded(initializer: keras.initializers.Initializer) -> keras.initializers.Initializer:
+    """A copy of `initializer` with a new seed (the same object if it takes no seed), for independent draws."""
+    config = initializer.get_config()
+    if "seed" not in config:
+        return initializer
+    return type(initializer).from_config({**config, "seed": None})
+
+
+@keras.saving.register_keras_serializable(package="tfvideo")
+class PyTorchDense(keras.layers.Dense):
+    """keras.layers.Dense initialised as PyTorch's nn.Linear: kernel [fan_in, units] and bias [units] each
+    ~ U(-1/sqrt(fan_in), 1/sqrt(fan_in)), drawn independently when the layer is built. Same computation."""
+
+    def __init__(self, units: int, **kwargs):
+        for name in ("kernel_initializer", "bias_initializer"):
+            if name in kwargs:
+                raise ValueError(f"PyTorchDense draws its weights as nn.Linear does; it takes no {name} "
+                                 "(use keras.layers.Dense for another initializer).")
+        super().__init__(units, **kwargs)
+
+    def build(self, input_shape):
+        fan_in = int(input_shape[-1])
+        self.kernel_initializer = fan_in_uniform(fan_in)
+        self.bias_initializer = fan_in_uniform(fan_in)
+        super().build(input_shape)
+
+    def get_config(self):
+        config = super().get_config()
+        for name in ("kernel_initializer", "bias_initializer"):
+            config.pop(name)
+        return config
+
+
+@keras.saving.register_keras_serializable(package="tfvideo")
+class PyTorchLSTMCell(keras.layers.Layer):
+    """One LSTM layer's cell computed and initialised as PyTorch's nn.LSTM, stepped like a keras LSTMCell by
+    `run_cell` / `lstm_zero_state`: call(x [B, D], [h, c] each [B, units]) -> (h' [B, units], [h', c']).
+
+    Gates in PyTorch's (and Keras') order i, f, g, o:
+        [i, f, g, o] = x K + b_ih + h R + b_hh
+        c' = sigmoid(f) * c + sigmoid(i) * tanh(g),   h' = sigmoid(o) * tanh(c')
+    with kernel K [D, 4 units], recurrent_kernel R [units, 4 units] and two trainable bias vectors b_ih
+    (input_bias) and b_hh (recurrent_bias) [4 units], every one ~ U(-1/sqrt(units), 1/sqrt(units)) independently.
+    Both biases receive the same gradient, so under Adam their sum moves about twice as fast per step as a single
+    bias would. Plain matmul, add, sigmoid and tanh: TFLite builtins.
+    """
+
+    def __init__(self, units: int, **kwargs):
+        super().__init__(**kwargs)
+        self.units = units
+        self.state_size = [units, units]
+        self.output_size = units
+
+    def build(self, input_shape):
+        gates = 4 * self.units
+        shapes = {"kernel": (int(input_shape[-1]), gates), "recurrent_kernel": (self.units, gates),
+                  "input_bias": (gates,), "recurrent_bias": (gates,)}
+        for name, shape in shapes.items():
+            setattr(self, name, self.add_weight(shape=shape, initializer=fan_in_uniform(self.units), name=name))
+
+    def call(self, inputs, states):
+        h, c = states
+        gates = (keras.ops.matmul(inputs, self.kernel) + self.input_bias
+                 + keras.ops.matmul(h, self.recurrent_kernel) + self.recurrent_bias)
+        i, f, g, o = keras.ops.split(gates, 4, axis=-1)
+        c = keras.ops.sigmoid(f) * c + keras.ops.sigmoid(i) * keras.ops.tanh(g)
+        h = keras.ops.sigmoid(o) * keras.ops.tanh(c)
+        return h, [h, c]
+
+    def get_config(self):
+        return {**super().get_config(), "units": self.units}
+
+
+def dense(units: int, initialization: str = "keras", **kwargs) -> keras.layers.Dense:
+    """A Dense layer initialised by Keras (glorot-uniform kernel, zero bias) or as nn.Linear (`PyTorchDense`)."""
+    cls = PyTorchDense if check_initialization(initialization) == "pytorch" else keras.layers.Dense
+    return cls(units, **kwargs)
+
+
+def lstm_cell(units: int, initialization: str = "keras", **kwargs) -> keras.layers.Layer:
+    """keras.layers.LSTMCell (glorot-uniform kernel, orthogonal recurrent kernel, one zero bias with forget-gate
+    bias 1) for "keras", `PyTorchLSTMCell` for "pytorch"."""
+    cls = PyTorchLSTMCell if check_initialization(initialization) == "pytorch" else keras.layers.LSTMCell
+    return cls(units, **kwargs)
+
+
 @keras.saving.register_keras_serializable(package="tfvideo")
 class MLP(keras.layers.Layer):
-    """`num_layers` Dense layers, ReLU between them, linear output: [..., D_in] -> [..., output_size]."""
+    """`num_layers` Dense layers, ReLU between them, linear output: [..., D_in] -> [..., output_size].
 
-    def __init__(self, hidden_size: int, output_size: int, num_layers: int, kernel_initializer="glorot_uniform",
-                 **kwargs):
+    kernel_initializer None takes the `initialization`'s own: glorot-uniform kernels and zero biases ("keras") or
+    nn.Linear's (`PyTorchDense`, "pytorch"). A given kernel_initializer comes with zero biases. With "keras" the
+    layers share the one initializer object, whose integer seed gives every layer the same random stream (hidden
+    kernels of equal shape start equal); with "pytorch" each layer draws independently, as PyTorch does.
+    """
+
+    def __init__(self, hidden_size: int, output_size: int, num_layers: int, kernel_initializer=None,
+                 initialization: str = "keras", **kwargs):
         super().__init__(**kwargs)
         if num_layers < 1:
             raise ValueError(f"MLP needs num_layers >= 1; got {num_layers}.")
         self.hidden_size = hidden_size
         self.output_size = output_size
         self.num_layers = num_layers
+        self.initialization = check_initialization(initialization)
+        if kernel_initializer is None and initialization == "keras":
+            kernel_initializer = "glorot_uniform"
         self.kernel_initializer = keras.initializers.get(kernel_initializer)
         sizes = [hidden_size] * (num_layers - 1) + [output_size]
-        track_layers(self, "dense", [
-            keras.layers.Dense(size, activation="relu" if i < num_layers - 1 else None,
-                               kernel_initializer=self.kernel_initializer)
-            for i, size in enumerate(sizes)])
+        track_layers(self, "dense", [self._dense(size, "relu" if i < num_layers - 1 else None)
+                                     for i, size in enumerate(sizes)])
+
+    def _dense(self, units: int, activation: str | None) -> keras.layers.Dense:
+        if self.kernel_initializer is None:
+            return PyTorchDense(units, activation=activation)
+        shared = self.initialization == "keras"
+        return keras.layers.Dense(units, activation=activation, kernel_initializer=self.kernel_initializer
+                                  if shared else reseeded(self.kernel_initializer))
 
     @property
     def dense_layers(self) -> list:
@@ -53,7 +175,7 @@ class MLP(keras.layers.Layer):
 
     def get_config(self):
         return {**super().get_config(), "hidden_size": self.hidden_size, "output_size": self.output_size,
-                "num_layers": self.num_layers,
+                "num_layers": self.num_layers, "initialization": self.initialization,
                 "kernel_initializer": keras.initializers.serialize(self.kernel_initializer)}
 
 
@@ -62,20 +184,21 @@ class ContentEncoder(keras.layers.Layer):
     """Permutation-invariant content variable w = tanh(W2 sum_i relu(W1 h_i + b1) + b2).
 
     Input encodings [B, K, E] of K frames; output w [B, hidden_size]. Summing over K makes w invariant to
-    the order of the frames (SRVP, section 3.2).
+    the order of the frames (SRVP, section 3.2). `initialization`: see `dense`.
     """
 
-    def __init__(self, hidden_size: int = 256, **kwargs):
+    def __init__(self, hidden_size: int = 256, initialization: str = "keras", **kwargs):
         super().__init__(**kwargs)
         self.hidden_size = hidden_size
-        self.project = keras.layers.Dense(hidden_size, activation="relu")
-        self.output_layer = keras.layers.Dense(hidden_size, activation="tanh")
+        self.initialization = check_initialization(initialization)
+        self.project = dense(hidden_size, initialization, activation="relu")
+        self.output_layer = dense(hidden_size, initialization, activation="tanh")
 
     def call(self, encodings):
         return self.output_layer(keras.ops.sum(self.project(encodings), axis=1))
 
     def get_config(self):
-        return {**super().get_config(), "hidden_size": self.hidden_size}
+        return {**super().get_config(), "hidden_size": self.hidden_size, "initialization": self.initialization}
 
 
 def run_cell(cell: keras.layers.Layer, inputs: tf.Tensor, state: list[tf.Tensor]) -> tf.Tensor:
@@ -107,5 +230,5 @@ def run_cell(cell: keras.layers.Layer, inputs: tf.Tensor, state: list[tf.Tensor]
 
 
 def lstm_zero_state(cell: keras.layers.Layer, batch_size, dtype=tf.float32) -> list[tf.Tensor]:
-    """[h, c] zeros [B, units] for an `LSTMCell`."""
+    """[h, c] zeros [B, units] for a keras `LSTMCell` or a `PyTorchLSTMCell`."""
     return [tf.zeros([batch_size, cell.units], dtype), tf.zeros([batch_size, cell.units], dtype)]

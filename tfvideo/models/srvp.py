@@ -22,6 +22,19 @@ Objective (eq. 7-8), summed over frames and pixels and averaged over the batch, 
 
 Ablations: `dynamics` = residual (above) | mlp (y_{t+1} = f(y_t, z)) | gru (y_{t+1} = GRU(z, y_t));
 `use_content=False` decodes g(y_t) alone; `stochastic=False` drops z (f(y_t) only, no kl_z).
+
+Initialisation (ModelConfig.initialization). In both settings the encoder and decoder convolutions are
+~ N(0, 0.02) and batch-norm gammas ~ N(1, 0.02) (tfvideo.models.networks), f's kernels are orthogonal with gain
+residual_gain and its biases zero, as the original code's `init` sets them; the GRU ablation keeps Keras' GRUCell.
+The other layers, which the original leaves at PyTorch's defaults:
+- "keras" (default): Keras' defaults. Dense kernels glorot-uniform U(-sqrt(6 / (fan_in + fan_out)), +...), zero
+  biases; the q(z) LSTMCell: glorot-uniform kernel, orthogonal recurrent kernel, one bias, zero but 1 on the forget
+  gate. Within one MLP the layers share one integer-seeded initializer (equal-shaped kernels start equal).
+- "pytorch": the original's. Content network, q(y_1) MLP, q(z) head and p(z|y) MLP: kernel and bias
+  ~ U(-1/sqrt(fan_in), 1/sqrt(fan_in)) (nn.Linear; layers_lib.PyTorchDense); q(z) LSTM (layers_lib.PyTorchLSTMCell):
+  kernel, recurrent kernel and two bias vectors b_ih, b_hh ~ U(-1/sqrt(hidden), 1/sqrt(hidden)), both biases
+  trainable, so the effective bias b_ih + b_hh gets two Adam updates per step (nn.LSTM). Every layer of f draws
+  its own orthogonal matrix. Checkpoints of the two settings have different variables.
 """
 
 from __future__ import annotations
@@ -52,21 +65,22 @@ class SRVP(base.VideoPredictor):
         self.encoder = networks.FrameEncoder(cfg.architecture, cfg.encoding_size, cfg.base_channels, name="encoder")
         self.decoder = networks.FrameDecoder(cfg.architecture, channels, cfg.base_channels, cfg.skip_connections,
                                              name="decoder")
-        self.content = layers_lib.ContentEncoder(cfg.inference_hidden_size, name="content") if cfg.use_content \
-            else None
+        init = cfg.initialization  # module docstring, "Initialisation"
+        self.content = layers_lib.ContentEncoder(cfg.inference_hidden_size, init, name="content") \
+            if cfg.use_content else None
         self.initial_state_posterior = layers_lib.MLP(cfg.inference_hidden_size, 2 * cfg.latent_size,
-                                                      cfg.inference_layers, name="q_y1")
+                                                      cfg.inference_layers, initialization=init, name="q_y1")
         res_init = keras.initializers.Orthogonal(gain=cfg.residual_gain)
         if cfg.stochastic:
-            self.posterior_lstm = keras.layers.LSTMCell(cfg.inference_hidden_size, name="q_z_lstm")
-            self.posterior_head = keras.layers.Dense(2 * cfg.noise_size, name="q_z")
+            self.posterior_lstm = layers_lib.lstm_cell(cfg.inference_hidden_size, init, name="q_z_lstm")
+            self.posterior_head = layers_lib.dense(2 * cfg.noise_size, init, name="q_z")
             self.prior = layers_lib.MLP(cfg.dynamics_hidden_size, 2 * cfg.noise_size, cfg.dynamics_layers,
-                                        name="p_z")
+                                        initialization=init, name="p_z")
         if cfg.dynamics == "gru":
             self.transition = keras.layers.GRUCell(cfg.latent_size, name="dynamics")
         else:
             self.transition = layers_lib.MLP(cfg.dynamics_hidden_size, cfg.latent_size, cfg.dynamics_layers,
-                                             kernel_initializer=res_init, name="dynamics")
+                                             kernel_initializer=res_init, initialization=init, name="dynamics")
 
     # ------------------------------------------------------------------------------------ contract
     def min_context_frames(self) -> int:
