@@ -9,7 +9,10 @@ Architectures follow SVG / SRVP (Denton & Fergus 2018; Franceschi et al. 2020), 
 - Decoders mirror them (transposed convolutions / nearest upsampling), input a flat vector seen as a 1x1
   map, sigmoid output in [0, 1]. With skip connections each block's input is concat[h, skip].
 
-Convolutions have no bias; weights ~ N(0, 0.02), BN gamma ~ N(1, 0.02) as in the reference code.
+Convolutions have no bias; weights ~ N(0, 0.02), BN gamma ~ N(1, 0.02) as in the reference code. Batch norm:
+momentum 0.9 and epsilon 1e-5 (PyTorch's 0.1 and 1e-5); its moving variance is updated with the biased batch
+variance as Keras does, where PyTorch uses the unbiased one, n / (n - 1) larger with n = batch * H * W values per
+channel: below 0.1% at the SRVP paper's batch sizes (tfvideo/perf/batch_norm.py has the figures).
 Skip lists are ordered from the deepest (smallest) tensor to the shallowest, the decoder's order.
 """
 

@@ -12,6 +12,16 @@ kernel returns the Bessel-corrected variance: it is scaled back by (n - 1) / n);
 statistics are used. The fused path covers 4-D channels-last inputs without mask, renorm or synchronization;
 anything else (for example synchronized batch norm across replicas) falls back to Keras' own call.
 `set_fused(model, flag)` switches every such layer of a model.
+
+Moving variance against PyTorch (the SRVP code's BatchNorm2d, whose momentum 0.1 is Keras' 0.9): PyTorch
+updates the moving variance with the UNBIASED batch variance, n / (n - 1) times the biased one used here, n being
+the values per channel in a training batch: batch * H * W, where the batch is the B * T frames that the models
+encode (and decode) in one call, over all replicas when synchronized. At steady state PyTorch's moving variance
+is larger by n / (n - 1), so in inference its normalised activations are smaller by sqrt((n - 1) / n). The
+smallest n is at the encoders' 1x1 head (H = W = 1), n = B * T: SM-MNIST 128 x 15 = 1920 (+0.052%), KTH
+100 x 20 = 2000 (+0.050%), Human3.6M 100 x 16 = 1600 (+0.063%), BAIR 192 x 12 = 2304 (+0.043%); every layer of
+4x4 or more has n >= 16 B T (below +0.004% at those settings). Only small batches make it visible: the
+quickstart's 16 x 10 = 160 gives +0.63% at the head. Kept as Keras computes it.
 """
 
 from __future__ import annotations
