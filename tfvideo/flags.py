@@ -126,8 +126,6 @@ def config_from_flags(flag_values=flags.FLAGS) -> config_lib.Config:
     return config_lib.Config(**parts).validate()
 
 
-class CliFlags:
-    """One CLI's own flags in the process-wide absl FLAGS.
 def given_config_args(flag_values=flags.FLAGS) -> list[str]:
     """The config flags given on the command line (or in a flagfile), as arguments, e.g. ["--batch_size=16"]."""
     names = [f.name for part in (config_lib.ModelConfig, config_lib.DataConfig, config_lib.TrainConfig)
@@ -148,6 +146,8 @@ def config_from_flagfile(path: str, args: list[str] | tuple[str, ...] = ()) -> c
     return config_from_flags(values)
 
 
+class CliFlags:
+    """One CLI's own flags in the process-wide absl FLAGS.
 
     tfvideo's CLIs share one flag namespace when several are imported into one process (tests, notebooks), and
     they use some of the same names with different defaults (--warmup, --dt, --workdir, ...). `define` skips a
