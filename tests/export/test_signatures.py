@@ -8,7 +8,7 @@ import tensorflow as tf
 
 from export_testlib import contexts, sharpen, tiny_export_config
 from tfvideo.export import checks, signatures
-from tfvideo.models import build_model
+from tfvideo.models import build_model, serving
 
 
 @pytest.fixture(scope="module")
@@ -111,6 +111,54 @@ def test_models_without_content_or_skips_have_no_content_swap():
     model = build_model(tiny_export_config().replace(model={"use_content": False}))
     names = [e.name for e in signatures.endpoints(model)]
     assert names == ["predict", "latents", "decode"]
+
+
+def test_endpoint_names_inputs_and_outputs(model):
+    found = {e.name: ([s.name for s in e.input_signature], sorted(e.outputs)) for e in signatures.endpoints(model)}
+    sampling = ["num_samples", "dt", "horizon", "seed"]
+    assert found == {
+        "predict": (["context", *sampling], ["frames"]),
+        "latents": (["context", *sampling], ["content", "states", "y1_mean", "y1_scale"]),
+        "decode": (["context", "states"], ["frames"]),
+        "content_swap": (["content_context", "dynamics_context", *sampling], ["frames"])}
+    assert [e.name for e in signatures.endpoints(model, extras=False)] == ["predict"]
+
+
+def test_a_model_declares_its_own_endpoints_with_validated_inputs(model, monkeypatch):
+    """`extra_serving_functions` is the hook: the export adds the signature and checks each input by its kind."""
+    seen = {}
+
+    def echo(context, horizon, steps_per_frame, seed, states):
+        seen["context"] = tuple(context.shape[2:])  # static frame size
+        total = tf.reduce_sum(states, axis=[1, 2, 3]) + tf.cast(horizon * 100 + steps_per_frame * 10 + seed, tf.float32)
+        return {"total": total, "frames": context[:, None, :1]}
+
+    function = serving.ServingFunction(
+        "echo", echo, (serving.CONTEXT, serving.ServingInput("horizon", "count"), serving.ServingInput("dt", "dt"),
+                       serving.ServingInput("seed", "seed"),
+                       serving.ServingInput("states", "states", same_batch_as="context", size=3)),
+        "Echoes its inputs.", {"total": "float32 [B]", "frames": "float32 [B, 1, 1, H, W, C]"})
+    monkeypatch.setattr(model, "extra_serving_functions", lambda: [function])
+    endpoint = signatures.endpoints(model)[-1]
+    assert endpoint.name == "echo" and endpoint.outputs == function.outputs
+    assert [(s.name, s.dtype, s.shape.as_list()) for s in endpoint.input_signature] == [
+        ("context", tf.float32, [None] * 5), ("horizon", tf.int32, []), ("dt", tf.float32, []), ("seed", tf.int32, []),
+        ("states", tf.float32, [None, None, None, 3])]
+    fn = endpoint.tf_function()
+    context, states = tf.constant(contexts(2, 3)), tf.ones([2, 1, 2, 3])
+
+    def call(horizon=4, dt=0.25, states=states, context=context):
+        return fn(context, tf.constant(horizon), tf.constant(dt), tf.constant(-7), states)
+
+    out = call()
+    np.testing.assert_allclose(out["total"], [6 + 400 + 40 - 7] * 2)
+    assert seen["context"] == (64, 64, 1) and out["frames"].shape == (2, 1, 1, 64, 64, 1)
+    for kwargs, message in [(dict(horizon=0), "horizon must be a whole number >= 1"),
+                            (dict(dt=0.3), "dt must be of the form 1/k"),
+                            (dict(states=tf.ones([3, 1, 2, 3])), "states and context must have the same batch size"),
+                            (dict(context=tf.constant(contexts(2, 1))), "context needs at least 2 frames")]:
+        with pytest.raises(tf.errors.InvalidArgumentError, match=message):
+            call(**kwargs)
 
 
 # ------------------------------------------------------------------------------------------------ validation

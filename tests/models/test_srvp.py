@@ -181,3 +181,32 @@ def test_sample_with_noise_reproduces_tfp_sampling_statistics():
     dist = dist_lib.tfd.Normal(tf.fill([20000], 1.5), tf.fill([20000], 0.5))
     draws = dist_lib.sample_with_noise(dist, tf.random.stateless_normal([20000], seed=[3, 4]))
     assert abs(float(tf.reduce_mean(draws)) - 1.5) < 0.02 and abs(float(tf.math.reduce_std(draws)) - 0.5) < 0.02
+
+
+def test_sample_states_and_render_compose_sample_futures_row_by_row():
+    """Row b*S + s of the states is sample s of video b: its y_1 and z come from video b, and `render` decodes it
+    with video b's content and skips."""
+    keras.utils.set_random_seed(0)
+    model = build_model(tiny_config(model=dict(skip_connections=True)))
+    for index, weight in enumerate(model.trainable_weights):  # make y_1, w and the skips matter visibly
+        weight.assign_add(tf.random.stateless_normal(weight.shape, seed=[0, index]) * 0.1)
+    S, horizon, k = 3, 2, 2
+    context = tf.random.stateless_uniform([B, P, 64, 64, C], seed=[3, 4])
+    inferred = model.infer(context)
+    noise = model.draw_noise(B, S, P, P - 1 + horizon, seed=6)
+    states = model.sample_states(inferred, S, horizon, k, noise, include_intermediate=True)
+    assert states.shape == (B * S, horizon * k, NY)
+    alone = {name: value[S:] for name, value in noise.items()}  # video 1's rows
+    np.testing.assert_allclose(model.sample_states(model.infer(context[1:]), S, horizon, k, alone, True), states[S:],
+                               rtol=1e-4, atol=1e-5)
+    assert np.abs(states[:S] - states[S:]).max() > 1e-3
+    frames = model.render(states, inferred, S)
+    assert frames.shape == (B, S, horizon * k, 64, 64, C)
+    for b, s in [(0, 1), (1, 2)]:
+        skips = [x[b:b + 1] for x in inferred["skips"]]
+        own = model.decode(states[b * S + s][None], inferred["content"][b:b + 1], skips)
+        np.testing.assert_allclose(frames[b, s], own[0], atol=1e-5)
+    np.testing.assert_allclose(frames, model.sample_futures(context, S, horizon, k, noise, include_intermediate=True),
+                               atol=1e-5)
+    other = model.decode(states[1][None], inferred["content"][1:], [x[1:] for x in inferred["skips"]])
+    assert np.abs(frames[0, 1] - other[0]).max() > 1e-3  # the other video's content would show

@@ -17,15 +17,14 @@ import numpy as np
 import tensorflow as tf
 
 from tfvideo.evaluation import figures
+from tfvideo.models import srvp
 from tfvideo.utils import video_io
-from tfvideo.models import distributions as dist_lib
 
 FACTORS = (1, 2, 4)
 
 
 def is_srvp(model) -> bool:
-    from tfvideo.models.srvp import SRVP
-    return isinstance(model, SRVP)
+    return isinstance(model, srvp.SRVP)
 
 
 def frame_rates(model, context: np.ndarray, horizon: int, seed: int, factors=FACTORS) -> dict[int, np.ndarray]:
@@ -38,30 +37,26 @@ def content_swap(model, content_context, dynamics_context, horizon: int, seed: i
     """Futures [B, horizon, H, W, C]: y_1 and z inferred from dynamics_context [B, Tc, ...] (z from the posterior
     over the context, then the prior, with the noise `generate` draws for `seed`), decoded with the content w
     and skips inferred from content_context [B, Tc', ...]."""
-    content_context = tf.convert_to_tensor(content_context, tf.float32)
     dynamics_context = tf.convert_to_tensor(dynamics_context, tf.float32)
     batch, length = dynamics_context.shape[0], dynamics_context.shape[1]
-    dynamics, content = model.infer(dynamics_context), model.infer(content_context)
     noise = model.draw_noise(batch, 1, length, length - 1 + horizon, seed=seed)
-    y1 = dist_lib.sample_with_noise(dynamics["y1"], noise["y1"])
     k = model.validate_dt(model.model_config.dt)  # generate's default frame rate
-    states = model.rollout(y1, length - 1, horizon, k, dynamics["posterior"], noise.get("z"))
-    return model.decode(states, content["content"], content["skips"]).numpy()
+    states = model.sample_states(model.infer(dynamics_context), 1, horizon, k, noise)
+    content = model.infer(tf.convert_to_tensor(content_context, tf.float32))
+    return model.render(states, content, 1)[:, 0].numpy()
 
 
 def interpolate_initial_states(model, context_a, context_b, length: int, steps: int = 5) -> np.ndarray:
     """Frames [steps, length, H, W, C] decoded from y_1 interpolated linearly between the q(y_1) means of
     context_a and context_b [Tc, H, W, C] (row 0: a, last row: b), z at the prior mean, content of a."""
-    inferred = model.infer(tf.convert_to_tensor(np.stack([context_a, context_b]), tf.float32))
+    a, b = (model.infer(tf.convert_to_tensor(c[None], tf.float32)) for c in (context_a, context_b))
     alphas = tf.linspace(0.0, 1.0, steps)[:, None]
-    y1 = (1.0 - alphas) * inferred["y1"].loc[0] + alphas * inferred["y1"].loc[1]  # [steps, ny]
+    y1 = (1.0 - alphas) * a["y1"].loc[0] + alphas * b["y1"].loc[0]  # [steps, ny]
     cfg = model.model_config
     z_noise = tf.zeros([steps, length, cfg.noise_size]) if cfg.stochastic else None
     future = model.rollout(y1, 0, length - 1, model.validate_dt(cfg.dt), None, z_noise)
-    states = tf.concat([y1[:, None], future], axis=1)
-    tile = lambda t: None if t is None else tf.repeat(t[:1], steps, axis=0)
-    skips = None if inferred["skips"] is None else [tile(s) for s in inferred["skips"]]
-    return model.decode(states, tile(inferred["content"]), skips).numpy()
+    states = tf.concat([y1[:, None], future], axis=1)  # [steps, length, ny]: the steps samples of video a
+    return model.render(states, a, steps)[0].numpy()
 
 
 def frame_rate_rows(truth: np.ndarray, generated: dict[int, np.ndarray], max_frames: int) -> list[dict]:

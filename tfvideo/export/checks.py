@@ -48,6 +48,20 @@ def frames_checks(model, frames: tf.Tensor, name: str) -> list[tf.Operation]:
     ]
 
 
+def states_check(states: tf.Tensor, name: str, size: int) -> tf.Operation:
+    """`states` is [B, S, F, size] (latent states)."""
+    shape = tf.shape(states)
+    return assertion(tf.logical_and(tf.equal(tf.size(shape), 4), tf.equal(shape[-1], size)),
+                     f"{name} must be float32 [B, S, F, {size}] latent states; got shape", shape)
+
+
+def same_batch_check(a: tf.Tensor, b: tf.Tensor, name_a: str, name_b: str) -> tf.Operation:
+    """`a` and `b` have the same first dimension (a rank-0 tensor has none, and fails)."""
+    first = lambda x: tf.concat([tf.shape(x), [-1]], axis=0)[:1]
+    return assertion(tf.reduce_all(tf.equal(first(a), first(b))), f"{name_a} and {name_b} must have the same batch "
+                     f"size; got {name_a} shape", tf.shape(a), f"{name_b} shape", tf.shape(b))
+
+
 def graph_steps_per_frame(dt: tf.Tensor, validate: bool = True, name: str = "dt"):
     """(k, checks): k = round(1 / dt) as an int32 scalar from a float32 scalar dt, and (with `validate`) the
     Assert that dt = 1/k with 1 <= k <= MAX_STEPS_PER_FRAME; see `validation.steps_per_frame`."""

@@ -10,6 +10,8 @@ A model subclasses `VideoPredictor` and implements:
   a pure function of its inputs and the weights, so that exporters can feed their own noise.
 - `min_context_frames()` and `supports_dt(k)` for validation.
 
+and may declare exported functions of its own besides `predict` with `extra_serving_functions()`.
+
 The public `generate` validates its inputs, takes an int32 seed (given, or drawn from the model's seed
 generator) and calls a compiled `sample_seeded`: the noise hashed from the seed (`tfvideo.models.noise`), then
 `sample_futures`. The exported `predict` signature runs the same `sample_seeded`, so a seed gives the same
@@ -27,6 +29,7 @@ import tensorflow as tf
 from tfvideo import config as config_lib
 from tfvideo import validation
 from tfvideo.models import noise as noise_lib
+from tfvideo.models import serving
 from tfvideo.training import guarded_step
 
 
@@ -65,6 +68,10 @@ class VideoPredictor(keras.Model):
 
     def supports_dt(self, steps_per_frame: int) -> bool:
         return steps_per_frame == 1
+
+    def extra_serving_functions(self) -> list[serving.ServingFunction]:
+        """The model's own exported functions besides `predict` (`tfvideo.models.serving`); none by default."""
+        return []
 
     # ----------------------------------------------------------------------------------------- Keras
     @property

@@ -47,6 +47,7 @@ from tfvideo.models import base
 from tfvideo.models import distributions as dist_lib
 from tfvideo.models import layers as layers_lib
 from tfvideo.models import networks
+from tfvideo.models import serving
 
 
 @keras.saving.register_keras_serializable(package="tfvideo")
@@ -264,14 +265,26 @@ class SRVP(base.VideoPredictor):
         of video b. F = horizon, or horizon * steps_per_frame with include_intermediate.
         """
         inferred = self.infer(context)
-        batch = tf.shape(context)[0]
+        states = self.sample_states(inferred, num_samples, horizon, steps_per_frame, noise, include_intermediate)
+        return self.render(states, inferred, num_samples)
+
+    def sample_states(self, inferred, num_samples, horizon, steps_per_frame, noise, include_intermediate=False):
+        """Future latent states [B*S, F, ny] (row b*S + s: sample s of video b) from `infer(context)`: y_1 drawn
+        from q(y_1), z from the posterior through the Tc context frames, then from the prior; `noise` and F as
+        in `sample_futures`."""
         tile = lambda t: None if t is None else tf.repeat(t, num_samples, axis=0)
         y1 = inferred["y1"]
         y = dist_lib.sample_with_noise(dist_lib.tfd.Normal(tile(y1.loc), tile(y1.scale)), noise["y1"])
-        states = self.rollout(y, tf.shape(context)[1] - 1, horizon, steps_per_frame, tile(inferred["posterior"]),
-                              noise.get("z"), include_intermediate)
+        return self.rollout(y, tf.shape(inferred["encoding"])[1] - 1, horizon, steps_per_frame,
+                            tile(inferred["posterior"]), noise.get("z"), include_intermediate)
+
+    def render(self, states, inferred, num_samples):
+        """Frames [B, S, F, H, W, C] of states [B*S, F, ny] (row b*S + s: sample s of video b), decoded with the
+        content w and skips of `infer(context)` for B videos, each used for its S rows."""
+        tile = lambda t: None if t is None else tf.repeat(t, num_samples, axis=0)
         skips = None if inferred["skips"] is None else [tile(s) for s in inferred["skips"]]
         frames = self.decode(states, tile(inferred["content"]), skips)
+        batch = tf.shape(inferred["encoding"])[0]
         return tf.reshape(frames, tf.concat([[batch, num_samples], tf.shape(frames)[1:]], axis=0))
 
     def rollout(self, y, num_context, horizon, steps_per_frame, posterior=None, z_noise=None,
@@ -303,6 +316,71 @@ class SRVP(base.VideoPredictor):
         _, _, acc = tf.while_loop(lambda t, *_: t < horizon, future_body, (tf.constant(0), y, acc),
                                   shape_invariants=(tf.TensorShape([]), y.shape, tf.TensorShape([None, None, ny])))
         return acc
+
+    # ------------------------------------------------------------------------------------ serving
+    def extra_serving_functions(self) -> list[serving.ServingFunction]:
+        """SRVP's exported functions besides `predict` (cheap: they reuse `infer`, `sample_states`, `render`):
+
+        - `latents`: the latent trajectory behind `predict`'s frames for the same inputs and seed, with q(y_1)
+          and the content variable w (latent-space analysis, interpolation, custom decoding).
+        - `decode`: frames of latent states [B, S, F, ny], with w and skips from a context; `decode(context,
+          latents(context, ...).states)` equals `predict(context, ...)`.
+        - `content_swap`: futures with the dynamics (y_1, z) of `dynamics_context` and the content (w, and the
+          skip tensors when the model has them) of `content_context` (paper, section 4.5); content_swap(x, x,
+          ...) equals predict(x, ...). Only for models with content or skip connections.
+        """
+        cfg = self.model_config
+        latent_outputs = {
+            "states": f"float32 [B, num_samples, horizon * k, {cfg.latent_size}]: y after each Euler step of the "
+                      "future",
+            "y1_mean": f"float32 [B, {cfg.latent_size}]: mean of q(y_1 | context)",
+            "y1_scale": f"float32 [B, {cfg.latent_size}]: standard deviation of q(y_1 | context)"}
+        if self.content is not None:
+            latent_outputs["content"] = (f"float32 [B, {cfg.inference_hidden_size}]: content variable w of the last "
+                                         f"{cfg.inference_frames} context frames")
+        states = serving.ServingInput("states", "states", same_batch_as="context", size=cfg.latent_size)
+        functions = [
+            serving.ServingFunction(
+                "latents", self._serve_latents, (serving.CONTEXT, *serving.SAMPLING),
+                "The latent trajectory behind predict's frames (same inputs, same seed), q(y_1) and w.",
+                latent_outputs),
+            serving.ServingFunction(
+                "decode", self._serve_decode, (serving.CONTEXT, states),
+                "Frames of given latent states, with the content (and skips) of a context.",
+                {"frames": "float32 [B, S, F, H, W, C] in [0, 1] for states [B, S, F, ny]"})]
+        if self.content is not None or cfg.skip_connections:
+            functions.append(serving.ServingFunction(
+                "content_swap", self._serve_content_swap,
+                (serving.ServingInput("content_context", "frames", same_batch_as="dynamics_context"),
+                 serving.ServingInput("dynamics_context", "frames"), *serving.SAMPLING),
+                "Futures with the motion of dynamics_context and the appearance (w, skips) of content_context.",
+                {"frames": "float32 [B, num_samples, horizon * k, H, W, C] in [0, 1]"}))
+        return functions
+
+    def _seeded_states(self, inferred, num_samples, horizon, steps_per_frame, seed):
+        """`sample_states` with every Euler step recorded, for the noise `predict` draws for `seed`."""
+        shape = tf.shape(inferred["encoding"])
+        noise = self.draw_noise(shape[0], num_samples, shape[1], shape[1] - 1 + horizon, seed=seed)
+        return self.sample_states(inferred, num_samples, horizon, steps_per_frame, noise, include_intermediate=True)
+
+    def _serve_latents(self, context, num_samples, steps_per_frame, horizon, seed):
+        inferred = self.infer(context)
+        states = self._seeded_states(inferred, num_samples, horizon, steps_per_frame, seed)
+        batch = tf.shape(context)[0]
+        out = {"states": tf.reshape(states, tf.concat([[batch, num_samples], tf.shape(states)[1:]], axis=0)),
+               "y1_mean": inferred["y1"].loc, "y1_scale": inferred["y1"].scale}
+        if inferred["content"] is not None:
+            out["content"] = inferred["content"]
+        return out
+
+    def _serve_decode(self, context, states):
+        shape = tf.shape(states)
+        flat = tf.reshape(states, tf.concat([[shape[0] * shape[1]], shape[2:3], [self.model_config.latent_size]], 0))
+        return {"frames": self.render(flat, self.infer(context), shape[1])}
+
+    def _serve_content_swap(self, content_context, dynamics_context, num_samples, steps_per_frame, horizon, seed):
+        states = self._seeded_states(self.infer(dynamics_context), num_samples, horizon, steps_per_frame, seed)
+        return {"frames": self.render(states, self.infer(content_context), num_samples)}
 
 
 def euclidean_norm(x: tf.Tensor) -> tf.Tensor:
