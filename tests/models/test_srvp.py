@@ -191,6 +191,7 @@ def test_sample_states_and_render_compose_sample_futures_row_by_row():
     for index, weight in enumerate(model.trainable_weights):  # make y_1, w and the skips matter visibly
         weight.assign_add(tf.random.stateless_normal(weight.shape, seed=[0, index]) * 0.1)
     S, horizon, k = 3, 2, 2
+    P, NY = model.min_context_frames() + 1, model.model_config.latent_size  # context frames, latent size
     context = tf.random.stateless_uniform([B, P, 64, 64, C], seed=[3, 4])
     inferred = model.infer(context)
     noise = model.draw_noise(B, S, P, P - 1 + horizon, seed=6)
