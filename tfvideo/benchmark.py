@@ -45,7 +45,7 @@ from absl import flags  # noqa: E402
 
 from tfvideo import config as config_lib  # noqa: E402
 from tfvideo import flags as flags_lib  # noqa: E402
-from tfvideo.utils import files  # noqa: E402
+from tfvideo.utils import cli_logging, files  # noqa: E402
 
 CONFIG_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "configs")
 PARAMETER_CONFIGS = ("smmnist", "svg_smmnist", "svg_bair", "svg_kth", "hafsvg_smmnist", "hafsvg_bair", "hafsvg_kth")
@@ -311,6 +311,7 @@ def _measure() -> dict:
     return runs[0] if len(runs) == 1 else {"variants": runs}
 
 
+@cli_logging.interruptible()
 def main(argv) -> int:
     if len(argv) > 1:
         raise app.UsageError(f"Unexpected arguments {argv[1:]}.")
@@ -327,12 +328,12 @@ def main(argv) -> int:
 
 def run() -> None:
     """The console script `tfvideo-benchmark`."""
-    app.run(lambda argv: sys.exit(main(argv)))
+    cli_logging.run_main(main)
 
 
 def run_compare_models() -> None:
     """`run` with --compare_models (`python -m tfvideo.bench_models`)."""
-    app.run(lambda argv: sys.exit(main(argv)), argv=[sys.argv[0], "--compare_models", *sys.argv[1:]])
+    cli_logging.run_main(main, argv=[sys.argv[0], "--compare_models", *sys.argv[1:]])
 
 
 if __name__ == "__main__":

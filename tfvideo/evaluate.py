@@ -72,6 +72,7 @@ def _evaluate_run(run: str, options, eval_lib, report) -> dict:
     return results
 
 
+@cli_logging.interruptible("Interrupted (Ctrl-C); rerun the same command to resume.")
 def main(argv) -> int:
     if len(argv) > 1:
         raise app.UsageError(f"Unexpected arguments {argv[1:]}: every option is a --flag (see --helpfull).")
@@ -109,7 +110,7 @@ def main(argv) -> int:
 
 
 def run() -> None:
-    app.run(lambda argv: sys.exit(main(argv)))
+    cli_logging.run_main(main)
 
 
 if __name__ == "__main__":

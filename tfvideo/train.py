@@ -6,7 +6,6 @@ Parses flags, freezes them into a Config and calls `train_lib.train`. Rerunning 
 from __future__ import annotations
 
 import os
-import sys
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
@@ -20,6 +19,7 @@ flags_lib.define_config_flags()
 FLAGS = flags.FLAGS
 
 
+@cli_logging.interruptible("Interrupted (Ctrl-C); rerun the same command to resume.")
 def main(argv) -> int:
     if len(argv) > 1:
         raise app.UsageError(f"Unexpected arguments {argv[1:]}: every option is a --flag (see --helpfull).")
@@ -41,7 +41,7 @@ def main(argv) -> int:
 
 
 def run() -> None:
-    app.run(lambda argv: sys.exit(main(argv)))
+    cli_logging.run_main(main)
 
 
 if __name__ == "__main__":

@@ -23,7 +23,7 @@ from absl import app  # noqa: E402
 from absl import flags  # noqa: E402
 
 from tfvideo import flags as flags_lib  # noqa: E402
-from tfvideo.utils import files  # noqa: E402
+from tfvideo.utils import cli_logging, files  # noqa: E402
 
 flags_lib.define_config_flags()
 FLAGS = flags.FLAGS
@@ -64,6 +64,7 @@ def run_benchmark(data_config, batch_size: int, batches: int = 20, warmup: int =
             "test_videos_per_s": round(read / max(test_s, 1e-9), 1), "cpu_count": os.cpu_count()}
 
 
+@cli_logging.interruptible()
 def main(argv) -> int:
     if len(argv) > 1:
         raise app.UsageError(f"Unexpected arguments {argv[1:]}: every option is a --flag.")
@@ -97,7 +98,7 @@ def main(argv) -> int:
 
 
 def run() -> None:
-    app.run(lambda argv: sys.exit(main(argv)))
+    cli_logging.run_main(main)
 
 
 if __name__ == "__main__":

@@ -19,6 +19,7 @@ from absl import app  # noqa: E402
 from absl import flags  # noqa: E402
 
 from tfvideo import flags as flags_lib  # noqa: E402
+from tfvideo.utils import cli_logging  # noqa: E402
 
 flags_lib.define_config_flags()
 FLAGS = flags.FLAGS
@@ -95,6 +96,7 @@ def prepare(config, manual_dir: str | None = None) -> str:
     return registry.get_data_source(config.data).description
 
 
+@cli_logging.interruptible("Interrupted (Ctrl-C); rerun the same command to prepare the dataset.")
 def main(argv) -> int:
     if len(argv) > 1:
         raise app.UsageError(f"Unexpected arguments {argv[1:]}: every option is a --flag.")
@@ -112,7 +114,7 @@ def main(argv) -> int:
 
 
 def run() -> None:
-    app.run(lambda argv: sys.exit(main(argv)))
+    cli_logging.run_main(main)
 
 
 if __name__ == "__main__":

@@ -37,6 +37,7 @@ CLI.define(flags.DEFINE_bool, "extra_endpoints", True, "SavedModel: also export 
                                                        "(SRVP: latents, decode, content_swap).")
 
 
+@cli_logging.interruptible("Interrupted (Ctrl-C): nothing was exported.")
 def main(argv) -> int:
     if len(argv) > 1:
         raise app.UsageError(f"Unexpected arguments {argv[1:]}: every option is a --flag (see --helpfull).")
@@ -61,7 +62,7 @@ def main(argv) -> int:
 
 
 def run() -> None:
-    app.run(lambda argv: sys.exit(main(argv)))
+    cli_logging.run_main(main)
 
 
 if __name__ == "__main__":

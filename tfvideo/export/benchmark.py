@@ -126,6 +126,7 @@ def _print_row(row: dict, out) -> None:
           f"{min(row['times']):.3f} | {err} | {mean} |", file=out, flush=True)
 
 
+@cli_logging.interruptible()
 def main(argv) -> int:
     if len(argv) > 1:
         raise app.UsageError(f"Unexpected arguments {argv[1:]}: every option is a --flag.")
@@ -149,7 +150,7 @@ def main(argv) -> int:
 
 
 def run() -> None:
-    app.run(lambda argv: sys.exit(main(argv)))
+    cli_logging.run_main(main)
 
 
 if __name__ == "__main__":

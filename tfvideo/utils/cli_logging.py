@@ -1,13 +1,22 @@
-"""Logging shared by tfvideo's CLIs."""
+"""Logging and exits shared by tfvideo's CLIs.
+
+Every CLI's `main` is wrapped in `interruptible` (Ctrl-C anywhere in it, start-up included, ends with one line
+and exit status 130, no traceback) and its console script / `python -m` entry point is `run_main(main)`.
+"""
 
 from __future__ import annotations
 
+import functools
 import logging as std_logging
 import os
 import sys
+import threading
 
+from absl import app
 from absl import flags
 from absl import logging
+
+INTERRUPTED = 130  # exit status after Ctrl-C (128 + SIGINT), as shells report it
 
 
 def quiet_logs(flag_values=flags.FLAGS) -> None:
@@ -49,3 +58,42 @@ def report_error(error) -> None:
     stream = getattr(logging.get_absl_handler().python_handler, "stream", None)
     if stream is not None and stream not in (sys.stderr, sys.__stderr__):
         logging.error("%s", error)
+
+
+def interruptible(message: str = "Interrupted (Ctrl-C)."):
+    """Decorator for a CLI's `main(argv) -> int`: a KeyboardInterrupt that `main` does not handle itself prints
+    `message` on one line of stderr and returns INTERRUPTED, instead of a traceback."""
+    def decorate(main):
+        @functools.wraps(main)
+        def wrapped(argv):
+            try:
+                return main(argv)
+            except KeyboardInterrupt:
+                print(f"\n{message}", file=sys.stderr, flush=True)
+                return INTERRUPTED
+        return wrapped
+    return decorate
+
+
+def run_main(main, argv=None) -> None:
+    """The entry point of a CLI: `absl.app.run(main)`, exiting with the status `main` returns.
+
+    Ctrl-C while absl parses the flags also exits with INTERRUPTED and one line. After an interruption the process
+    exits at once even when library threads are still busy (e.g. TFDS download workers retrying), which
+    Python's normal exit would wait for.
+    """
+    try:
+        app.run(lambda args: _exit(main(args)), argv=argv)
+    except KeyboardInterrupt:
+        print("\nInterrupted (Ctrl-C).", file=sys.stderr, flush=True)
+        _exit(INTERRUPTED)
+
+
+def _exit(code) -> None:
+    if code == INTERRUPTED and any(t.is_alive() and not t.daemon for t in threading.enumerate()
+                                   if t is not threading.current_thread()):
+        sys.stdout.flush()
+        sys.stderr.flush()
+        std_logging.shutdown()
+        os._exit(code)
+    sys.exit(code)
