@@ -16,6 +16,8 @@ import dataclasses
 import json
 from typing import Any
 
+import numpy as np
+
 from tfvideo import validation
 
 MODEL_NAMES = ("srvp", "svg", "hafsvg")
@@ -114,11 +116,9 @@ class ModelConfig:
                      "inference_layers", "dynamics_hidden_size", "dynamics_layers", "inference_frames"):
             _check_positive_int(name, getattr(self, name))
         for name in ("obs_scale", "residual_gain"):
-            if not getattr(self, name) > 0:
-                raise ConfigError(f"--{name} must be > 0; got {getattr(self, name)!r}.")
+            _check_float32(name, getattr(self, name), positive=True)
         for name in ("beta_y", "beta_z", "l2_residual"):
-            if not getattr(self, name) >= 0:
-                raise ConfigError(f"--{name} must be >= 0; got {getattr(self, name)!r}.")
+            _check_float32(name, getattr(self, name), positive=False)
         k = validation.steps_per_frame(self.dt, "--dt", error=ConfigError)
         if self.model in ("svg", "hafsvg") and k != 1:
             raise ConfigError(f"--model={self.model} is a discrete-time model: use --dt=1 (got --dt={self.dt}).")
@@ -206,8 +206,9 @@ class TrainConfig:
         for name in ("lr_burnin_steps", "lr_decay_steps", "seed"):
             if not isinstance(getattr(self, name), int) or getattr(self, name) < 0:
                 raise ConfigError(f"--{name} must be a whole number >= 0; got {getattr(self, name)!r}.")
-        if not self.learning_rate > 0:
-            raise ConfigError(f"--learning_rate must be > 0; got {self.learning_rate!r}.")
+        validation.int32_seed(self.seed, "--seed", error=ConfigError)  # seeds numpy, Python and TensorFlow
+        validation.finite_number(self.learning_rate, "--learning_rate", error=ConfigError,
+                                 above=0.0, maximum=1.0)
         if not self.workdir:
             raise ConfigError("--workdir must name a directory for checkpoints and logs.")
 
@@ -303,6 +304,14 @@ def _as_flag(name: str, value: Any) -> str:
 def _check_choice(name: str, value: str, choices: tuple[str, ...]) -> None:
     if value not in choices:
         raise ConfigError(f"Unknown --{name}={value!r}; expected one of: {', '.join(choices)}.")
+
+
+def _check_float32(name: str, value: Any, positive: bool) -> None:
+    """ConfigError unless `value` is a finite number that float32, the models' dtype, holds: > 0 and not below the
+    smallest normal float32 when `positive`, else >= 0."""
+    float32 = np.finfo(np.float32)
+    validation.finite_number(value, f"--{name}", error=ConfigError, maximum=float(float32.max),
+                             **({"minimum": float(float32.tiny)} if positive else {"minimum": 0.0}))
 
 
 def _check_positive_int(name: str, value: Any) -> None:

@@ -26,12 +26,13 @@ def main(argv) -> int:
     from tfvideo import config as config_lib
     from tfvideo.training import checkpointing, train_lib
     from tfvideo.data import errors as data_errors, mnist_digits
+    from tfvideo.utils import memory
     cli_logging.quiet_tensorflow_logs()
     try:
         config = flags_lib.config_from_flags(FLAGS)
         result = train_lib.train(config)
     except (config_lib.ConfigError, checkpointing.WorkdirError, mnist_digits.DigitsUnavailableError,
-            data_errors.DatasetUnavailableError, FloatingPointError) as error:
+            data_errors.DatasetUnavailableError, FloatingPointError, memory.MemoryLimitError) as error:
         cli_logging.report_error(error)
         return 2
     if result.metrics:

@@ -3,6 +3,7 @@
 - `steps_per_frame`: dt -> k for dt = 1/k, 1 <= k <= MAX_STEPS_PER_FRAME (to within DT_TOLERANCE).
 - `positive_int`: counts (num_samples, horizon, sizes, steps).
 - `int32_seed`: sampling seeds.
+- `finite_number`: real hyperparameters (finite, within bounds).
 
 The configuration, `VideoPredictor.generate`, the exported signatures (whose in-graph twin of the dt rule is
 `tfvideo.export.checks.graph_steps_per_frame`), the TFLite host checks and the evaluation all call them. Each takes
@@ -58,6 +59,20 @@ def steps_per_frame(dt, name: str = "dt", *, error: type[ValueError] = ValueErro
             raise error(f"{name} must be of the form 1/k for a whole number k from 1 to {MAX_STEPS_PER_FRAME} (1, "
                         f"0.5, 0.25, ...) so that Euler steps land on every frame; got {dt!r}.{hint}")
     return int(k)
+
+
+def finite_number(value, name: str, *, error: type[ValueError] = ValueError, above: float | None = None,
+                  minimum: float | None = None, maximum: float | None = None) -> float:
+    """`value` as a float when it is a finite real number (not a bool) with value > `above`, >= `minimum` and
+    <= `maximum` (each bound checked when given); NaN and +-inf never pass."""
+    number = _real_scalar(value)
+    bounds = [f"> {above:g}" if above is not None else "", f">= {minimum:g}" if minimum is not None else "",
+              f"<= {maximum:g}" if maximum is not None else ""]
+    if number is None or not np.isfinite(number) or (above is not None and not number > above) \
+            or (minimum is not None and not number >= minimum) or (maximum is not None and not number <= maximum):
+        wanted = " and ".join(b for b in bounds if b)
+        raise error(f"{name} must be a finite number{' ' + wanted if wanted else ''}; got {value!r}.")
+    return number
 
 
 def _real_scalar(value) -> float | None:

@@ -145,7 +145,8 @@ def test_nan_batches_in_a_row_stop_training_with_the_last_good_checkpoint_intact
                          "--checkpoint_every=2", "--max_nonfinite_steps=3"]) == 2
     err = capsys.readouterr().err
     assert "error: 3 consecutive steps had a NaN/Inf loss or gradient (last at step 7); training stopped." in err
-    assert f"The last good checkpoint is in {workdir / 'checkpoints'}" in err
+    assert f"The newest intact checkpoint is {workdir / 'checkpoints' / 'ckpt-6'} (step 6) (checkpoints hold finite " \
+        "weights only)" in err
     ckpt = str(workdir / "checkpoints" / "ckpt-")
     assert sorted(os.path.basename(p) for p in glob.glob(ckpt + "*.index")) == \
         ["ckpt-2.index", "ckpt-4.index", "ckpt-6.index"]
@@ -159,6 +160,68 @@ def test_nan_batches_in_a_row_stop_training_with_the_last_good_checkpoint_intact
     skips = re.findall(r"Step (\d+) skipped", caplog.text)
     assert skips == ["3", "5", "6", "7"], skips
     assert step_4["optimizer/_iterations/.ATTRIBUTES/VARIABLE_VALUE"] == 3, skips  # 4 steps, step 3 skipped
+
+
+def test_a_window_of_skipped_steps_logs_no_loss(tmp_path, monkeypatch, capsys):
+    """Steps 3 and 4 are skipped: the log line of step 4 shows the skips, not loss terms of 0."""
+    _poison(monkeypatch, {3, 4})
+    assert run_main([*TINY_FLAGS, "--residual_gain=0.5", f"--workdir={tmp_path / 'run'}", "--train_steps=6",
+                     "--checkpoint_every=6", "--log_every=2", "--max_nonfinite_steps=5"]) == 0
+    lines = {line.split(" (")[0]: line for line in capsys.readouterr().out.splitlines() if line.startswith("step ")}
+    assert "skipped=2" in lines["step 4/6"] and "loss=" not in lines["step 4/6"], lines["step 4/6"]
+    for step in (2, 6):
+        assert "loss=" in lines[f"step {step}/6"] and "skipped" not in lines[f"step {step}/6"]
+        assert not re.search(r"loss=0 ", lines[f"step {step}/6"])
+
+
+def _overflow_after(monkeypatch, first_bad_step: int) -> None:
+    """Adam's learning rate becomes inf from `first_bad_step` (1-based) on: its update, with finite gradients,
+    leaves NaN/Inf weights (what --learning_rate=inf did before the config refused it)."""
+    import keras
+
+    class Schedule(keras.optimizers.schedules.LearningRateSchedule):
+        def __call__(self, step):  # step: the optimizer's iterations before the update (0-based)
+            return tf.where(step + 1 >= first_bad_step, float("inf"), 1e-3)
+
+        def get_config(self):
+            return {}
+
+    monkeypatch.setattr(train_lib, "make_optimizer", lambda tc: keras.optimizers.Adam(learning_rate=Schedule()))
+
+
+@pytest.mark.parametrize("checkpoint_every, message, kept", [
+    (1, r"At step 2 \d+ variable\(s\) hold NaN/Inf \(e\.g\. .*\): no checkpoint was saved\. The newest intact "
+        r"checkpoint is \S+/ckpt-1 \(step 1\)\.", 1),
+    (2, r"The weights hold NaN/Inf at step 4 .*training stopped\. The newest intact checkpoint is \S+/ckpt-2 "
+        r"\(step 2\) \(checkpoints hold finite weights only\)\.", 2),
+])
+def test_weights_that_overflow_are_never_checkpointed(tmp_path, monkeypatch, capsys, checkpoint_every, message, kept):
+    """The update of step `checkpoint_every` + 1 overflows the weights (its gradients are finite, so it is applied).
+    With checkpoint_every=1 the checkpoint of step 2 is refused; with 2, step 4 is skipped (NaN loss), finds the
+    weights non-finite and stops at once. Either way the only checkpoint is the finite one before the overflow."""
+    _overflow_after(monkeypatch, checkpoint_every + 1)
+    workdir = tmp_path / "run"
+    assert run_main([*TINY_FLAGS, "--residual_gain=0.5", f"--workdir={workdir}", "--train_steps=8",
+                     f"--checkpoint_every={checkpoint_every}", "--max_nonfinite_steps=5"]) == 2
+    err = capsys.readouterr().err
+    assert re.search(message, err), err
+    assert "last good" not in err
+    assert [os.path.basename(p) for p in glob.glob(str(workdir / "checkpoints" / "*.index"))] == [f"ckpt-{kept}.index"]
+    weights = _tensors(str(workdir / "checkpoints" / f"ckpt-{kept}"), "model/")
+    assert weights and all(np.isfinite(v).all() for v in weights.values())
+
+
+def test_save_refuses_non_finite_weights_and_writes_nothing(tmp_path):
+    model, optimizer = _tiny_model_and_optimizer()
+    state = checkpointing.RunCheckpoint(str(tmp_path), model, optimizer)
+    state.save(1)
+    model.trainable_variables[3].assign(tf.fill(model.trainable_variables[3].shape, np.inf))
+    with pytest.raises(checkpointing.NonFiniteWeightsError, match=r"At step 2 1 variable\(s\) hold NaN/Inf .*no "
+                                                                    r"checkpoint was saved\. The newest intact "
+                                                                    r"checkpoint is \S+ckpt-1 \(step 1\)"):
+        state.save(2)
+    assert sorted(os.listdir(tmp_path / "checkpoints")) == ["checkpoint", "ckpt-1.data-00000-of-00001",
+                                                            "ckpt-1.index"]
 
 
 # ------------------------------------------------------------------------------------------------ disk faults

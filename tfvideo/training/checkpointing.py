@@ -107,6 +107,10 @@ class CheckpointSaveError(WorkdirError):
     """A checkpoint could not be written (full disk, lost permissions); the message names the newest intact one."""
 
 
+class NonFiniteWeightsError(FloatingPointError):
+    """The weights or optimizer state hold NaN/Inf: no checkpoint is saved; the message names the newest one."""
+
+
 class RunCheckpoint:
     """The checkpointed state of a run: model (with its seed-generator states), optimizer (optional) and step.
 
@@ -144,11 +148,10 @@ class RunCheckpoint:
 
         Newer checkpoints that cannot be read are moved to checkpoints/corrupt/ with a warning naming them
         (`fallbacks`). Raises WorkdirError when the checkpoint does not match the model (another configuration)
-        or when no checkpoint can be read.
+        or when no checkpoint can be read. An owner repairs the directory only once a checkpoint fits the model
+        (or when there is none): a refused restore leaves the directory as it was.
         """
         self.fallbacks = []
-        if self.owner:
-            self._remove_partial_writes()
         candidates = self._candidates()
         bad = []
         for index, path in enumerate(candidates):
@@ -159,6 +162,7 @@ class RunCheckpoint:
                 for message in self.fallbacks:
                     logging.warning("%s Using the previous checkpoint %s.", message, os.path.basename(path))
                 if self.owner:
+                    self._remove_partial_writes()
                     self._set_aside(bad)
                     self._record(candidates[index:])
                 logging.info("Restored checkpoint %s (step %d).", path, step)
@@ -168,6 +172,8 @@ class RunCheckpoint:
         if candidates:
             raise WorkdirError(f"No checkpoint in {self.directory} can be read:\n  " + "\n  ".join(self.fallbacks)
                                + "\nRestore them from a backup, or move the directory away to start the run over.")
+        if self.owner:
+            self._remove_partial_writes()
         return None
 
     def restore_step(self, step: int, strict: bool = True) -> int:
@@ -268,8 +274,16 @@ class RunCheckpoint:
 
     # -------------------------------------------------------------------------------------------- save
     def save(self, step: int) -> str:
-        """Writes checkpoints/ckpt-<step> and fsyncs it; CheckpointSaveError (earlier ones intact) if that fails."""
+        """Writes checkpoints/ckpt-<step> and fsyncs it; CheckpointSaveError (earlier ones intact) if that fails.
+        NonFiniteWeightsError, saving nothing, when a variable holds NaN/Inf: a checkpoint always holds finite
+        weights."""
         self.step.assign(step)
+        bad = self.nonfinite_variables()
+        if bad:
+            raise NonFiniteWeightsError(
+                f"At step {step} {len(bad)} variable(s) hold NaN/Inf (e.g. {', '.join(bad[:3])}): no checkpoint was "
+                f"saved. {self.newest_intact_text()}. Lower --learning_rate or check the data, then rerun to resume "
+                "from it.")
         free = shutil.disk_usage(_existing_parent(self.directory)).free
         if free < self.checkpoint_bytes() + (1 << 20):
             raise self._save_failed(step, f"{free / 2**20:.1f} MiB free, a checkpoint needs about "
@@ -290,12 +304,20 @@ class RunCheckpoint:
             for name in _files_of(prefix):
                 with contextlib.suppress(OSError):
                     os.remove(name)
-        intact = next((p for p in self._candidates() if unreadable_reason(p) is None), None)
-        where = (f"The newest intact checkpoint is {intact} (step {_step_of(intact)})" if intact
-                 else "No checkpoint had been saved yet")
         return CheckpointSaveError(f"Could not write the checkpoint of step {step} to {self.directory}: {reason}. "
-                                   f"{where}. Free disk space (or fix the directory's permissions), then rerun the "
-                                   "same command to resume.")
+                                   f"{self.newest_intact_text()}. Free disk space (or fix the directory's "
+                                   "permissions), then rerun the same command to resume.")
+
+    def newest_intact_text(self) -> str:
+        """'The newest intact checkpoint is <path> (step N)', or 'No checkpoint had been saved yet'."""
+        intact = next((p for p in self._candidates() if unreadable_reason(p) is None), None)
+        return (f"The newest intact checkpoint is {intact} (step {_step_of(intact)})" if intact
+                else f"No checkpoint had been saved yet in {self.directory}")
+
+    def nonfinite_variables(self) -> list[str]:
+        """Names of the float variables (model and optimizer) that hold a NaN or an Inf."""
+        return [v.path if hasattr(v, "path") else v.name for v in self._variables
+                if "float" in str(v.dtype) and not np.isfinite(np.asarray(v.numpy(), np.float32)).all()]
 
     # -------------------------------------------------------------------------------------------- disk space
     def checkpoint_bytes(self) -> int:

@@ -24,6 +24,7 @@ from tfvideo import config as config_lib
 from tfvideo.training import schedules
 from tfvideo.perf import speed
 from tfvideo.training import summaries
+from tfvideo.utils import memory
 from tfvideo.utils import video_io
 from tfvideo.data import registry as data_registry
 from tfvideo.models import build_model
@@ -52,24 +53,12 @@ def train(config: config_lib.Config) -> TrainResult:
     tc = config.train
     strategy = distribute.build_strategy(tc.strategy)  # first: multi-worker collectives need a fresh runtime
     distribute.per_replica_batch(strategy, tc.batch_size)
+    _check_batch_memory(config)
     chief = distribute.is_chief(strategy)  # only the chief writes into the workdir
-    workdir, source = _open_run(config, chief)
-    logging.info("Data: %s", source.description)
-    keras.utils.set_random_seed(tc.seed)
-    with strategy.scope():  # variables mirrored on every replica (a no-op scope with the default strategy)
-        model = build_model(config)
-        logging.info("Speed options: %s", speed.apply_speed_options(model, tc))  # --precision, --kernel_grad, ...
-        optimizer = make_optimizer(tc)
-        model.compile(optimizer=precision_lib.training_optimizer(optimizer, tc.precision))
-        model.optimizer.build(model.trainable_variables)
-        state = checkpointing.RunCheckpoint(workdir, model, optimizer, tc.max_checkpoints)
-        resumed_from = state.restore_latest()
-    state = distribute.saving_checkpoint(strategy, state, model, optimizer)  # out of the scope: chief-only vars
+    run = _open_run(config, chief, strategy)
+    model, optimizer, state, source, workdir = run.model, run.optimizer, run.state, run.source, run.workdir
     state.check_space()  # room for the run's checkpoints, before any training
-    step = resumed_from or 0
-    if resumed_from is not None:
-        print(f"Resuming from checkpoint at step {step} in {workdir}.", flush=True)
-        logging.info("Resuming from checkpoint at step %d.", step)
+    step = run.resumed_from or 0
     logging.info("Model %s: %s parameters.", config.model.model, f"{model.count_params():,}")
     writer = tf.summary.create_file_writer(os.path.join(workdir, "tensorboard")) if chief else \
         tf.summary.create_noop_writer()
@@ -90,27 +79,91 @@ def train(config: config_lib.Config) -> TrainResult:
               "continue.", flush=True)
     gif_path = None if interrupted or not chief else write_samples(model, preview, config, step, writer)
     writer.flush()
-    return TrainResult(step=step, resumed_from=resumed_from, metrics=metrics, gif_path=gif_path,
+    return TrainResult(step=step, resumed_from=run.resumed_from, metrics=metrics, gif_path=gif_path,
                        interrupted=interrupted)
 
 
-def _open_run(config: config_lib.Config, chief: bool):
-    """(workdir, data source). The chief checks the workdir (writable, free space, same configuration) before
-    opening the data, and records config.json only once the data is found: a run whose data is missing leaves
-    no config.json behind, nor a directory that this call created."""
+def _check_batch_memory(config: config_lib.Config) -> None:
+    """MemoryLimitError, before any work, when one training batch, or the futures sampled for the GIFs, cannot fit
+    in the memory available."""
+    data, tc = config.data, config.train
+    frame = f"{data.image_size}x{data.image_size}x{data.channels}"
+    memory.check_fits(memory.training_bytes(config),
+                      f"A training batch of --batch_size={tc.batch_size} videos x --seq_len={data.seq_len} frames of "
+                      f"{frame}", "lower --batch_size or --seq_len")
+    memory.check_fits(memory.sampling_bytes(tc.num_gif_videos, tc.num_gif_samples + 1,
+                                            data.conditioning_frames + data.test_horizon, data.image_size,
+                                            data.channels),
+                      f"The sample GIFs' --num_gif_videos={tc.num_gif_videos} x --num_gif_samples="
+                      f"{tc.num_gif_samples} futures of --test_horizon={data.test_horizon} frames of {frame}",
+                      "lower --num_gif_samples, --num_gif_videos or --test_horizon")
+
+
+@dataclasses.dataclass
+class _OpenRun:
+    """A run ready to train: its data, model, optimizer and checkpoint state (restored when resuming)."""
+
+    workdir: str
+    source: object  # the DataSource
+    model: keras.Model
+    optimizer: keras.optimizers.Optimizer
+    state: checkpointing.RunCheckpoint
+    resumed_from: int | None  # the restored checkpoint's step, None for a fresh run
+
+
+def _open_run(config: config_lib.Config, chief: bool, strategy) -> _OpenRun:
+    """Checks the workdir (writable, free space, same configuration), opens the data, builds the model and restores
+    the newest checkpoint; only then does the chief record config.json. So a run that is refused (data missing, a
+    checkpoint of another configuration next to a lost config.json, ...) changes nothing in the workdir, and leaves
+    no directory that this call created."""
     workdir = config.train.workdir
-    if not chief:
-        return workdir, data_registry.get_data_source(config.data)
-    created = not os.path.exists(workdir)
-    checkpointing.prepare_workdir(config, record=False)
+    created = chief and not os.path.exists(workdir)
+    recorded = os.path.exists(os.path.join(workdir, checkpointing.CONFIG_FILE))
+    if chief:
+        checkpointing.prepare_workdir(config, record=False)
     try:
         source = data_registry.get_data_source(config.data)
+        logging.info("Data: %s", source.description)
+        run = _restore_run(config, strategy, workdir, source)
     except BaseException:
-        if created and not os.listdir(workdir):
+        if created and os.path.isdir(workdir) and not os.listdir(workdir):
             os.rmdir(workdir)
         raise
-    checkpointing.record_config(config)
-    return workdir, source
+    if chief:
+        _report_start(run, recorded)
+        checkpointing.record_config(config)
+    return run
+
+
+def _restore_run(config, strategy, workdir, source) -> _OpenRun:
+    """Builds the model and optimizer under `strategy` and restores the newest checkpoint strictly (WorkdirError
+    naming it when it was written by another configuration)."""
+    tc = config.train
+    keras.utils.set_random_seed(tc.seed)
+    with strategy.scope():  # variables mirrored on every replica (a no-op scope with the default strategy)
+        model = build_model(config)
+        logging.info("Speed options: %s", speed.apply_speed_options(model, tc))  # --precision, --kernel_grad, ...
+        optimizer = make_optimizer(tc)
+        model.compile(optimizer=precision_lib.training_optimizer(optimizer, tc.precision))
+        model.optimizer.build(model.trainable_variables)
+        state = checkpointing.RunCheckpoint(workdir, model, optimizer, tc.max_checkpoints)
+        resumed_from = state.restore_latest()
+    state = distribute.saving_checkpoint(strategy, state, model, optimizer)  # out of the scope: chief-only vars
+    return _OpenRun(workdir=workdir, source=source, model=model, optimizer=optimizer, state=state,
+                    resumed_from=resumed_from)
+
+
+def _report_start(run: _OpenRun, recorded: bool) -> None:
+    """Says whether the run resumes or starts, and from what."""
+    if run.resumed_from is not None:
+        print(f"Resuming from checkpoint at step {run.resumed_from} in {run.workdir}.", flush=True)
+        logging.info("Resuming from checkpoint at step %d.", run.resumed_from)
+        if not recorded:
+            logging.warning("%s was missing from %s; its checkpoint fits this configuration's model, so this "
+                            "configuration is recorded as the run's.", checkpointing.CONFIG_FILE, run.workdir)
+    elif recorded:
+        print(f"No checkpoint in {run.state.directory}: the run in {run.workdir} starts from scratch (step 0).",
+              flush=True)
 
 
 def _train_loop(model, optimizer, state, source, config, step, writer, preview):
@@ -119,8 +172,8 @@ def _train_loop(model, optimizer, state, source, config, step, writer, preview):
     stream = distribute.distribute_stream(tf.distribute.get_strategy(), stream)  # global batches split on replicas
     train_fn = distribute.make_train_function(tf.distribute.get_strategy(), model, tc.jit_compile)
     names = list(model.loss_term_names)
-    progress = progress_lib.Progress(tc.train_steps, start=step, names=names + ["lr"])
-    window_start, metrics, skipped_in_a_row, skipped_total = time.time(), {}, 0, 0
+    progress = progress_lib.Progress(tc.train_steps, start=step, names=names + ["lr", "skipped"])
+    window_start, metrics, skipped_in_a_row, skipped_total, applied_in_window = time.time(), {}, 0, 0, 0
     for batch in stream.take(tc.train_steps - step):
         logs = train_fn(batch)
         step += 1
@@ -128,21 +181,18 @@ def _train_loop(model, optimizer, state, source, config, step, writer, preview):
         if float(logs["skipped"]):
             skipped_in_a_row, skipped_total = skipped_in_a_row + 1, skipped_total + 1
             logging.warning("Step %d skipped: non-finite loss or gradients (%d in a row).", step, skipped_in_a_row)
-            if skipped_in_a_row >= tc.max_nonfinite_steps:
-                raise FloatingPointError(
-                    f"{skipped_in_a_row} consecutive steps had a NaN/Inf loss or gradient (last at step {step}); "
-                    f"training stopped. The last good checkpoint is in {state.directory}. Lower "
-                    "--learning_rate or check the data, then rerun to resume.")
+            _check_nonfinite_streak(state, step, skipped_in_a_row, tc.max_nonfinite_steps)
         else:
-            skipped_in_a_row = 0
+            skipped_in_a_row, applied_in_window = 0, applied_in_window + 1
         if step % tc.log_every == 0 or step == tc.train_steps:
-            metrics = {name: float(logs[name]) for name in names}
+            # The loss terms are means over the window's applied steps: none when every step was skipped.
+            metrics = {name: float(logs[name]) for name in names} if applied_in_window else {}
             rate = tc.log_every / max(time.time() - window_start, 1e-9)
-            window_start = time.time()
+            window_start, applied_in_window = time.time(), 0
             lr = float(optimizer.learning_rate)
             summaries.write_scalars(writer, {**metrics, "learning_rate": lr, "steps_per_second": rate,
                                              "skipped_steps": skipped_total}, step)
-            progress.update(step, {**metrics, "lr": lr})
+            progress.update(step, {**metrics, "lr": lr} if metrics else {"lr": lr, "skipped": skipped_in_a_row})
             model.reset_metrics()
         elif progress.interactive:
             progress.update(step)
@@ -151,6 +201,23 @@ def _train_loop(model, optimizer, state, source, config, step, writer, preview):
         if step % tc.video_every == 0 and step != tc.train_steps:
             _write_video_summary(model, preview, config, step, writer)
     return step, metrics
+
+
+def _check_nonfinite_streak(state, step: int, skipped_in_a_row: int, max_nonfinite_steps: int) -> None:
+    """FloatingPointError after a skipped step when the weights themselves hold NaN/Inf (an applied update overflowed:
+    every later step would be skipped too), or after `max_nonfinite_steps` skipped steps in a row."""
+    bad = state.nonfinite_variables()
+    if bad:
+        raise FloatingPointError(
+            f"The weights hold NaN/Inf at step {step} (e.g. {', '.join(bad[:3])}): an update with finite gradients "
+            f"overflowed them, so every further step would be skipped; training stopped. "
+            f"{state.newest_intact_text()} (checkpoints hold finite weights only). Lower --learning_rate, then "
+            "rerun to resume from it.")
+    if skipped_in_a_row >= max_nonfinite_steps:
+        raise FloatingPointError(
+            f"{skipped_in_a_row} consecutive steps had a NaN/Inf loss or gradient (last at step {step}); training "
+            f"stopped. {state.newest_intact_text()} (checkpoints hold finite weights only). Lower --learning_rate "
+            "or check the data, then rerun to resume from it.")
 
 
 def _preview_videos(source, num_videos: int) -> np.ndarray:
