@@ -4,7 +4,8 @@ Every model gets the `predict` endpoint (also exported as `serving_default`):
 
     inputs   context      float32 [B, T, H, W, C], values in [0, 1], T >= model.min_context_frames()
              num_samples  int32 scalar S >= 1: futures sampled per video
-             dt           float32 scalar 1/k (1, 0.5, 0.25, ..., 1/1000): Euler step, in frames
+             dt           float32 scalar 1/k (1, 0.5, 0.25, ..., 1/1000): Euler step of the predicted frames, in
+                          frames (the context is integrated at the training dt, as in the SRVP code)
              horizon      int32 scalar N >= 1: future frames at the training frame rate
              seed         int32 scalar, any value: same seed, same futures
     output   frames       float32 [B, S, N * k, H, W, C] in [0, 1] (the frame rate is raised k times)

@@ -173,7 +173,8 @@ class VideoPredictor(keras.Model):
           context: float [B, T, H, W, C] in [0, 1], the conditioning frames (T >= `min_context_frames()`).
           num_samples: S >= 1 futures per video.
           horizon: N >= 1 future frames, at the training frame rate.
-          dt: Euler step 1/k (default: the training dt). Discrete-time models accept only 1.
+          dt: Euler step 1/k of the predicted frames (default: the training dt). The context is always
+            integrated at the training dt, as in the SRVP code. Discrete-time models accept only 1.
           seed: an int32 (-2**31 .. 2**31 - 1) for reproducible samples, the same futures as the exported
             signatures give for it; None draws a seed from the model's seed generator.
           include_intermediate: with dt = 1/k, also return the k - 1 frames between two frames.

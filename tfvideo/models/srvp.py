@@ -290,25 +290,42 @@ class SRVP(base.VideoPredictor):
     def rollout(self, y, num_context, horizon, steps_per_frame, posterior=None, z_noise=None,
                 include_intermediate=False):
         """Latent trajectory from y_1 [N, ny]: `num_context` = Tc - 1 steps through the context with z from
-        `posterior` [N, Tc - 1, 2 nz], then `horizon` future steps with z ~ p(z | y); z_noise [N, >= Tc - 1 +
-        horizon, nz]. Returns the future states [N, F, ny], F = horizon (* steps_per_frame with
-        include_intermediate)."""
+        `posterior` [N, Tc - 1, 2 nz] (`context_state`), then `horizon` future steps with z ~ p(z | y)
+        (`future_states`); z_noise [N, >= Tc - 1 + horizon, nz]. Returns the future states [N, F, ny],
+        F = horizon (* steps_per_frame with include_intermediate).
+
+        Which dt applies where: the context is integrated at the TRAINING dt (`model_config.dt`), whatever
+        `steps_per_frame` asks, as the SRVP code infers the state at the last context frame; dt = 1 /
+        steps_per_frame applies to the predicted frames only. So the state at the last context frame, and the
+        first future frame's z, do not depend on the requested frame rate."""
+        y = self.context_state(y, num_context, posterior, z_noise)
+        return self.future_states(y, num_context, horizon, steps_per_frame, z_noise, include_intermediate)
+
+    def context_state(self, y, num_context, posterior=None, z_noise=None):
+        """y [N, ny] at the last context frame: y_1 moved through `num_context` frames at the training dt, with z
+        from `posterior` [N, >= num_context, 2 nz] and z_noise [N, >= num_context, nz] (None without z)."""
+        training_steps = validation.steps_per_frame(self.model_config.dt, "--dt")
 
         def context_body(t, y):
             z = None
             if posterior is not None:
                 q_z = dist_lib.normal_from_params(posterior[:, t])
                 z = dist_lib.sample_with_noise(q_z, z_noise[:, t])
-            return t + 1, self.advance(y, z, steps_per_frame)["y"]
+            return t + 1, self.advance(y, z, training_steps)["y"]
 
-        _, y = tf.while_loop(lambda t, _: t < num_context, context_body, (tf.constant(0), y))
+        return tf.while_loop(lambda t, _: t < num_context, context_body, (tf.constant(0), y))[1]
+
+    def future_states(self, y, first_step, horizon, steps_per_frame, z_noise=None, include_intermediate=False):
+        """States [N, F, ny] of `horizon` frames after y [N, ny], z ~ p(z | y) drawn with z_noise[:, first_step + t]
+        for future frame t, in steps_per_frame Euler steps each; F = horizon (* steps_per_frame with
+        include_intermediate)."""
         ny = y.shape[-1]
         acc = tf.zeros([tf.shape(y)[0], 0, ny], y.dtype)
 
         def future_body(t, y, acc):
             z = None
             if self.model_config.stochastic:
-                z = dist_lib.sample_with_noise(self.prior_distribution(y), z_noise[:, num_context + t])
+                z = dist_lib.sample_with_noise(self.prior_distribution(y), z_noise[:, first_step + t])
             step = self.advance(y, z, steps_per_frame, record_substeps=include_intermediate)
             new = step["substeps"] if include_intermediate else step["y"][:, None]
             return t + 1, step["y"], tf.concat([acc, new], axis=1)
