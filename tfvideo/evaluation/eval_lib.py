@@ -22,6 +22,7 @@ import glob
 import json
 import os
 import sys
+import tempfile
 from typing import Callable
 
 import numpy as np
@@ -30,13 +31,14 @@ import tensorflow as tf
 from tfvideo import config as config_lib
 from tfvideo import runs, validation
 from tfvideo.evaluation import metrics as metrics_lib
-from tfvideo.utils import files
+from tfvideo.utils import files, memory
 from tfvideo.utils.progress import Progress
 
 RESULTS_FILE, TABLE_FILE, SPEC_FILE, VIDEOS_DIR = "results.json", "results.md", "spec.json", "videos"
 BASELINES = ("last_frame", "black")  # repeat the last conditioning frame | all-zero frames
 FORMAT = "tfvideo-eval-v1"
 PROGRESS_SECONDS = 10.0  # at most one progress line per 10 s in logs (every video on a terminal)
+ONE_VIDEO_NOTE = "a 95% interval needs at least 2 videos"  # results of 1 video: ci95 and std are null
 
 
 class EvalError(RuntimeError):
@@ -132,6 +134,15 @@ def _load_predictor(workdir: str, options: EvalOptions, config):
                            "checkpoint_step": trained.step}
 
 
+def _check_context(model, config, num_context: int) -> None:
+    """EvalError when `num_context` is fewer than the context frames `model` reads (`min_context_frames`)."""
+    needed = model.min_context_frames()
+    if num_context < needed:
+        what = (f"the model's inference_frames={needed}" if "inference_frames" in
+                config_lib.MODEL_FIELDS[config.model.model] else f"the {needed} context frame(s) the model needs")
+        raise EvalError(f"--conditioning_frames={num_context} is fewer than {what}: use at least that many.")
+
+
 def _load_metric_networks(options: EvalOptions):
     lpips_net = i3d = None
     if options.lpips_weights:
@@ -145,7 +156,7 @@ def _load_metric_networks(options: EvalOptions):
 
 def prepare(workdir: str, options: EvalOptions) -> Setup:
     """Resolves the run, its test set, the predictor and the metric networks; EvalError on bad input."""
-    from tfvideo.data import mnist_digits
+    from tfvideo.data import errors as data_errors, mnist_digits
     from tfvideo.data.registry import get_data_source
     from tfvideo.evaluation.lpips import WeightsMissingError
     from tfvideo.evaluation.torch_weights import WeightsFileError
@@ -159,14 +170,12 @@ def prepare(workdir: str, options: EvalOptions) -> Setup:
         config.data, test_horizon=options.horizon or config.data.test_horizon,
         conditioning_frames=options.conditioning_frames or config.data.conditioning_frames,
         data_dir=options.data_dir if options.data_dir is not None else config.data.data_dir)
-    if options.baseline is None and data.conditioning_frames < config.model.inference_frames:
-        raise EvalError(f"--conditioning_frames={data.conditioning_frames} is fewer than the model's "
-                        f"inference_frames={config.model.inference_frames}: use at least that many.")
+    _check_memory(options, data)
     try:
         source = get_data_source(data)
         lpips_net, i3d = _load_metric_networks(options)
-    except (config_lib.ConfigError, mnist_digits.DigitsUnavailableError, WeightsMissingError,
-            WeightsFileError, ValueError) as error:
+    except (config_lib.ConfigError, mnist_digits.DigitsUnavailableError, data_errors.DatasetUnavailableError,
+            WeightsMissingError, WeightsFileError, ValueError) as error:
         raise EvalError(str(error)) from None
     num_videos = source.num_test_videos if options.num_videos is None else options.num_videos
     if num_videos > source.num_test_videos:
@@ -175,10 +184,43 @@ def prepare(workdir: str, options: EvalOptions) -> Setup:
     if options.baseline is None:
         _check_sampling(options, num_videos)
     model, predict, described = _load_predictor(workdir, options, config)
+    if model is not None:
+        _check_context(model, config, data.conditioning_frames)
     spec = _spec(config, data, options, described, source, lpips_net, i3d)
     output_dir = options.output_dir or os.path.join(workdir, "eval", _tag(spec))
+    _check_output_dir(output_dir, given=options.output_dir is not None)
     return Setup(workdir=workdir, config=config, options=options, source=source, predict=predict, spec=spec,
                  output_dir=output_dir, num_videos=num_videos, model=model, lpips=lpips_net, i3d=i3d)
+
+
+def _check_memory(options: EvalOptions, data) -> None:
+    """MemoryLimitError as EvalError when one video's futures (num_samples x horizon frames, and the ground truth the
+    metrics broadcast to their shape) with a batch of test videos cannot fit in the memory available."""
+    samples = 1 if options.baseline is not None else options.num_samples
+    needed = 2 * memory.sampling_bytes(1, samples, data.test_horizon, data.image_size, data.channels) + \
+        memory.sampling_bytes(options.batch_size, 1, data.conditioning_frames + data.test_horizon, data.image_size,
+                              data.channels)
+    try:
+        memory.check_fits(needed, f"Evaluating --num_samples={samples} futures of --horizon={data.test_horizon} "
+                                  f"frames per video, --batch_size={options.batch_size} test videos of "
+                                  f"{data.conditioning_frames + data.test_horizon} frames at a time",
+                          "lower --num_samples, --horizon or --batch_size")
+    except memory.MemoryLimitError as error:
+        raise EvalError(str(error)) from None
+
+
+def _check_output_dir(output_dir: str, given: bool) -> None:
+    """EvalError, before any work, when `output_dir` cannot be created or written (a file, read-only)."""
+    fix = ("choose another --output_dir" if given else
+           "pass --output_dir=DIR to write the evaluation somewhere else (the run's folder cannot take it)")
+    try:
+        os.makedirs(output_dir, exist_ok=True)
+        with tempfile.TemporaryFile(dir=output_dir, prefix=".tfvideo_write_check_"):
+            pass
+    except OSError as error:
+        reason = "it is a file, or a folder above it is" if isinstance(error, (FileExistsError, NotADirectoryError)) \
+            else (error.strerror or str(error))
+        raise EvalError(f"Cannot write the evaluation to {output_dir!r} ({reason}): {fix}.") from None
 
 
 def _spec(config, data, options, described, source, lpips_net, i3d) -> dict:
@@ -231,8 +273,12 @@ def video_record(setup: Setup, video: np.ndarray, index: int) -> dict:
     num_context = setup.spec["conditioning_frames"]
     context, truth = video[:num_context], video[num_context:]
     samples = setup.predict(context, index)
+    if not np.isfinite(samples).all():
+        raise _nonfinite_error(setup, index, "its predicted frames hold NaN/Inf")
     record = {"index": int(index), "best_sample": {}}
     for name, values in frame_metrics(setup, samples, truth).items():
+        if not np.isfinite(values).all():
+            raise _nonfinite_error(setup, index, f"its {name.upper()} is not finite")
         best = metrics_lib.best_of_samples(values, metrics_lib.BEST_MODES[name])
         record["best_sample"][name] = int(best["index"])
         record[name] = [float(v) for v in best["curve"].numpy()]
@@ -243,11 +289,38 @@ def video_record(setup: Setup, video: np.ndarray, index: int) -> dict:
     return record
 
 
+def _nonfinite_error(setup: Setup, index: int, what: str) -> EvalError:
+    spec = setup.spec
+    return EvalError(
+        f"Test video {index}: {what}, so it has no result (nothing was written for it). The model diverges with "
+        f"these settings (--conditioning_frames={spec['conditioning_frames']}, --horizon={spec['horizon']}, "
+        f"--dt={spec['dt']}): evaluate with the run's own settings, or check its checkpoint {spec['checkpoint']}.")
+
+
 # ------------------------------------------------------------------------------------------------ store
 
 
 def _write_json(path: str, value) -> None:
-    files.atomic_write(path, json.dumps(value, indent=1, sort_keys=True) + "\n")
+    write_text(path, json.dumps(value, indent=1, sort_keys=True) + "\n")
+
+
+def write_text(path: str, text: str) -> None:
+    """`files.atomic_write`, EvalError (the path, the reason and the fix) when it fails."""
+    try:
+        files.atomic_write(path, text)
+    except OSError as error:
+        raise EvalError(f"Cannot write {path} ({error.strerror or error}): free disk space or fix the folder's "
+                        "permissions, then rerun the same command to resume (finished videos are kept).") from None
+
+
+def _read_json(path: str, what: str):
+    """The JSON value of `path`; EvalError naming the file and the fix when it cannot be read or parsed."""
+    try:
+        with open(path) as handle:
+            return json.load(handle)
+    except (OSError, ValueError) as error:
+        raise EvalError(f"{what} {path} cannot be read ({getattr(error, 'strerror', None) or error}): delete it "
+                        "(it is written again), or use another --output_dir.") from None
 
 
 def record_path(output_dir: str, index: int) -> str:
@@ -258,8 +331,7 @@ def open_store(setup: Setup) -> set[int]:
     """Creates or checks `<output_dir>/spec.json`; returns the indices of the videos already evaluated."""
     path = os.path.join(setup.output_dir, SPEC_FILE)
     if os.path.exists(path):
-        with open(path) as handle:
-            old = json.load(handle)
+        old = _read_json(path, "The evaluation's settings file")
         if old != setup.spec:
             changed = sorted(k for k in set(old) | set(setup.spec) if old.get(k) != setup.spec.get(k))
             raise EvalError(f"--output_dir={setup.output_dir!r} holds an evaluation with other settings (differing: "
@@ -272,10 +344,19 @@ def open_store(setup: Setup) -> set[int]:
 
 
 def read_records(setup: Setup) -> list[dict]:
+    """The records of videos 0..num_videos-1; EvalError naming a record that is unreadable or not a record of
+    these settings (a curve per metric of `horizon` finite values)."""
     records = []
     for index in range(setup.num_videos):
-        with open(record_path(setup.output_dir, index)) as handle:
-            records.append(json.load(handle))
+        path = record_path(setup.output_dir, index)
+        record = _read_json(path, f"The record of test video {index}")
+        curves = [record.get(name) if isinstance(record, dict) else None for name in setup.metric_names]
+        if not all(isinstance(c, list) and len(c) == setup.spec["horizon"] and
+                   all(isinstance(v, (int, float)) and np.isfinite(v) for v in c) for c in curves):
+            raise EvalError(f"The record of test video {index} {path} is not a record of this evaluation (a finite "
+                            f"curve of {setup.spec['horizon']} values per metric): delete it (the video is "
+                            "evaluated again), or use another --output_dir.")
+        records.append(record)
     return records
 
 
@@ -316,7 +397,7 @@ def evaluate(workdir: str, options: EvalOptions = EvalOptions(), on_video: Calla
                 index += 1
     results = aggregate(setup, read_records(setup))
     _write_json(os.path.join(setup.output_dir, RESULTS_FILE), results)
-    files.atomic_write(os.path.join(setup.output_dir, TABLE_FILE), markdown_report([results]))
+    write_text(os.path.join(setup.output_dir, TABLE_FILE), markdown_report([results]))
     return results
 
 
@@ -324,9 +405,13 @@ def evaluate(workdir: str, options: EvalOptions = EvalOptions(), on_video: Calla
 
 
 def _summary(values: np.ndarray) -> dict:
-    """values [num_videos, F] -> mean +- interval of the per-video means, and per time step."""
+    """values [num_videos, F] -> mean +- interval of the per-video means, and per time step. With one video there
+    is no interval: ci95 and std are None, and "note" says so."""
     overall = metrics_lib.mean_and_interval(values.mean(axis=1))
     steps = metrics_lib.mean_and_interval(values, axis=0)
+    if len(values) < 2:
+        return {"mean": float(overall["mean"]), "ci95": None, "std": None, "note": ONE_VIDEO_NOTE,
+                "per_step": {"mean": [float(v) for v in steps["mean"]], "ci95": None}}
     return {"mean": float(overall["mean"]), "ci95": float(overall["ci95"]), "std": float(overall["std"]),
             "per_step": {"mean": [float(v) for v in steps["mean"]], "ci95": [float(v) for v in steps["ci95"]]}}
 
@@ -346,7 +431,8 @@ def aggregate(setup: Setup, records: list[dict]) -> dict:
                                           "seed_rule")}
         | {"best_of": {m: metrics_lib.BEST_MODES[m] for m in setup.metric_names},
            "averaged_over": "predicted frames only (conditioning frames excluded)",
-           "interval": "mean +- 1.96 * std / sqrt(num_videos), std with ddof=1, over per-video means",
+           "interval": "mean +- 1.96 * std / sqrt(num_videos), std with ddof=1, over per-video means (none for 1 "
+                       "video: " + ONE_VIDEO_NOTE + ")",
            "time_steps": [spec["conditioning_frames"] + 1 + t for t in range(spec["horizon"])]},
         "metric_versions": spec["metric_versions"],
         "weights_sha256": spec["weights_sha256"],
@@ -401,7 +487,8 @@ def markdown_report(results_list: list[dict]) -> str:
                 cells.append("-" if m["value"] is None else f"{m['value']:.1f}")
             else:
                 digits = 2 if n == "psnr" else 4
-                cells.append(f"{m['mean']:.{digits}f} ± {m['ci95']:.{digits}f}")
+                interval = "(no interval: it needs 2+ videos)" if m["ci95"] is None else f"± {m['ci95']:.{digits}f}"
+                cells.append(f"{m['mean']:.{digits}f} {interval}")
         p = r["protocol"]
         dt = "-" if p["dt"] is None else f"{p['dt']:g}"
         lines.append(f"| {label(r)} | " + " | ".join(cells) + f" | {r['num_videos']} | {p['num_samples']} | "

@@ -62,8 +62,10 @@ def plot_curves(results_list: list[dict], path: str, labels: list[str]) -> str:
             color = CURVE_COLORS[index % len(CURVE_COLORS)]
             steps = np.array(results["protocol"]["time_steps"])
             mean = np.array(results["metrics"][name]["per_step"]["mean"])
-            ci = np.array(results["metrics"][name]["per_step"]["ci95"])
-            axis.fill_between(steps, mean - ci, mean + ci, color=color, alpha=0.2, linewidth=0)
+            ci = results["metrics"][name]["per_step"]["ci95"]  # None for one video: no interval
+            if ci is not None:
+                ci = np.array(ci)
+                axis.fill_between(steps, mean - ci, mean + ci, color=color, alpha=0.2, linewidth=0)
             axis.plot(steps, mean, color=color, linewidth=2.5, label=text)
         axis.set_title(METRIC_TITLES[name], fontsize=10)
         axis.set_xlabel("time step (frame)")
