@@ -163,15 +163,34 @@ def _manual_dir(dl_manager) -> str | None:
     return str(path) if os.path.isdir(str(path)) else None
 
 
+def missing_manual_files(manual_dir: str) -> list[str]:
+    """The official zips (`boxing.zip`, ...) whose action has neither its zip nor any of its avi files anywhere
+    in `manual_dir`: all six for a folder without KTH files."""
+    names = {os.path.basename(p).lower() for p in _find_files(manual_dir, ".zip")}
+    actions = {parsed[1] for parsed in map(parse_name, _find_files(manual_dir, ".avi")) if parsed}
+    return [f"{action}.zip" for action in ACTIONS if f"{action}.zip" not in names and action not in actions]
+
+
 def _source_roots(dl_manager) -> list[str]:
-    """Directories to search for avi files: the manual directory (zips extracted), else the downloads."""
+    """Directories to search for avi files: the manual directory (zips extracted) when one is given, else the
+    downloads. A manual directory without any KTH file is an error, never a download."""
     manual = _manual_dir(dl_manager)
-    if manual and (_find_files(manual, ".zip") or _find_files(manual, ".avi")):
+    if manual:
+        if len(missing_manual_files(manual)) == len(ACTIONS):
+            raise FileNotFoundError(manual_files_message(manual))
         zips = sorted(_find_files(manual, ".zip"))
         extracted = dl_manager.extract(zips) if zips else []
         return [manual, *(str(p) for p in extracted)]
     downloaded = dl_manager.download_and_extract({action: f"{URL}{action}.zip" for action in ACTIONS})
     return [str(p) for p in downloaded.values()]
+
+
+def manual_files_message(manual_dir: str) -> str:
+    """Why `manual_dir` cannot be prepared: none of KTH's files is in it."""
+    return (f"--manual_dir={manual_dir} holds none of KTH's files: put the official zips there "
+            f"({', '.join(a + '.zip' for a in ACTIONS)}, from {URL}) or the avi files extracted from them "
+            "(personPP_ACTION_dS_uncomp.avi), or leave --manual_dir out to download them when online. Nothing "
+            "was downloaded.")
 
 
 def data_source(cfg: config_lib.DataConfig):

@@ -70,6 +70,36 @@ def _check_reachable(dataset: str, timeout: float = 10.0) -> None:
                                       f"here?\n{_missing_message(dataset)}") from err
 
 
+MANUAL_DATASETS = ("kth", "human36m")  # the datasets whose TFDS builder reads --manual_dir
+
+
+def check_manual_dir(dataset: str, manual_dir: str) -> None:
+    """DatasetUnavailableError, before any download, when --manual_dir cannot be prepared: it is not a folder, the
+    dataset does not read one (TFDS would download instead), or it holds none of the dataset's files (each named).
+    A KTH folder missing some actions' files prepares the others, with a warning naming the missing ones."""
+    from absl import logging  # pylint: disable=g-import-not-at-top
+
+    from tfvideo.data import human36m, kth  # pylint: disable=g-import-not-at-top
+    from tfvideo.data.errors import DatasetUnavailableError  # pylint: disable=g-import-not-at-top
+
+    if dataset not in MANUAL_DATASETS:
+        raise DatasetUnavailableError(f"--manual_dir is read for {' and '.join(MANUAL_DATASETS)} only; "
+                                      f"--dataset={dataset} is downloaded: leave --manual_dir out.")
+    if not os.path.isdir(manual_dir):
+        raise DatasetUnavailableError(f"--manual_dir={manual_dir} is not a folder: point it at the folder holding "
+                                      f"the {dataset} files.\n{_missing_message(dataset)}")
+    if dataset == "kth":
+        missing = kth.missing_manual_files(manual_dir)
+        if len(missing) == len(kth.ACTIONS):
+            raise DatasetUnavailableError(kth.manual_files_message(manual_dir))
+        if missing:
+            logging.warning("KTH: no file of %s in --manual_dir=%s (neither the zip nor its avi files): preparing "
+                            "the other actions only.", ", ".join(missing), manual_dir)
+    elif not human36m.find_videos(manual_dir):
+        raise DatasetUnavailableError(f"--manual_dir={manual_dir} holds no Human3.6M video (S<n>/Videos/"
+                                      f"<Action>.<camera>.mp4).\n{_missing_message(dataset)}")
+
+
 def prepare(config, manual_dir: str | None = None) -> str:
     """Downloads/prepares `config.data.dataset` and builds its frame caches; returns the data description.
 
@@ -82,8 +112,8 @@ def prepare(config, manual_dir: str | None = None) -> str:
 
     builder = tfds_builder(config.data)
     if builder is not None:
-        if manual_dir is not None and not os.path.isdir(manual_dir):
-            raise DatasetUnavailableError(f"--manual_dir={manual_dir} is not a folder.")
+        if manual_dir is not None:
+            check_manual_dir(config.data.dataset, manual_dir)
         if manual_dir is None and config.data.dataset != "human36m" and not builder.is_prepared():
             _check_reachable(config.data.dataset)
         download_config = tfds.download.DownloadConfig(manual_dir=manual_dir)
