@@ -15,7 +15,8 @@ def test_cli_exported_the_trained_run(tmp_path_factory):
     export = saved_model_export(tmp_path_factory)  # written by cli.main
     assert export["code"] == 0
     assert ("Exported saved_model (version 1, " in export["stdout"]
-            and f"to {export['path']}; signatures: serving_default, predict, latents, decode, content_swap."
+            and f"to {export['path']}; signatures: serving_default, predict, latents, decode, content_swap, "
+               "stream_start, stream_next."
             in export["stdout"])
 
 

@@ -57,7 +57,8 @@ def test_layout_signatures_and_metadata(export):
         meta = json.load(handle)
     assert meta["image_size"] == 64 and meta["channels"] == 1 and meta["min_context_frames"] == 2
     assert meta["step"] == 7 and meta["model"] == "srvp"
-    assert set(meta["endpoints"]) == {"predict", "serving_default", "latents", "decode", "content_swap"}
+    assert set(meta["endpoints"]) == {"predict", "serving_default", "latents", "decode", "content_swap",
+                                      "stream_start", "stream_next"}
     assert meta["endpoints"]["predict"]["inputs"]["context"]["shape"] == [-1, -1, -1, -1, -1]
 
 

@@ -110,7 +110,11 @@ def test_content_swap(functions):
 def test_models_without_content_or_skips_have_no_content_swap():
     model = build_model(tiny_export_config().replace(model={"use_content": False}))
     names = [e.name for e in signatures.endpoints(model)]
-    assert names == ["predict", "latents", "decode"]
+    assert names == ["predict", "latents", "decode", "stream_start", "stream_next"]
+
+
+STATE = sorted(f"state_{name}" for name in ("y", "z", "step", "steps_per_frame", "first_step", "seed", "num_samples",
+                                             "content"))
 
 
 def test_endpoint_names_inputs_and_outputs(model):
@@ -120,7 +124,9 @@ def test_endpoint_names_inputs_and_outputs(model):
         "predict": (["context", *sampling], ["frames"]),
         "latents": (["context", *sampling], ["content", "states", "y1_mean", "y1_scale"]),
         "decode": (["context", "states"], ["frames"]),
-        "content_swap": (["content_context", "dynamics_context", *sampling], ["frames"])}
+        "content_swap": (["content_context", "dynamics_context", *sampling], ["frames"]),
+        "stream_start": (["context", "num_samples", "dt", "seed"], STATE),
+        "stream_next": (STATE, sorted(["frame", *STATE]))}
     assert [e.name for e in signatures.endpoints(model, extras=False)] == ["predict"]
 
 

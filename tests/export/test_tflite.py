@@ -38,7 +38,7 @@ def _inputs(batch, length, num_samples, dt, horizon, seed):
 
 def test_signature_and_metadata(float32_path):
     runner = tflite.TFLiteModel(float32_path)
-    assert list(runner.interpreter.get_signature_list()) == ["serving_default"]
+    assert sorted(runner.interpreter.get_signature_list()) == ["serving_default", "stream_next", "stream_start"]
     details = runner.runner.get_input_details()
     assert set(details) == {"context", "num_samples", "dt", "horizon", "seed"}
     assert list(details["context"]["shape_signature"]) == [-1, -1, 64, 64, 1]

@@ -3,7 +3,8 @@
 A thin main over `tfvideo.export.lib.export`: restores the run's newest checkpoint strictly, then writes
 
 - saved_model: DIR/<model_name>/<version>/ (TF Serving layout; the next free version unless --version);
-- tflite: DIR/<model_name>_<float32|float16|dynamic>.tflite and its metadata .tflite.json (--quantize).
+- tflite: DIR/<model_name>_<float32|float16|dynamic|int8>[_<BxSxH>].tflite and its metadata .tflite.json
+  (--quantize; --static_shape=B,S,H for a fixed-shape file).
 
 Exit status 0 on success, 2 with an `error:` line on a usage or export error.
 """
@@ -27,8 +28,16 @@ CLI.define(flags.DEFINE_string, "workdir", None, "Training run to export (the --
 CLI.define(flags.DEFINE_string, "export_dir", None, "Directory to export to. SavedModel: <export_dir>/<model_name>/"
                                                     "<version>/, the layout TF Serving loads.")
 CLI.define(flags.DEFINE_enum, "format", "saved_model", "Export format.", enum_values=["saved_model", "tflite"])
-CLI.define(flags.DEFINE_enum, "quantize", "none", "TFLite weights: none (float32), float16, or dynamic "
-                                                  "(dynamic-range int8).", enum_values=["none", "float16", "dynamic"])
+CLI.define(flags.DEFINE_enum, "quantize", "none", "TFLite: none (float32), float16 (weights), dynamic (dynamic-range "
+                                                  "int8 weights) or int8 (full-integer convolutions, calibrated on "
+                                                  "the run's training data).",
+           enum_values=["none", "float16", "dynamic", "int8"])
+CLI.define(flags.DEFINE_string, "static_shape", None, "TFLite: BATCH,SAMPLES,HORIZON baked into a fixed-shape file "
+                                                      "(with dt and the run's context length); default: dynamic "
+                                                      "shapes.")
+CLI.define(flags.DEFINE_float, "dt", None, "With --static_shape: the baked Euler step 1/k (default: the training dt).")
+CLI.define(flags.DEFINE_integer, "calibration_videos", 256, "--quantize=int8: training clips of the run's dataset "
+                                                            "to calibrate on.")
 CLI.define(flags.DEFINE_string, "model_name", None, "Model name in the export path (default: the run's --model).")
 CLI.define(flags.DEFINE_integer, "version", None, "SavedModel version; default: the next free integer. An existing "
                                                   "version is never overwritten.")
@@ -43,6 +52,7 @@ def main(argv) -> int:
         raise app.UsageError(f"Unexpected arguments {argv[1:]}: every option is a --flag (see --helpfull).")
     cli_logging.quiet_logs()
     from tfvideo.export import lib
+    from tfvideo.export import static_shape as static_shape_lib
     from tfvideo.export.errors import ExportError
     if not CLI.value("workdir"):
         print("error: --workdir must name the training run to export.", file=sys.stderr)
@@ -51,11 +61,14 @@ def main(argv) -> int:
         result = lib.export(CLI.value("workdir"), CLI.value("export_dir"), format=CLI.value("format"),
                             quantize=CLI.value("quantize"), model_name=CLI.value("model_name"),
                             version=CLI.value("version"), overwrite=CLI.value("overwrite"),
-                            extra_endpoints=CLI.value("extra_endpoints"))
+                            extra_endpoints=CLI.value("extra_endpoints"), static_shape=CLI.value("static_shape"),
+                            dt=CLI.value("dt"), calibration_videos=CLI.value("calibration_videos"))
     except ExportError as error:
         cli_logging.report_error(error)
         return 2
     what = f"version {result.version}" if result.format == "saved_model" else f"quantize={result.quantize}"
+    if result.static_shape:
+        what += ", fixed shape " + static_shape_lib.StaticShape(**result.static_shape).describe()
     print(f"Exported {result.format} ({what}, {result.size_bytes / 1e6:.2f} MB) to {result.path}; signatures: "
           f"{', '.join(result.endpoints)}.", flush=True)
     return 0

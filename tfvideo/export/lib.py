@@ -9,7 +9,9 @@ import json
 import os
 
 from tfvideo import runs
+from tfvideo.export import calibration
 from tfvideo.export import saved_model as saved_model_lib
+from tfvideo.export import static_shape as static_shape_lib
 from tfvideo.export import signatures
 from tfvideo.export import tflite as tflite_lib
 from tfvideo.export.errors import ExportError
@@ -26,6 +28,7 @@ class ExportResult:
     endpoints: list[str]
     version: int | None = None  # SavedModel version
     quantize: str | None = None  # TFLite variant
+    static_shape: dict | None = None  # fixed-shape TFLite: the baked request (StaticShape fields)
 
 
 def load_trained_model(workdir: str, step: int | None = None) -> TrainedModel:
@@ -38,13 +41,21 @@ def load_trained_model(workdir: str, step: int | None = None) -> TrainedModel:
 
 def export(workdir: str, export_dir: str, format: str = "saved_model", quantize: str = "none",
            model_name: str | None = None, version: int | None = None, overwrite: bool = False,
-           extra_endpoints: bool = True) -> ExportResult:
+           extra_endpoints: bool = True, static_shape: str | None = None, dt: float | None = None,
+           calibration_videos: int = calibration.DEFAULT_CALIBRATION_VIDEOS) -> ExportResult:
     """Restores `workdir` strictly and exports it; see `python -m tfvideo.export --help`.
 
     saved_model: `<export_dir>/<model_name>/<version>/` (TF Serving layout; the next free version unless given;
     an existing version is never overwritten). tflite: `<export_dir>/<model_name>_<variant>.tflite` and its
-    metadata `<...>.tflite.json` (an existing file is only replaced with overwrite=True).
+    metadata `<...>.tflite.json` (an existing file is only replaced with overwrite=True); `static_shape`
+    "BATCH,SAMPLES,HORIZON" bakes that request, dt (default: the training dt) and the run's context length in
+    (`tfvideo.export.static_shape`); quantize="int8" calibrates on `calibration_videos` training clips.
     """
+    if format == "saved_model" and (static_shape or dt is not None):
+        raise ExportError("--static_shape and --dt apply to --format=tflite only; a SavedModel takes any shape.")
+    if static_shape is None and dt is not None:
+        raise ExportError("--dt is baked into fixed-shape files only (with --static_shape); the dynamic-shape file "
+                          "takes dt as an input.")
     if format not in FORMATS:
         raise ExportError(f"--format must be one of {', '.join(FORMATS)}; got {format!r}.")
     if quantize not in tflite_lib.QUANTIZATIONS:
@@ -63,9 +74,20 @@ def export(workdir: str, export_dir: str, format: str = "saved_model", quantize:
                                                            metadata=metadata, extra_endpoints=extra_endpoints)
         names = [e.name for e in signatures.endpoints(trained.model, extras=extra_endpoints)]
         return ExportResult("saved_model", path, _size(path), ["serving_default", *names], version=version)
-    path = os.path.join(export_dir, f"{model_name}_{tflite_lib.variant_name(quantize)}.tflite")
-    tflite_lib.export_tflite(trained.model, path, quantize=quantize, metadata=metadata, overwrite=overwrite)
-    return ExportResult("tflite", path, _size(path), ["serving_default"], quantize=quantize)
+    model, config = trained.model, trained.config
+    dt = config.model.dt if dt is None else dt
+    shape = None if static_shape is None else \
+        static_shape_lib.parse(static_shape, config.data.conditioning_frames, dt, model)
+    path = os.path.join(export_dir, f"{model_name}_{tflite_lib.variant_name(quantize, shape)}.tflite")
+    representative = None
+    if quantize == "int8":
+        contexts = calibration.training_contexts(config, calibration_videos, config.data.conditioning_frames)
+        representative = calibration.representative_dataset(model, contexts, shape, dt, config.data.test_horizon)
+    tflite_lib.export_tflite(model, path, quantize=quantize, metadata=metadata, overwrite=overwrite,
+                             static_shape=shape, representative=representative)
+    names = [e.name for e in tflite_lib.tflite_endpoints(model, shape)]
+    return ExportResult("tflite", path, _size(path), names, quantize=quantize,
+                        static_shape=None if shape is None else shape.to_json())
 
 
 def export_metadata(trained: TrainedModel, workdir: str) -> dict:

@@ -14,7 +14,9 @@ It only uses the model's contract (`noise_shapes`, `sample_futures(..., include_
 `min_context_frames`, `supports_dt`), so every model plugs in. A model declares endpoints of its own in
 `extra_serving_functions()` (`tfvideo.models.serving`: plain functions over validated inputs, with the kinds
 of their inputs); `endpoint` adds the input signature and the in-graph checks. SRVP declares `latents`,
-`decode` and `content_swap` (`SRVP.extra_serving_functions`).
+`decode` and `content_swap` (`SRVP.extra_serving_functions`). A model with `streaming_functions()` also gets
+`stream_start(context, num_samples, dt, seed) -> state_*` and `stream_next(state_*) -> frame, state_*`
+(`stream_endpoints`): predict's frames one at a time, the first after one decode.
 
 Randomness: `predict` runs `model.sample_seeded`, as `model.generate` does: the noise is hashed in the graph
 from `seed` by `tfvideo.models.noise` (TFLite builtin ops only), so a seed gives the same futures in Python,
@@ -38,6 +40,10 @@ from tfvideo.models import serving
 from tfvideo.models.base import VideoPredictor
 
 FRAMES = "frames"
+SERVING_DEFAULT = "serving_default"  # the name predict is also exported under
+FRAME = "frame"  # stream_next's output
+STREAM_START, STREAM_NEXT = "stream_start", "stream_next"
+STATE_PREFIX = "state_"  # signature names of the streaming state tensors
 
 
 @dataclasses.dataclass(frozen=True)
@@ -60,7 +66,8 @@ def endpoints(model: VideoPredictor, *, validate: bool = True, static_frames: bo
     """`predict` first (the SavedModel's `serving_default`), then (with `extras`) the functions the model
     declares in `extra_serving_functions()`."""
     functions = [predict_function(model), *(model.extra_serving_functions() if extras else [])]
-    return [endpoint(model, function, validate=validate, static_frames=static_frames) for function in functions]
+    return [*(endpoint(model, function, validate=validate, static_frames=static_frames) for function in functions),
+            *(stream_endpoints(model, validate=validate, static_frames=static_frames) if extras else [])]
 
 
 def predict_endpoint(model: VideoPredictor, *, validate: bool = True, static_frames: bool = False) -> Endpoint:
@@ -106,6 +113,48 @@ def endpoint(model: VideoPredictor, function: serving.ServingFunction, *, valida
 
     return Endpoint(function.name, fn, [_spec(model, spec, static_frames) for spec in inputs], function.description,
                     function.outputs)
+
+
+def stream_endpoints(model: VideoPredictor, *, validate: bool = True, static_frames: bool = False) -> list[Endpoint]:
+    """`stream_start(context, num_samples, dt, seed) -> state_*` and `stream_next(state_*) -> frame, state_*` of a
+    model with `streaming_functions()` (none otherwise): predict's futures, one frame per `stream_next` call."""
+    streaming = model.streaming_functions()
+    if streaming is None:
+        return []
+    inputs = (serving.CONTEXT, *(spec for spec in serving.SAMPLING if spec.name != "horizon"))
+    start = serving.ServingFunction(
+        STREAM_START, lambda **kwargs: prefixed_state(streaming.start(**kwargs)), inputs,
+        "The sampling state after the context (nothing decoded): feed it to stream_next.", state_outputs(streaming))
+    return [endpoint(model, start, validate=validate, static_frames=static_frames),
+            stream_next_endpoint(model, streaming)]
+
+
+def stream_next_endpoint(model: VideoPredictor, streaming: serving.StreamingFunctions, rows: int | None = None
+                         ) -> Endpoint:
+    """`stream_next(state_*) -> {"frame": [B, S, H, W, C], state_*}` (one Euler step, one decoded frame); `rows`
+    fixes the N = B * S rows of the state tensors (None: any)."""
+    names = list(streaming.state)
+
+    def fn(*args):
+        frame, state = streaming.next(dict(zip(names, args)))
+        return {FRAME: _static_frames(model, frame), **prefixed_state(state)}
+
+    specs = [tf.TensorSpec([rows if d is None else d for d in shape], dtype, STATE_PREFIX + name)
+             for name, (dtype, shape) in streaming.state.items()]
+    outputs = {FRAME: "float32 [B, S, H, W, C] in [0, 1]: the next frame of predict's output (frame j at call j + 1)",
+               **state_outputs(streaming)}
+    return Endpoint(STREAM_NEXT, fn, specs, "One more frame of the streamed futures, and the state after it.",
+                    outputs)
+
+
+def prefixed_state(state: dict) -> dict:
+    """State tensors under their signature names, `state_<name>`."""
+    return {STATE_PREFIX + name: value for name, value in state.items()}
+
+
+def state_outputs(streaming: serving.StreamingFunctions) -> dict[str, str]:
+    return {STATE_PREFIX + name: f"{dtype} {[('N' if d is None else d) for d in shape]}: sampling state"
+            for name, (dtype, shape) in streaming.state.items()}
 
 
 def _input_checks(model: VideoPredictor, inputs, values: dict, validate: bool):

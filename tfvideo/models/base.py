@@ -10,7 +10,8 @@ A model subclasses `VideoPredictor` and implements:
   a pure function of its inputs and the weights, so that exporters can feed their own noise.
 - `min_context_frames()` and `supports_dt(k)` for validation.
 
-and may declare exported functions of its own besides `predict` with `extra_serving_functions()`.
+and may declare exported functions of its own besides `predict` with `extra_serving_functions()`, and
+frame-by-frame sampling with `streaming_functions()`.
 
 The public `generate` validates its inputs, takes an int32 seed (given, or drawn from the model's seed
 generator) and calls a compiled `sample_seeded`: the noise hashed from the seed (`tfvideo.models.noise`), then
@@ -72,6 +73,11 @@ class VideoPredictor(keras.Model):
     def extra_serving_functions(self) -> list[serving.ServingFunction]:
         """The model's own exported functions besides `predict` (`tfvideo.models.serving`); none by default."""
         return []
+
+    def streaming_functions(self) -> serving.StreamingFunctions | None:
+        """Frame-by-frame sampling (`tfvideo.models.serving.StreamingFunctions`), exported as the `stream_start`
+        and `stream_next` signatures; None (the default) when the model has none."""
+        return None
 
     # ----------------------------------------------------------------------------------------- Keras
     @property

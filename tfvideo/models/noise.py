@@ -51,12 +51,14 @@ def _unit_interval(bits: tf.Tensor) -> tf.Tensor:
     return (tf.cast(_shift_right_logical(bits, 8), tf.float32) + 0.5) * (1.0 / (1 << 24))
 
 
-def hashed_normal(shape, seed, stream: int = 0) -> tf.Tensor:
+def hashed_normal(shape, seed, stream: int = 0, offsets=None) -> tf.Tensor:
     """Standard-normal float32 noise of `shape` (int32 [rank], rank known statically) from an int32 seed.
 
     Element (i_0, ..., i_{r-1}) is a pure function of (seed, stream, i_0, ..., i_{r-1}), so any prefix
     along any axis is the same whatever the size of the others. `stream` separates the noise tensors of one
     call (their index in sorted order). Box-Muller: sqrt(-2 ln u1) cos(2 pi u2), |values| < 5.9.
+    `offsets` (int32 [rank], default zeros) shifts the coordinates: the block of a larger tensor that starts
+    there (a streaming sampler draws one step at a time with it).
     """
     shape = tf.convert_to_tensor(shape, tf.int32)
     rank = shape.shape[0]
@@ -65,7 +67,8 @@ def hashed_normal(shape, seed, stream: int = 0) -> tf.Tensor:
     stream_key = _int32(_GOLDEN * (stream + 1))
     h = hash_int32(hash_int32(tf.cast(seed, tf.int32) + tf.constant(stream_key, tf.int32)))
     for axis in range(rank):
-        coords = tf.reshape(tf.range(shape[axis]), [-1 if a == axis else 1 for a in range(rank)])
+        coords = tf.range(shape[axis]) if offsets is None else tf.range(shape[axis]) + offsets[axis]
+        coords = tf.reshape(coords, [-1 if a == axis else 1 for a in range(rank)])
         h = hash_int32(h + coords)
     h = tf.broadcast_to(h, shape)
     u1 = _unit_interval(hash_int32(tf.bitwise.bitwise_xor(h, tf.constant(_UNIFORM_SALTS[0], tf.int32))))
@@ -86,3 +89,9 @@ def seeded_noise(shapes: dict[str, tf.Tensor], seed) -> dict[str, tf.Tensor]:
     """{name: standard-normal float32 tensor of shapes[name]} from an int32 scalar seed; the tensors are
     independent streams, numbered by their names' sorted order."""
     return {name: hashed_normal(shapes[name], seed, stream=index) for index, name in enumerate(sorted(shapes))}
+
+
+def seeded_noise_block(names, name: str, shape, seed, offsets) -> tf.Tensor:
+    """The block of `seeded_noise(shapes, seed)[name]` (for `shapes` with the keys `names`) of `shape` that starts
+    at `offsets` (int32 [rank]), computed alone."""
+    return hashed_normal(shape, seed, stream=sorted(names).index(name), offsets=offsets)

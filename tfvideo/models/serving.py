@@ -51,3 +51,19 @@ CONTEXT = ServingInput("context", "frames")
 # The sampling inputs of `predict`, in its order: num_samples, dt, horizon, seed.
 SAMPLING = (ServingInput("num_samples", "count"), ServingInput("dt", "dt"), ServingInput("horizon", "count"),
             ServingInput("seed", "seed"))
+
+
+@dataclasses.dataclass(frozen=True)
+class StreamingFunctions:
+    """Frame-by-frame sampling, for an app that shows frames as they come: the futures of `predict` for the same
+    inputs and seed, one Euler step (one decoded frame) per `next` call.
+
+    start(context, num_samples, steps_per_frame, seed) -> state: {name: tensor}, after the context (no frame
+        decoded yet); the inputs as `predict`'s (validated, steps_per_frame the int32 k of dt = 1/k).
+    next(state) -> (frame float32 [B, S, H, W, C] in [0, 1], the next state): frame j of `predict`'s output.
+    state: {name: (dtype name, shape)} of the state tensors; None in a shape stands for N = B * S rows.
+    """
+
+    start: Callable
+    next: Callable
+    state: dict[str, tuple[str, tuple]]

@@ -48,6 +48,7 @@ from tfvideo.models import distributions as dist_lib
 from tfvideo.models import layers as layers_lib
 from tfvideo.models import networks
 from tfvideo.models import serving
+from tfvideo.models import srvp_streaming
 
 
 @keras.saving.register_keras_serializable(package="tfvideo")
@@ -138,7 +139,7 @@ class SRVP(base.VideoPredictor):
         acc = tf.zeros([tf.shape(y)[0], 0, y.shape[-1]], y.dtype)
 
         def body(s, y, norm, acc):
-            y_next = self._transition(y, z, dt)
+            y_next = self.euler_step(y, z, dt)
             norm += euclidean_norm(y_next - y)
             if record_substeps:
                 acc = tf.concat([acc, y_next[:, None]], axis=1)
@@ -154,14 +155,15 @@ class SRVP(base.VideoPredictor):
         dt = 1.0 / steps_per_frame
         norm, states = 0.0, []
         for _ in range(steps_per_frame):
-            y_next = self._transition(y, z, dt)
+            y_next = self.euler_step(y, z, dt)
             norm += euclidean_norm(y_next - y)
             y = y_next
             states.append(y)
         return {"y": y, "increment_norm": norm, "substeps": tf.stack(states, 1) if record_substeps else None}
 
-    def _transition(self, y, z, dt):
-        """One Euler step of the chosen dynamics: [B, ny] -> [B, ny]."""
+    def euler_step(self, y, z, dt):
+        """One Euler step of the chosen dynamics: y [B, ny], z [B, nz] (or None) -> [B, ny] (dt ignored by the
+        discrete mlp and gru dynamics)."""
         kind = self.model_config.dynamics
         if kind == "gru":
             return self.transition(y if z is None else z, [y])[0]
@@ -273,10 +275,22 @@ class SRVP(base.VideoPredictor):
         from q(y_1), z from the posterior through the Tc context frames, then from the prior; `noise` and F as
         in `sample_futures`."""
         tile = lambda t: None if t is None else tf.repeat(t, num_samples, axis=0)
+        y = self.initial_state(inferred, num_samples, noise["y1"])
+        length = inferred["encoding"].shape[1]
+        if not (isinstance(horizon, int) and length is not None):  # a Python horizon unrolls the loops (`rollout`)
+            length = tf.shape(inferred["encoding"])[1]
+        return self.rollout(y, length - 1, horizon, steps_per_frame, tile(inferred["posterior"]), noise.get("z"),
+                            include_intermediate)
+
+    def initial_state(self, inferred, num_samples, y1_noise):
+        """y_1 [B*S, ny] drawn from q(y_1) of `infer(context)` with standard-normal y1_noise [B*S, ny]."""
         y1 = inferred["y1"]
-        y = dist_lib.sample_with_noise(dist_lib.tfd.Normal(tile(y1.loc), tile(y1.scale)), noise["y1"])
-        return self.rollout(y, tf.shape(inferred["encoding"])[1] - 1, horizon, steps_per_frame,
-                            tile(inferred["posterior"]), noise.get("z"), include_intermediate)
+        tile = lambda t: tf.repeat(t, num_samples, axis=0)
+        return dist_lib.sample_with_noise(dist_lib.tfd.Normal(tile(y1.loc), tile(y1.scale)), y1_noise)
+
+    def streaming_functions(self) -> serving.StreamingFunctions:
+        """Frame-by-frame sampling with predict's futures (`tfvideo.models.srvp_streaming`)."""
+        return srvp_streaming.streaming_functions(self)
 
     def render(self, states, inferred, num_samples):
         """Frames [B, S, F, H, W, C] of states [B*S, F, ny] (row b*S + s: sample s of video b), decoded with the
@@ -297,7 +311,10 @@ class SRVP(base.VideoPredictor):
         Which dt applies where: the context is integrated at the TRAINING dt (`model_config.dt`), whatever
         `steps_per_frame` asks, as the SRVP code infers the state at the last context frame; dt = 1 /
         steps_per_frame applies to the predicted frames only. So the state at the last context frame, and the
-        first future frame's z, do not depend on the requested frame rate."""
+        first future frame's z, do not depend on the requested frame rate.
+
+        Python ints for `num_context` and `horizon` (and `steps_per_frame`) unroll the loops: a graph of static
+        shapes, as the fixed-shape TFLite export needs (`tfvideo.export.static_shape`)."""
         y = self.context_state(y, num_context, posterior, z_noise)
         return self.future_states(y, num_context, horizon, steps_per_frame, z_noise, include_intermediate)
 
@@ -313,6 +330,10 @@ class SRVP(base.VideoPredictor):
                 z = dist_lib.sample_with_noise(q_z, z_noise[:, t])
             return t + 1, self.advance(y, z, training_steps)["y"]
 
+        if isinstance(num_context, int):
+            for t in range(num_context):
+                y = context_body(t, y)[1]
+            return y
         return tf.while_loop(lambda t, _: t < num_context, context_body, (tf.constant(0), y))[1]
 
     def future_states(self, y, first_step, horizon, steps_per_frame, z_noise=None, include_intermediate=False):
@@ -330,6 +351,10 @@ class SRVP(base.VideoPredictor):
             new = step["substeps"] if include_intermediate else step["y"][:, None]
             return t + 1, step["y"], tf.concat([acc, new], axis=1)
 
+        if isinstance(horizon, int) and isinstance(first_step, int):
+            for t in range(horizon):
+                _, y, acc = future_body(t, y, acc)
+            return acc
         _, _, acc = tf.while_loop(lambda t, *_: t < horizon, future_body, (tf.constant(0), y, acc),
                                   shape_invariants=(tf.TensorShape([]), y.shape, tf.TensorShape([None, None, ny])))
         return acc

@@ -1,0 +1,121 @@
+"""Fixed-shape TFLite variants: batch, sample count, horizon, dt and context length baked into the file.
+
+`python -m tfvideo.export --format=tflite --static_shape=BATCH,SAMPLES,HORIZON [--dt=...]` writes a file whose
+every tensor has a static shape: the latent loops are unrolled (Python counts, see `SRVP.rollout`) and the
+XNNPACK delegate takes the convolutions, which it cannot do with the dynamic-shape file's runtime sample count and
+horizon. Its signatures:
+
+    serving_default(context float32 [B, T, H, W, C] fixed, seed int32 []) -> frames [B, S, horizon * k, H, W, C]
+    stream_start(context, seed) -> state_*;  stream_next(state_*) -> frame [B, S, H, W, C], state_*
+        (models with `streaming_functions()`, see `signatures.stream_endpoints`)
+
+T is the run's conditioning length; dt = 1/k is --dt (default: the run's training dt). The `.tflite.json`
+beside the file records the shape under "static_shape"; `check_request` (used by `TFLiteModel`) refuses a call of
+another shape with a message naming both.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import tensorflow as tf
+
+from tfvideo import validation
+from tfvideo.export import signatures
+from tfvideo.export.errors import ExportError
+
+
+@dataclasses.dataclass(frozen=True)
+class StaticShape:
+    """The request a fixed-shape file answers: B videos of T context frames, S futures of horizon * k frames."""
+
+    batch: int
+    num_samples: int
+    horizon: int
+    context_frames: int
+    dt: float = 1.0
+
+    @property
+    def steps_per_frame(self) -> int:
+        return validation.steps_per_frame(self.dt, "dt")
+
+    @property
+    def tag(self) -> str:
+        """File-name tag: BxSxHORIZON, and _dt1-K when dt != 1."""
+        k = self.steps_per_frame
+        return f"{self.batch}x{self.num_samples}x{self.horizon}" + (f"_dt1-{k}" if k != 1 else "")
+
+    def describe(self) -> str:
+        return (f"{self.batch} video(s) of {self.context_frames} context frames, num_samples={self.num_samples}, "
+                f"horizon={self.horizon}, dt={self.dt:g}")
+
+    def to_json(self) -> dict:
+        return dataclasses.asdict(self)
+
+
+def parse(text: str, context_frames: int, dt: float, model) -> StaticShape:
+    """StaticShape of "BATCH,SAMPLES,HORIZON", the run's context length and dt = 1/k; ExportError when bad."""
+    parts = [p.strip() for p in str(text).split(",")]
+    if len(parts) != 3 or not all(p.isdigit() and int(p) >= 1 for p in parts):
+        raise ExportError(f"--static_shape must be BATCH,SAMPLES,HORIZON, three whole numbers >= 1 (e.g. 1,10,10); "
+                          f"got {text!r}.")
+    try:
+        k = validation.steps_per_frame(dt, "--dt", error=ExportError)
+    except ValueError as error:
+        raise ExportError(str(error)) from None
+    if not model.supports_dt(k):
+        raise ExportError(f"--dt={dt:g}: model '{model.model_config.model}' is a discrete-time model and only "
+                          "accepts dt=1.")
+    if context_frames < model.min_context_frames():
+        raise ExportError(f"The run's conditioning length ({context_frames}) is below the model's minimum context "
+                          f"({model.min_context_frames()}).")
+    batch, num_samples, horizon = (int(p) for p in parts)
+    return StaticShape(batch, num_samples, horizon, int(context_frames), float(dt))
+
+
+def endpoints(model, shape: StaticShape) -> list[signatures.Endpoint]:
+    """The fixed-shape `serving_default` (predict) and, when the model streams, `stream_start`/`stream_next`."""
+    context_spec = tf.TensorSpec([shape.batch, shape.context_frames, model.image_size, model.image_size,
+                                  model.channels], tf.float32, "context")
+    seed_spec = tf.TensorSpec([], tf.int32, "seed")
+    k = shape.steps_per_frame
+    predict = signatures.predict_function(model)
+
+    def predict_fn(context, seed):  # Python counts: static shapes and unrolled loops
+        frames = model.sample_seeded(context, shape.num_samples, shape.horizon, k, seed, include_intermediate=True)
+        return {signatures.FRAMES: frames}
+
+    result = [signatures.Endpoint(signatures.SERVING_DEFAULT, predict_fn, [context_spec, seed_spec],
+                                  predict.description + f" Fixed shape: {shape.describe()}.", predict.outputs)]
+    streaming = model.streaming_functions()
+    if streaming is not None:
+        start = lambda context, seed: signatures.prefixed_state(streaming.start(context, shape.num_samples, k, seed))
+        result += [signatures.Endpoint(signatures.STREAM_START, start, [context_spec, seed_spec],
+                                       "The sampling state after the context: feed it to stream_next.",
+                                       signatures.state_outputs(streaming)),
+                   signatures.stream_next_endpoint(model, streaming, rows=shape.batch * shape.num_samples)]
+    return result
+
+
+def check_request(static: dict, context_shape, num_samples, dt, horizon) -> None:
+    """ValueError naming the baked shape when a request to a fixed-shape file (metadata "static_shape") differs
+    from it; None for num_samples, dt or horizon means the baked value."""
+    shape = StaticShape(**static)
+    asked = {"batch": int(context_shape[0]), "context frames": int(context_shape[1]),
+             "num_samples": shape.num_samples if num_samples is None else num_samples,
+             "horizon": shape.horizon if horizon is None else horizon, "dt": shape.dt if dt is None else dt}
+    baked = {"batch": shape.batch, "context frames": shape.context_frames, "num_samples": shape.num_samples,
+             "horizon": shape.horizon, "dt": shape.dt}
+    wrong = [name for name in baked if not _same(asked[name], baked[name])]
+    if wrong:
+        got = ", ".join(f"{name}={asked[name]!r}" for name in wrong)
+        want = ", ".join(f"{name}={baked[name]!r}" for name in wrong)
+        raise ValueError(f"This TFLite file has a fixed shape ({shape.describe()}); got {got} where it needs {want}. "
+                         "Use the dynamic-shape file, or export this shape with --static_shape.")
+
+
+def _same(asked, baked) -> bool:
+    try:
+        return abs(float(asked) - float(baked)) <= validation.DT_TOLERANCE
+    except (TypeError, ValueError):
+        return False
