@@ -159,9 +159,6 @@ class DataConfig:
         _check_choice("bair_view", self.bair_view, BAIR_VIEWS)
         for name in ("image_size", "channels", "seq_len", "conditioning_frames", "test_horizon", "num_digits"):
             _check_positive_int(name, getattr(self, name))
-        if self.image_size != IMAGE_SIZE:
-            raise ConfigError(f"--image_size={self.image_size} is not supported: the models' encoders and decoders "
-                              f"take {IMAGE_SIZE}x{IMAGE_SIZE} frames. Use --image_size={IMAGE_SIZE} (the default).")
         if self.conditioning_frames >= self.seq_len:
             raise ConfigError(
                 f"--conditioning_frames={self.conditioning_frames} must be smaller than --seq_len={self.seq_len}: "
@@ -235,6 +232,11 @@ class Config:
         self.model.validate()
         self.data.validate()
         self.train.validate()
+        # The data pipelines can shrink frames (their tests do); the models take IMAGE_SIZE only.
+        if self.data.image_size != IMAGE_SIZE:
+            raise ConfigError(f"--image_size={self.data.image_size} is not supported: the models' encoders and "
+                              f"decoders take {IMAGE_SIZE}x{IMAGE_SIZE} frames. Use --image_size={IMAGE_SIZE} (the "
+                              "default).")
         # SRVP reads its first inference_frames frames to infer y_1 and w; SVG-LP and HAF-SVG need one context frame.
         if "inference_frames" in MODEL_FIELDS[self.model.model] \
                 and self.model.inference_frames > self.data.conditioning_frames:
