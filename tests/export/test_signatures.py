@@ -113,8 +113,9 @@ def test_models_without_content_or_skips_have_no_content_swap():
     assert names == ["predict", "latents", "decode", "stream_start", "stream_next"]
 
 
-STATE = sorted(f"state_{name}" for name in ("y", "z", "step", "steps_per_frame", "first_step", "seed", "num_samples",
-                                             "content"))
+STATE_INPUTS = [f"state_{name}" for name in ("y", "z", "step", "steps_per_frame", "first_step", "seed", "num_samples",
+                                             "content")]  # in srvp_streaming.state_spec's order
+STATE = sorted(STATE_INPUTS)
 
 
 def test_endpoint_names_inputs_and_outputs(model):
@@ -126,7 +127,7 @@ def test_endpoint_names_inputs_and_outputs(model):
         "decode": (["context", "states"], ["frames"]),
         "content_swap": (["content_context", "dynamics_context", *sampling], ["frames"]),
         "stream_start": (["context", "num_samples", "dt", "seed"], STATE),
-        "stream_next": (STATE, sorted(["frame", *STATE]))}
+        "stream_next": (STATE_INPUTS, sorted(["frame", *STATE]))}
     assert [e.name for e in signatures.endpoints(model, extras=False)] == ["predict"]
 
 
@@ -145,7 +146,7 @@ def test_a_model_declares_its_own_endpoints_with_validated_inputs(model, monkeyp
                        serving.ServingInput("states", "states", same_batch_as="context", size=3)),
         "Echoes its inputs.", {"total": "float32 [B]", "frames": "float32 [B, 1, 1, H, W, C]"})
     monkeypatch.setattr(model, "extra_serving_functions", lambda: [function])
-    endpoint = signatures.endpoints(model)[-1]
+    endpoint = {e.name: e for e in signatures.endpoints(model)}["echo"]
     assert endpoint.name == "echo" and endpoint.outputs == function.outputs
     assert [(s.name, s.dtype, s.shape.as_list()) for s in endpoint.input_signature] == [
         ("context", tf.float32, [None] * 5), ("horizon", tf.int32, []), ("dt", tf.float32, []), ("seed", tf.int32, []),

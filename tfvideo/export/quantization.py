@@ -2,13 +2,15 @@
 
 Post-training quantization calibrated on a representative set (`tfvideo.export.calibration`): the converter
 records the float ranges of every tensor on it (`_experimental_calibrate_only`), then the MLIR quantizer writes
-int8 kernels (per-channel weights, int8 activations) for every op with one, except the ops in `FLOAT_OPS`:
+int8 kernels (per-channel weights, int8 activations) for the ops in `INT8_OPS` only, every other op being
+denylisted (`float_ops()`):
 
-- CONV_2D, TRANSPOSE_CONV (the frame encoder and decoder, almost all of the compute): int8.
-- FULLY_CONNECTED (the latent networks: q(y_1), content, the q(z) LSTM, p(z | y) and the dynamics f): float32.
-  Their inputs are a few dozen numbers per row and they run once per Euler step; in int8 the rounding of the
-  latent state is carried along the whole trajectory (measured in docs/export.md).
-- The seeded noise (int32 hashing, LOG, COS, SQRT) has no int8 form and stays as it is.
+- CONV_2D, TRANSPOSE_CONV, LEAKY_RELU, RESHAPE (the frame encoder and decoder, almost all of the compute): int8.
+- Everything else stays float32: the latent networks (FULLY_CONNECTED of q(y_1), content, the q(z) LSTM, p(z | y)
+  and f, with their gates, TANH, LOGISTIC), the reparameterised samples (loc + scale * noise, EXP of log-scales),
+  the Euler steps y + dt f(y, z), and the seeded noise (int32 hashing, then LOG, SQRT, COS of uniforms). Their
+  tensors are a few dozen numbers per row; in int8 their rounding would be carried along the whole latent
+  trajectory, and the Box-Muller transform would no longer give normal noise.
 
 The converter's own fallback would keep an op in float silently; `convert_int8` instead checks the result and
 raises ExportError when no convolution got an int8 kernel, naming the converter's failure when there is one.
@@ -22,17 +24,25 @@ import collections
 
 import tensorflow as tf
 from tensorflow.lite.python import convert as tflite_convert
+from tensorflow.lite.python import schema_py_generated as tflite_schema
 
 from tfvideo.export.errors import ExportError
 
-FLOAT_OPS = ("FULLY_CONNECTED",)
-# The ops that must get int8 kernels, else the conversion fails, with the index of their activation input.
+# The convolutions, which must get int8 kernels (else the conversion fails), with the index of their activation
+# input; and the other ops allowed in int8.
 INT8_OPS = {"CONV_2D": 0, "TRANSPOSE_CONV": 2}
+INT8_ALLOWED = (*INT8_OPS, "LEAKY_RELU", "RESHAPE")
 
 
-def convert_int8(converter: tf.lite.TFLiteConverter, representative, float_ops=FLOAT_OPS) -> bytes:
+def float_ops() -> list[str]:
+    """Every TFLite builtin op name but INT8_ALLOWED: the quantizer's denylist."""
+    return [name for name in dir(tflite_schema.BuiltinOperator) if name.isupper() and name not in INT8_ALLOWED]
+
+
+def convert_int8(converter: tf.lite.TFLiteConverter, representative, denylist: list[str] | None = None) -> bytes:
     """int8 flatbuffer of `converter`'s model calibrated on `representative` (a generator function of
-    (signature name, {input: array}) pairs), `float_ops` kept in float32; ExportError when it cannot be done."""
+    (signature name, {input: array}) pairs), the ops of `denylist` (default: `float_ops()`) kept in float32;
+    ExportError when it cannot be done."""
     if representative is None:
         raise ExportError("--quantize=int8 needs calibration data: the export draws --calibration_videos training "
                           "videos from the run's dataset.")
@@ -43,7 +53,7 @@ def convert_int8(converter: tf.lite.TFLiteConverter, representative, float_ops=F
     try:
         calibrated = converter.convert()
         data = tflite_convert.mlir_quantize(calibrated, disable_per_channel=False, fully_quantize=False,
-                                            denylisted_ops=list(float_ops))
+                                            denylisted_ops=float_ops() if denylist is None else denylist)
     except Exception as error:  # pylint: disable=broad-except  (converter and quantizer errors have many types)
         raise ExportError(f"int8 quantization failed, no file written: {error}") from None
     counts = int8_op_counts(data)

@@ -58,7 +58,7 @@ def convert(model, quantize: str = "none", static_shape: static_shape_lib.Static
     """The TFLite flatbuffer of `tflite_endpoints(model, static_shape)`, TFLITE_BUILTINS only.
 
     quantize="int8" needs `representative` (`calibration.representative_dataset`): full-integer quantization of
-    the convolutions (`quantization.INT8_FLOAT_OPS` stay float, see `tfvideo.export.quantization`).
+    the convolutions, the rest in float (`tfvideo.export.quantization`).
     """
     if quantize not in QUANTIZATIONS:
         raise ExportError(f"--quantize must be one of {', '.join(QUANTIZATIONS)}; got {quantize!r}.")
