@@ -2,7 +2,8 @@
 
 What counts as a video under DIR (searched recursively, hidden folders skipped): every mp4/avi/mov/mkv/webm/...
 or gif file, and every folder holding image files (png/jpg/...; its frames sorted by name, numbers compared
-numerically). Frames are centre-cropped to a square and resized to `--image_size` (OpenCV INTER_AREA), in
+numerically). Frames are centre-cropped to a square and resized to `--image_size` (OpenCV INTER_AREA;
+`video_files.square_frame`, which `tfvideo.predict` applies to a user's clip too), in
 grayscale (`--channels=1`) or RGB (`--channels=3`), every frame kept.
 
 Split (reproducible, independent of the other files): files under DIR/train/ and DIR/test/ go to that split;
@@ -22,6 +23,7 @@ Test set: the first `--conditioning_frames + --test_horizon` frames of every tes
 from __future__ import annotations
 
 import concurrent.futures
+import functools
 import hashlib
 import os
 from typing import Iterator
@@ -86,9 +88,7 @@ def _cache_key(root: str, paths: list[str], image_size: int, channels: int) -> s
 
 def _decode(root: str, path: str, image_size: int, channels: int):
     """(path, frames uint8 [T, S, S, C]) or (path, VideoReadError)."""
-    def transform(frame):
-        return video_files.resize(video_files.center_crop_square(frame), image_size, "area")
-
+    transform = functools.partial(video_files.square_frame, size=image_size)
     try:
         return path, video_files.read_video(os.path.join(root, path), channels=channels, frame_transform=transform)
     except video_files.VideoReadError as err:

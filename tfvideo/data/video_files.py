@@ -106,6 +106,16 @@ def _pil_to_array(image, channels: int) -> np.ndarray:
     return np.asarray(image.convert("L" if channels == 1 else "RGB"))
 
 
+def convert_channels(frame: np.ndarray, channels: int) -> np.ndarray:
+    """uint8 [H, W, 1 or 3] -> uint8 [H, W, channels]: grayscale or RGB as GIFs and frame folders are read
+    (Pillow's conversion, ITU-R 601-2 luma for grayscale)."""
+    from PIL import Image  # pylint: disable=g-import-not-at-top
+
+    image = Image.fromarray(frame[..., 0] if frame.shape[-1] == 1 else frame)
+    out = _pil_to_array(image, channels)
+    return out if out.ndim == 3 else out[..., None]
+
+
 def _read_gif(path: str, channels: int, every: int, transform) -> list[np.ndarray]:
     from PIL import Image, ImageSequence  # pylint: disable=g-import-not-at-top
 
@@ -142,6 +152,12 @@ def center_crop_square(frame: np.ndarray) -> np.ndarray:
     side = min(height, width)
     top, left = (height - side) // 2, (width - side) // 2
     return frame[top:top + side, left:left + side]
+
+
+def square_frame(frame: np.ndarray, size: int) -> np.ndarray:
+    """The `--dataset=folder` frame rule: the largest centred square of a frame [H, W, C], resized to
+    [size, size, C] with OpenCV INTER_AREA."""
+    return resize(center_crop_square(frame), size, "area")
 
 
 def resize(frame: np.ndarray, size: int, method: str = "area") -> np.ndarray:
