@@ -43,3 +43,54 @@ def test_a_failure_before_any_file_exists_leaves_nothing(tmp_path):
     with pytest.raises(TypeError):  # neither text, bytes nor a writer: fails after the temporary file is opened
         files.atomic_write(str(tmp_path / "other.txt"), 3)
     assert os.listdir(tmp_path) == []
+
+
+def test_check_output_path_accepts_new_files_without_creating_anything(tmp_path):
+    path = str(tmp_path / "new" / "deeper" / "out.gif")
+    assert files.check_output_path(path) == path
+    assert os.listdir(tmp_path) == []  # neither the folders nor the probe file are left behind
+
+
+def test_check_output_path_replaces_only_with_overwrite(tmp_path):
+    path = str(tmp_path / "out.gif")
+    files.atomic_write(path, b"old")
+    with pytest.raises(files.OutputPathError, match="--output=.*already exists: pass --overwrite"):
+        files.check_output_path(path)
+    assert files.check_output_path(path, overwrite=True) == path
+    assert open(path, "rb").read() == b"old"
+
+
+@pytest.mark.parametrize("case,message", [
+    ("empty", "must name the file"),
+    ("folder", "is a folder"),
+    ("below_a_file", "is a file, not a folder"),
+])
+def test_check_output_path_refuses_paths_that_cannot_be_files(case, message, tmp_path):
+    files.atomic_write(str(tmp_path / "plain.txt"), "x")
+    path = {"empty": "", "folder": str(tmp_path), "below_a_file": str(tmp_path / "plain.txt" / "sub" / "o.png")}[case]
+    with pytest.raises(files.OutputPathError, match=message):
+        files.check_output_path(path, flag="--save_npy", overwrite=True)
+
+
+def test_check_output_path_refuses_a_folder_it_cannot_write(tmp_path, monkeypatch):
+    """The probe file's failure (a read-only file system, permissions) is the message; /sys when the system
+    has one, else a monkeypatched probe."""
+    if os.path.isdir("/sys") and _probe_fails("/sys"):
+        with pytest.raises(files.OutputPathError, match="cannot write in /sys"):
+            files.check_output_path("/sys/futures.gif")
+
+    def refuse(*args, **kwargs):
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr(files.tempfile, "TemporaryFile", refuse)
+    with pytest.raises(files.OutputPathError, match="cannot write in .* \\(Permission denied\\)"):
+        files.check_output_path(str(tmp_path / "out.npy"))
+
+
+def _probe_fails(folder: str) -> bool:
+    import tempfile
+    try:
+        with tempfile.TemporaryFile(dir=folder):
+            return False
+    except OSError:
+        return True

@@ -23,7 +23,8 @@ METRIC_TITLES = {"psnr": "PSNR (dB), higher is better", "ssim": "SSIM, higher is
                  "lpips": "LPIPS, lower is better"}
 EMPTY = (255, 255, 255)
 KIND_COLORS = {"context": video_io.CONTEXT_BORDER, "truth": video_io.GROUND_TRUTH_BORDER,
-               "prediction": video_io.PREDICTION_BORDER, "intermediate": (240, 160, 30)}
+               "prediction": video_io.PREDICTION_BORDER, "intermediate": (240, 160, 30),
+               "uncertainty": video_io.UNCERTAINTY_BORDER}
 
 
 def _pyplot():

@@ -1,8 +1,10 @@
-"""Writing files atomically: a reader sees the old file or the whole new one, never a half-written file."""
+"""Writing files atomically (a reader sees the old file or the whole new one, never a half-written file), and
+checking before the work that an output file can be written."""
 
 from __future__ import annotations
 
 import os
+import tempfile
 import threading
 from typing import Callable, Union
 
@@ -40,4 +42,37 @@ def atomic_write(path: str, content: Content) -> str:
         except FileNotFoundError:
             pass
         raise
+    return path
+
+
+class OutputPathError(ValueError):
+    """An output file cannot be written where asked; the message names the flag, the path and the fix."""
+
+
+def check_output_path(path: str, *, overwrite: bool = False, flag: str = "--output") -> str:
+    """Checks, before any work, that `atomic_write(path, ...)` can succeed; returns `path`.
+
+    Refused (OutputPathError naming `flag`): an empty path, a folder, an existing file without `overwrite`, a
+    path below a file, and a folder that cannot be written (checked by creating and removing a temporary file
+    in the nearest existing folder: permission bits alone miss read-only file systems). Nothing is left behind;
+    missing folders are created later, by `atomic_write`.
+    """
+    if not path:
+        raise OutputPathError(f"{flag} must name the file to write.")
+    if os.path.isdir(path):
+        raise OutputPathError(f"{flag}={path} is a folder: name a file in it instead.")
+    if os.path.lexists(path) and not overwrite:
+        raise OutputPathError(f"{flag}={path} already exists: pass --overwrite to replace it, or choose another "
+                              "file name.")
+    folder = os.path.dirname(os.path.abspath(path))
+    while not os.path.lexists(folder):
+        folder = os.path.dirname(folder)
+    if not os.path.isdir(folder):
+        raise OutputPathError(f"{flag}={path}: {folder} is a file, not a folder; choose another path.")
+    try:
+        with tempfile.TemporaryFile(dir=folder, prefix=".tfvideo_write_check_"):
+            pass
+    except OSError as error:
+        raise OutputPathError(f"{flag}={path}: cannot write in {folder} ({error.strerror or error}); choose a "
+                              "folder you can write to.") from None
     return path
