@@ -76,3 +76,36 @@ def test_given_config_args_are_the_config_flags_given():
     flags.DEFINE_integer("warmup", 2, "a CLI flag, not a config field", flag_values=values)
     values(["prog", "--latent_size=3", "--nouse_content", "--warmup=4"])
     assert sorted(flags_lib.given_config_args(values)) == ["--latent_size=3", "--nouse_content"]
+
+
+def test_a_name_two_clis_define_with_different_types_serves_both():
+    """benchmark's boolean --input and predict's path --input, imported in either order."""
+    for order in ((bool, str), (str, bool)):
+        values = flags.FlagValues()
+        clis = {kind: flags_lib.CliFlags(values) for kind in order}
+        for kind in order:
+            if kind is bool:
+                clis[bool].define(flags.DEFINE_bool, "input", False, "measure the input pipeline")
+            else:
+                clis[str].define(flags.DEFINE_string, "input", None, "the clip")
+        assert isinstance(values["input"], flags_lib.SharedFlag)
+        values(["prog"])
+        assert clis[bool].value("input") is False and clis[str].value("input") is None
+        values.unparse_flags()
+        values(["prog", "--input=clip.mp4"])
+        assert clis[str].value("input") == "clip.mp4"
+        with pytest.raises(flags.IllegalFlagValueError, match="--input=clip.mp4"):
+            clis[bool].value("input")
+        values.unparse_flags()
+        values(["prog", "--input"])
+        assert clis[bool].value("input") is True
+        values.unparse_flags()
+        values(["prog", "--noinput"])
+        assert clis[bool].value("input") is False
+
+
+def test_names_of_the_same_type_stay_plain_flags():
+    values = flags.FlagValues()
+    flags_lib.CliFlags(values).define(flags.DEFINE_integer, "seed", 0, "a")
+    flags_lib.CliFlags(values).define(flags.DEFINE_integer, "seed", 1, "b")
+    assert not isinstance(values["seed"], flags_lib.SharedFlag)

@@ -146,29 +146,59 @@ def config_from_flagfile(path: str, args: list[str] | tuple[str, ...] = ()) -> c
     return config_from_flags(values)
 
 
+class SharedFlag(flags.Flag):
+    """A flag name that CLIs imported into one process define with different types (benchmark's boolean
+    --input, predict's path --input). It keeps the raw text given (`--name=text`, or "true" / "false" for
+    `--name` / `--noname`), which each CLI's `CliFlags.value` parses with its own flag's parser."""
+
+    def __init__(self, name: str):
+        super().__init__(flags.ArgumentParser(), flags.ArgumentSerializer(), name, None,
+                         "Defined by several tfvideo CLIs with different types; see each CLI's --help.", boolean=True)
+
+
 class CliFlags:
     """One CLI's own flags in the process-wide absl FLAGS.
 
     tfvideo's CLIs share one flag namespace when several are imported into one process (tests, notebooks), and
     they use some of the same names with different defaults (--warmup, --dt, --workdir, ...). `define` skips a
     name that is already defined, and `value(name)` returns the flag's value when it was given on the command
-    line, else THIS CLI's default, whichever module defined the flag first.
+    line, else THIS CLI's default, whichever module defined the flag first. A name already defined with another
+    type becomes a `SharedFlag`, whose text `value` parses as this CLI defined it.
     """
 
     def __init__(self, flag_values=flags.FLAGS):
         self.flag_values = flag_values
         self.defaults: dict = {}
+        self.own = flags.FlagValues()  # this CLI's flags as it defines them (their parsers read shared flags)
 
     def define(self, kind, name: str, default, help_text: str, **kwargs) -> None:
         """`kind` is an absl DEFINE_* function; `kwargs` go to it (e.g. `enum_values=` for DEFINE_enum)."""
         self.defaults[name] = default
+        kind(name, default, help=help_text, flag_values=self.own, **kwargs)
         if name not in self.flag_values:
             kind(name, default, help=help_text, flag_values=self.flag_values, **kwargs)
+        elif not isinstance(self.flag_values[name], SharedFlag) and \
+                not _same_kind(self.flag_values[name], self.own[name]):
+            delattr(self.flag_values, name)
+            flags.DEFINE_flag(SharedFlag(name), flag_values=self.flag_values)
 
     def value(self, name: str):
         flag = self.flag_values[name]
-        return flag.value if flag.present or name not in self.defaults else self.defaults[name]
+        if not flag.present and name in self.defaults:
+            return self.defaults[name]
+        if isinstance(flag, SharedFlag) and name in self.defaults:
+            try:
+                return self.own[name].parser.parse(flag.value)
+            except ValueError as error:
+                raise flags.IllegalFlagValueError(f"--{name}={flag.value}: {error}") from None
+        return flag.value
 
     def given(self, name: str) -> bool:
         """Whether --name was given on the command line (or in a flagfile)."""
         return bool(self.flag_values[name].present)
+
+
+def _same_kind(a: flags.Flag, b: flags.Flag) -> bool:
+    """Whether two flags parse the same texts the same way (same parser type, boolean-ness and enum values)."""
+    return type(a.parser) is type(b.parser) and a.boolean == b.boolean and \
+        getattr(a.parser, "enum_values", None) == getattr(b.parser, "enum_values", None)
