@@ -33,6 +33,7 @@ EXTRAS_REQUIRE = {
 CONSOLE_SCRIPTS = [
     "tfvideo-train=tfvideo.train:run",
     "tfvideo-evaluate=tfvideo.evaluate:run",
+    "tfvideo-predict=tfvideo.predict:run",
     "tfvideo-export=tfvideo.export.__main__:run",
     "tfvideo-benchmark=tfvideo.benchmark:run",
     "tfvideo-prepare=tfvideo.data.prepare:run",

@@ -1,0 +1,108 @@
+"""Prediction CLI: futures of your own clip.
+
+    python -m tfvideo.predict --workdir=RUN [--step=N] | --saved_model=DIR | --tflite=FILE --input=CLIP
+        [--start_frame=0] [--context_frames=N] [--num_samples=8] [--horizon=N] [--dt=1/k] [--seed=0]
+        --output=futures.gif|.mp4|.png|.npy [--uncertainty] [--overwrite] [--batch_samples=16]
+
+A thin main over `tfvideo.prediction`: the output is checked first (its extension, its folder, an existing file
+without --overwrite), then the model is loaded, the request checked against it, the clip read through the
+run's preprocessing (`tfvideo.data.clips`), the futures sampled in batches and the output written atomically.
+Exit status 0 on success, 2 with one `error:` line on bad input, 130 when interrupted.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+from absl import app  # noqa: E402
+from absl import flags  # noqa: E402
+
+from tfvideo import flags as flags_lib  # noqa: E402
+from tfvideo import validation  # noqa: E402
+from tfvideo.utils import cli_logging  # noqa: E402
+
+CLI = flags_lib.CliFlags()
+CLI.define(flags.DEFINE_string, "workdir", None, "Trained run to sample from (the --workdir of tfvideo.train).")
+CLI.define(flags.DEFINE_integer, "step", None, "With --workdir: the checkpoint of this step (default: the newest).")
+CLI.define(flags.DEFINE_string, "saved_model", None, "Or: a SavedModel of python -m tfvideo.export "
+                                                     "(<export_dir>/<model_name>[/<version>]; default: newest).")
+CLI.define(flags.DEFINE_string, "tflite", None, "Or: a .tflite file of python -m tfvideo.export (its .tflite.json "
+                                                "beside it).")
+CLI.define(flags.DEFINE_string, "input", None, "The clip: a video file (mp4, avi, mov, mkv, webm, gif, ...), a "
+                                               "folder of frames (png, jpg, ...) or an .npy of frames [T, H, W, C].")
+CLI.define(flags.DEFINE_integer, "start_frame", 0, "First frame of the clip to use as context.")
+CLI.define(flags.DEFINE_integer, "context_frames", None, "Context frames (default: the run's "
+                                                         "--conditioning_frames).")
+CLI.define(flags.DEFINE_integer, "num_samples", 8, "Futures to sample.")
+CLI.define(flags.DEFINE_integer, "horizon", None, "Predicted frames at the training frame rate (default: the "
+                                                  "run's --test_horizon).")
+CLI.define(flags.DEFINE_float, "dt", None, "Euler step 1/k (SRVP: k frames per training frame); default: the "
+                                           "training dt.")
+CLI.define(flags.DEFINE_integer, "seed", 0, "Sampling seed: the same seed gives the same futures from a workdir, "
+                                            "its SavedModel and its TFLite file.")
+CLI.define(flags.DEFINE_string, "output", None, "File to write, by extension: .gif or .mp4 (animated grid), .png "
+                                                "(contact sheet), .npy (float32 futures [S, F, H, W, C]).")
+CLI.define(flags.DEFINE_bool, "uncertainty", False, "Add a panel of the per-pixel standard deviation across the "
+                                                    "samples (.gif, .mp4, .png).")
+CLI.define(flags.DEFINE_bool, "overwrite", False, "Replace an existing --output file.")
+CLI.define(flags.DEFINE_integer, "batch_samples", 16, "Futures sampled per call (bounds the memory of the model).")
+CLI.define(flags.DEFINE_float, "fps", 4.0, "Frames per second of .gif and .mp4 outputs.")
+
+
+def _request(predict_lib):
+    names = ("input", "num_samples", "horizon", "dt", "seed", "start_frame", "context_frames", "batch_samples")
+    return predict_lib.Request(**{name: CLI.value(name) for name in names})
+
+
+def _predict(errors, outputs, predict_lib, runtimes):
+    """Checks, samples and writes; returns the summary line. Raises PredictError."""
+    output = CLI.value("output")
+    if not output:
+        raise errors.PredictError("--output must name the file to write: futures.gif, .mp4, .png or .npy.")
+    fps = validation.finite_number(CLI.value("fps"), "--fps", error=errors.PredictError, above=0, maximum=100)
+    uncertainty = CLI.value("uncertainty")
+    kind = outputs.check_output(output, overwrite=CLI.value("overwrite"), uncertainty=uncertainty)
+    runtime = runtimes.open_runtime(workdir=CLI.value("workdir"), step=CLI.value("step"),
+                                    saved_model=CLI.value("saved_model"), tflite=CLI.value("tflite"))
+    plan = predict_lib.plan(runtime.spec, _request(predict_lib))
+    outputs.check_request(kind, plan, uncertainty=uncertainty)
+    request = plan.request
+    context = predict_lib.read_context(plan)
+    print(f"Sampling {request.num_samples} futures of {plan.num_frames} frames from {runtime.spec.source}, context: "
+          f"frames {request.start_frame}-{request.start_frame + request.context_frames - 1} of {request.input} "
+          f"({runtime.spec.preprocessing.describe()}).", flush=True)
+    prediction = predict_lib.predict(runtime, plan, context)
+    try:
+        outputs.write_prediction(output, kind, prediction, uncertainty=uncertainty, fps=fps,
+                                 label=os.path.basename(request.input.rstrip(os.sep)))
+    except OSError as error:  # the folder changed since the check
+        raise errors.PredictError(f"--output={output}: cannot write it ({error.strerror or error}).") from None
+    return (f"Wrote {output}: {request.num_samples} futures of {plan.num_frames} frames (seed {request.seed}), "
+            f"sampled in {prediction.seconds:.1f} s.")
+
+
+def main(argv) -> int:
+    if len(argv) > 1:
+        raise app.UsageError(f"Unexpected arguments {argv[1:]}: every option is a --flag (see --helpfull).")
+    cli_logging.quiet_logs()
+    from tfvideo.prediction import errors, outputs, predict_lib, runtimes
+    try:
+        print(_predict(errors, outputs, predict_lib, runtimes), flush=True)
+    except errors.PredictError as error:
+        cli_logging.report_error(error)
+        return 2
+    except KeyboardInterrupt:
+        print("Interrupted: nothing was written.", file=sys.stderr)
+        return 130
+    return 0
+
+
+def run() -> None:
+    app.run(lambda argv: sys.exit(main(argv)))
+
+
+if __name__ == "__main__":
+    run()

@@ -1,0 +1,150 @@
+"""A prediction request: checked against the model (`plan`), its clip read through the run's preprocessing and
+its futures sampled in batches (`predict`).
+
+Defaults come from the run: --context_frames its conditioning frames, --horizon its test horizon, --dt its
+training dt. Every number is checked by the rules of `tfvideo.validation` (dt = 1/k in float32, as the exported
+signatures check it), the frames asked for must fit in memory, and a discrete-time model refuses dt != 1, all
+before the clip is read or a future sampled.
+
+Batches and seeds: futures are sampled `batch_samples` at a time, which bounds the model's memory. Batch 0 is
+sampled with --seed, batch j > 0 with `batch_seed(seed, j)`. So a request of at most `batch_samples` futures
+gives exactly `model.generate(context, num_samples, seed=seed)`, which the exported SavedModel and TFLite file
+give for that seed too; the model's noise is hashed per sample, so asking for more samples keeps the first
+ones. With several batches the futures depend on --batch_samples as well.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+
+import numpy as np
+
+from tfvideo import validation
+from tfvideo.data import clips
+from tfvideo.prediction.errors import PredictError
+from tfvideo.prediction.runtimes import ModelSpec, Runtime
+from tfvideo.utils import memory
+from tfvideo.utils import progress as progress_lib
+
+
+@dataclasses.dataclass(frozen=True)
+class Request:
+    """What the user asks for; None takes the run's value."""
+
+    input: str
+    num_samples: int = 8
+    horizon: int | None = None
+    dt: float | None = None
+    seed: int = 0
+    start_frame: int = 0
+    context_frames: int | None = None
+    batch_samples: int = 16
+
+
+@dataclasses.dataclass(frozen=True)
+class Plan:
+    """A request checked against a model, every default filled in."""
+
+    request: Request
+    spec: ModelSpec
+    steps_per_frame: int  # k of dt = 1/k
+    batches: tuple[tuple[int, int], ...]  # (samples, seed) of each call
+
+    @property
+    def num_frames(self) -> int:
+        """Predicted frames per future, F = horizon * k."""
+        return self.request.horizon * self.steps_per_frame
+
+    @property
+    def frames_shape(self) -> tuple[int, int, int, int, int]:
+        """[S, F, H, W, C] of the futures."""
+        return (self.request.num_samples, self.num_frames, self.spec.image_size, self.spec.image_size,
+                self.spec.channels)
+
+
+@dataclasses.dataclass
+class Prediction:
+    plan: Plan
+    context: np.ndarray  # float32 [Tc, H, W, C]: the clip's frames as the model saw them
+    frames: np.ndarray  # float32 [S, F, H, W, C]: the sampled futures
+    seconds: float  # sampling time
+
+
+def plan(spec: ModelSpec, request: Request) -> Plan:
+    """`request` checked against `spec`, with the run's defaults; PredictError naming the flag otherwise."""
+    num_samples = validation.positive_int(request.num_samples, "--num_samples", error=PredictError)
+    batch_samples = validation.positive_int(request.batch_samples, "--batch_samples", error=PredictError)
+    horizon = validation.positive_int(request.horizon if request.horizon is not None else spec.test_horizon or 10,
+                                      "--horizon", error=PredictError)
+    seed = validation.int32_seed(request.seed, "--seed", error=PredictError)
+    dt = spec.training_dt if request.dt is None else request.dt
+    k = validation.steps_per_frame(dt, "--dt", error=PredictError, precision=np.float32)
+    if k != 1 and not spec.dt_supported:
+        raise PredictError(f"--dt={dt:g}: the model of {spec.source} is a discrete-time model and only takes --dt=1.")
+    context_frames = _context_frames(spec, request.context_frames)
+    if isinstance(request.start_frame, bool) or not isinstance(request.start_frame, (int, np.integer)) \
+            or request.start_frame < 0:
+        raise PredictError(f"--start_frame must be a whole number >= 0; got {request.start_frame!r}.")
+    problem = memory.memory_problem(
+        memory.sampling_bytes(1, num_samples, horizon * k, spec.image_size, spec.channels), memory.available_bytes(),
+        f"{num_samples} futures of {horizon * k} frames of {spec.image_size}x{spec.image_size}x{spec.channels}",
+        "ask for fewer --num_samples, a shorter --horizon or a larger --dt")
+    if problem:
+        raise PredictError(problem)
+    resolved = dataclasses.replace(request, num_samples=num_samples, batch_samples=batch_samples, horizon=horizon,
+                                   seed=seed, dt=float(dt), context_frames=context_frames)
+    batches = tuple((min(batch_samples, num_samples - start), batch_seed(seed, index))
+                    for index, start in enumerate(range(0, num_samples, batch_samples)))
+    return Plan(resolved, spec, k, batches)
+
+
+def _context_frames(spec: ModelSpec, asked: int | None) -> int:
+    count = spec.conditioning_frames if asked is None else asked
+    if count is None:
+        raise PredictError(f"{spec.source} does not say how many frames its run conditioned on (no metadata): give "
+                           "--context_frames.")
+    count = validation.positive_int(count, "--context_frames", error=PredictError)
+    if count < spec.min_context_frames:
+        raise PredictError(f"--context_frames={count}: the model of {spec.source} needs at least "
+                           f"{spec.min_context_frames} context frames.")
+    return count
+
+
+def batch_seed(seed: int, index: int) -> int:
+    """The int32 seed of sample batch `index`: `seed` for batch 0, else an int32 hashed from (seed, index)."""
+    if index == 0:
+        return seed
+    state = int(np.random.SeedSequence([seed & 0xFFFFFFFF, index]).generate_state(1)[0])
+    return state - (1 << 32) if state > validation.INT32_MAX else state
+
+
+def read_context(the_plan: Plan) -> np.ndarray:
+    """float32 [Tc, H, W, C]: the clip's context frames, through the run's preprocessing."""
+    request = the_plan.request
+    try:
+        return clips.read_clip(request.input, the_plan.spec.preprocessing, start_frame=request.start_frame,
+                               num_frames=request.context_frames)
+    except clips.ClipError as error:
+        raise PredictError(str(error)) from None
+
+
+def predict(runtime: Runtime, the_plan: Plan, context: np.ndarray | None = None, stream=None) -> Prediction:
+    """Samples the futures of `context` (default: `read_context(the_plan)`) in the plan's batches; with several
+    batches, a progress line per second on `stream` (default stdout)."""
+    context = read_context(the_plan) if context is None else context
+    request = the_plan.request
+    frames = np.empty(the_plan.frames_shape, np.float32)
+    shown = progress_lib.Progress(request.num_samples, unit="sample", stream=stream, min_interval=1.0) \
+        if len(the_plan.batches) > 1 else None
+    started, done = time.perf_counter(), 0
+    for count, seed in the_plan.batches:
+        out = runtime.sample(context[None], count, request.horizon, request.dt, seed)
+        if out.shape != (1, count, *the_plan.frames_shape[1:]):
+            raise PredictError(f"{the_plan.spec.source} returned frames of shape {out.shape}; expected "
+                               f"{(1, count, *the_plan.frames_shape[1:])}. Is the export from another tfvideo?")
+        frames[done:done + count] = out[0]
+        done += count
+        if shown is not None:
+            shown.update(done)
+    return Prediction(the_plan, context, frames, time.perf_counter() - started)
