@@ -5,7 +5,10 @@
 
 Sends a PredictRequest to the `serving_default` signature (or --signature_name) and writes the returned
 `frames` [B, S, horizon * k, H, W, C] as a GIF (and .npy with --save_npy). `build_request` is what tests
-feed to a session-loaded SavedModel, the code path of the server.
+feed to a session-loaded SavedModel, the code path of the server. --context is read as `python -m
+tfvideo.predict` reads its --input (a video file, a frame folder or an .npy; the folder dataset's frame rule at
+--image_size and --channels); the request and the output paths are checked before anything is sent (an existing
+file is replaced only with --overwrite). Exit status 2 with one `error:` line on bad input or a failed call.
 """
 
 from __future__ import annotations
@@ -24,7 +27,7 @@ def parse_args(argv):
     parser.add_argument("--model_name", default="srvp", help="name in models.config")
     parser.add_argument("--version", type=int, default=None, help="model version (default: the server's latest)")
     parser.add_argument("--signature_name", default="serving_default")
-    parser.add_argument("--context", required=True, help="context frames: .npy or .gif")
+    parser.add_argument("--context", required=True, help="context frames: a video file, a frame folder or .npy")
     parser.add_argument("--image_size", type=int, default=64)
     parser.add_argument("--channels", type=int, default=1)
     parser.add_argument("--context_frames", type=int, default=None)
@@ -35,6 +38,7 @@ def parse_args(argv):
     parser.add_argument("--timeout", type=float, default=600.0, help="seconds")
     parser.add_argument("--output", default="futures.gif", help="GIF to write")
     parser.add_argument("--save_npy", default=None)
+    parser.add_argument("--overwrite", action="store_true", help="replace existing output files")
     return parser.parse_args(argv)
 
 
@@ -44,33 +48,57 @@ def build_request(args, context):
                                       args.seed, signature_name=args.signature_name, version=args.version)
 
 
-def main(argv=None) -> int:
-    args = parse_args(argv)
+def read_request(args):
+    """(context [B, T, H, W, C], PredictRequest) after every host-side check; ClientError otherwise."""
+    from tfvideo import validation
+    from tfvideo.export import client_lib
+
+    client_lib.check_outputs(args.output, args.save_npy, overwrite=args.overwrite)
+    validation.finite_number(args.timeout, "--timeout", error=client_lib.ClientError, above=0)
+    if args.version is not None:
+        validation.positive_int(args.version, "--version", error=client_lib.ClientError)
+    rule = client_lib.preprocessing(args.image_size, args.channels)
+    context = client_lib.read_context(args.context, rule, args.context_frames)
+    client_lib.check_request(context, args.num_samples, args.dt, args.horizon, args.seed)
+    return context, build_request(args, context)
+
+
+def send(args, request):
+    """The response's frames; ClientError naming the server when the call fails."""
     import grpc
-    import numpy as np
     import tensorflow as tf
     from tensorflow_serving.apis import prediction_service_pb2_grpc
 
     from tfvideo.export import client_lib
 
-    try:
-        context = client_lib.read_context(args.context, args.image_size, args.channels, args.context_frames)
-    except ValueError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
-    request = build_request(args, context)
     options = [("grpc.max_receive_message_length", 1 << 30), ("grpc.max_send_message_length", 1 << 30)]
     with grpc.insecure_channel(args.server, options=options) as channel:
         stub = prediction_service_pb2_grpc.PredictionServiceStub(channel)
         try:
             response = stub.Predict(request, timeout=args.timeout)
         except grpc.RpcError as error:  # INVALID_ARGUMENT names the bad input
-            print(f"error: {error.code().name}: {error.details()}", file=sys.stderr)
-            return 2
-    frames = tf.make_ndarray(response.outputs["frames"])
-    client_lib.write_samples_gif(args.output, context, frames)
-    if args.save_npy:
-        np.save(args.save_npy, frames)
+            hint = (f": is tensorflow_model_server running with its gRPC port at {args.server} (--server)?"
+                    if error.code() in (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED) else "")
+            raise client_lib.ClientError(f"the server at {args.server} answered {error.code().name}: "
+                                         f"{error.details()}{hint}") from None
+    if "frames" not in response.outputs:
+        raise client_lib.ClientError(f"the server at {args.server} returned no 'frames' output (outputs: "
+                                     f"{', '.join(response.outputs) or 'none'}): is --signature_name a predict "
+                                     "signature of a tfvideo export?")
+    return tf.make_ndarray(response.outputs["frames"])
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
+    from tfvideo.export import client_lib
+
+    try:
+        context, request = read_request(args)
+        frames = send(args, request)
+        client_lib.write_outputs(context, frames, args.output, args.save_npy)
+    except ValueError as error:  # ClientError, and a malformed --server that grpc refuses
+        print(f"error: {error}", file=sys.stderr)
+        return 2
     print(f"Received frames {frames.shape}; wrote {args.output}.")
     return 0
 

@@ -1,13 +1,15 @@
 """Runs a tfvideo TFLite export in the LiteRT interpreter and writes the sampled futures as a GIF.
 
-    python export/run_tflite.py --model=exports/srvp_float32.tflite --context=video.gif \
+    python export/run_tflite.py --model=exports/srvp_float32.tflite --context=video.mp4 \
         --num_samples=3 --horizon=10 --dt=0.5 --seed=0 --output=futures.gif [--save_npy=futures.npy]
 
---context: a .npy ([T, H, W, C] or [B, T, H, W, C], floats in [0, 1] or uint8) or a .gif (converted to the
-model's channels and frame size). The first --context_frames frames are used (default: the training run's
-conditioning frames, from the metadata file beside the model, else every frame). The GIF shows one row per
-video: the context (green border), then one column per sample (red border). Inputs are checked on the host
-first (TFLite drops the SavedModel's in-graph checks).
+--context: a video file (mp4, avi, gif, ...), a folder of frames or an .npy ([T, H, W, C] or [B, T, H, W, C],
+floats in [0, 1] or uint8), read as `python -m tfvideo.predict` reads its --input: through the preprocessing of
+the run (from the metadata file beside the model). The first --context_frames frames are used (default: the
+training run's conditioning frames, from the metadata file, else every frame). The GIF shows one row per video:
+the context (green border), then one column per sample (red border). The outputs are checked before sampling
+(an existing file is replaced only with --overwrite) and the inputs on the host (TFLite drops the SavedModel's
+in-graph checks). Exit status 2 with one `error:` line on bad input.
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ import time
 def parse_args(argv):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", required=True, help=".tflite file written by python -m tfvideo.export")
-    parser.add_argument("--context", required=True, help="context frames: .npy or .gif")
+    parser.add_argument("--context", required=True, help="context frames: a video file, a frame folder or .npy")
     parser.add_argument("--context_frames", type=int, default=None, help="frames of --context to condition on")
     parser.add_argument("--num_samples", type=int, default=3)
     parser.add_argument("--horizon", type=int, default=10, help="future frames at the training frame rate")
@@ -34,32 +36,37 @@ def parse_args(argv):
     parser.add_argument("--fps", type=float, default=4.0)
     parser.add_argument("--output", required=True, help="GIF to write")
     parser.add_argument("--save_npy", default=None, help="also save the frames [B, S, F, H, W, C] as .npy")
+    parser.add_argument("--overwrite", action="store_true", help="replace existing output files")
     return parser.parse_args(argv)
 
 
 def main(argv=None) -> int:
     args = parse_args(argv)
-    import numpy as np
-
+    from tfvideo import validation
     from tfvideo.export import client_lib
     from tfvideo.export.errors import ExportError
     from tfvideo.export.tflite import TFLiteModel
 
     try:
+        client_lib.check_outputs(args.output, args.save_npy, overwrite=args.overwrite)
+        validation.finite_number(args.fps, "--fps", error=client_lib.ClientError, above=0, maximum=100)
+        if args.threads is not None:
+            validation.positive_int(args.threads, "--threads", error=client_lib.ClientError, maximum=1024)
         model = TFLiteModel(args.model, num_threads=args.threads)
         num_frames = args.context_frames
         if num_frames is None:
             num_frames = model.metadata.get("config", {}).get("data", {}).get("conditioning_frames")
-        context = client_lib.read_context(args.context, model.image_size, model.channels, num_frames)
+        rule = client_lib.preprocessing(model.image_size, model.channels, model.metadata)
+        context = client_lib.read_context(args.context, rule, num_frames)
+        client_lib.check_request(context, args.num_samples, args.dt, args.horizon, args.seed,
+                                 dt_supported=model.dt_supported)
         start = time.perf_counter()
         frames = model(context, args.num_samples, args.dt, args.horizon, args.seed)
         elapsed = time.perf_counter() - start
-    except (ExportError, ValueError) as error:
+        client_lib.write_outputs(context, frames, args.output, args.save_npy, fps=args.fps)
+    except (ExportError, ValueError, RuntimeError) as error:  # LiteRT reports failed allocations as RuntimeError
         print(f"error: {error}", file=sys.stderr)
         return 2
-    client_lib.write_samples_gif(args.output, context, frames, fps=args.fps)
-    if args.save_npy:
-        np.save(args.save_npy, frames)
     print(f"Sampled {frames.shape[1]} futures of {frames.shape[2]} frames for {frames.shape[0]} video(s) in "
           f"{elapsed:.2f} s; wrote {args.output}.")
     return 0

@@ -1,51 +1,101 @@
 """Helpers of the client scripts in `export/` (LiteRT runner, REST body, gRPC client): reading context
-frames, building requests, writing sampled futures as GIF. numpy only, except `predict_request`
-(tensorflow-serving-api and TensorFlow's TensorProto)."""
+frames, checking a request and its outputs before the work, building requests, writing sampled futures.
+numpy only, except `predict_request` (tensorflow-serving-api and TensorFlow's TensorProto).
+
+The scripts share `tfvideo.predict`'s input and output code: contexts are read by `tfvideo.data.clips` (video
+files, GIFs, frame folders, .npy) through the run's preprocessing, output paths are checked by
+`files.check_output_path` before any sampling and written atomically, and numbers by `tfvideo.validation`.
+Every problem raises ClientError (a ValueError) with one line naming the flag and the fix.
+"""
 
 from __future__ import annotations
 
 import json
-import os
 
 import numpy as np
-from PIL import Image
 
-from tfvideo.utils import video_io
+from tfvideo import validation
+from tfvideo.data import clips
+from tfvideo.utils import files, memory, video_io
 
 PREDICT_INPUTS = ("context", "num_samples", "dt", "horizon", "seed")
 
 
-def read_context(path: str, image_size: int, channels: int, num_frames: int | None = None) -> np.ndarray:
-    """Context videos float32 [B, T, H, W, C] in [0, 1] from a .npy or a .gif file.
+class ClientError(ValueError):
+    """A client script cannot do what it was asked; the message names the flag and the fix."""
 
-    .npy: [T, H, W, C] or [B, T, H, W, C], float in [0, 1] or uint8 (divided by 255).
-    .gif: one video; frames converted to the model's channels (grey or RGB) and resized to its frame size.
-    num_frames: keep the first `num_frames` frames (the context); None keeps them all.
-    """
-    if not os.path.exists(path):
-        raise ValueError(f"No context file at {path!r}.")
-    if path.lower().endswith(".npy"):
-        frames = np.load(path)
-        if frames.ndim == 4:
-            frames = frames[None]
-        if frames.ndim != 5:
-            raise ValueError(f"{path}: expected frames [T, H, W, C] or [B, T, H, W, C]; got shape {frames.shape}.")
-        frames = frames.astype(np.float32) / 255.0 if frames.dtype == np.uint8 else frames.astype(np.float32)
-    elif path.lower().endswith(".gif"):
-        rgb = video_io.read_gif(path)  # uint8 [T, H, W, 3]
-        mode = "L" if channels == 1 else "RGB"
-        resized = [np.asarray(Image.fromarray(frame).convert(mode).resize((image_size, image_size),
-                                                                          Image.BILINEAR)) for frame in rgb]
-        frames = np.stack(resized).astype(np.float32) / 255.0
-        frames = frames[..., None] if channels == 1 else frames
-        frames = frames[None]
-    else:
-        raise ValueError(f"{path}: context files must be .npy or .gif.")
-    if num_frames is not None:
-        if frames.shape[1] < num_frames:
-            raise ValueError(f"{path} has {frames.shape[1]} frames; {num_frames} context frames were asked for.")
-        frames = frames[:, :num_frames]
-    return frames
+
+def preprocessing(image_size: int, channels: int, metadata: dict | None = None) -> clips.Preprocessing:
+    """The frame rule of the served model: from the export's metadata ("config" holds the run's data section)
+    when the client has it, else the folder rule at `image_size` and `channels` (checked: a size from 1 to
+    4096, 1 or 3 channels)."""
+    validation.positive_int(image_size, "--image_size", error=ClientError, maximum=4096)
+    if channels not in (1, 3):
+        raise ClientError(f"--channels must be 1 (grayscale) or 3 (RGB); got {channels!r}.")
+    data = (metadata or {}).get("config", {}).get("data", {})
+    return clips.Preprocessing.of_data_config({**data, "image_size": image_size, "channels": channels})
+
+
+def read_context(path: str, rule: clips.Preprocessing, num_frames: int | None = None) -> np.ndarray:
+    """Context videos float32 [B, T, H, W, C] in [0, 1] (`clips.read_clips`: a video file, GIF, frame folder or
+    .npy of [T, H, W, C] / [B, T, H, W, C]); the first `num_frames` frames, or all with None."""
+    try:
+        return clips.read_clips(path, rule, num_frames=num_frames, flag="--context")
+    except clips.ClipError as error:
+        raise ClientError(str(error)) from None
+
+
+def check_outputs(gif: str | None = None, npy: str | None = None, *, overwrite: bool = False) -> None:
+    """Before any work: --output must be a writable .gif and --save_npy a writable .npy (neither replacing a
+    file without --overwrite)."""
+    for path, flag, extension in ((gif, "--output", ".gif"), (npy, "--save_npy", ".npy")):
+        if path is None:
+            continue
+        if not path.lower().endswith(extension):
+            raise ClientError(f"{flag}={path}: this script writes a {extension} file here; name one (python -m "
+                              "tfvideo.predict also writes .mp4 and .png).")
+        try:
+            files.check_output_path(path, overwrite=overwrite, flag=flag)
+        except files.OutputPathError as error:
+            raise ClientError(str(error)) from None
+
+
+def check_request(context: np.ndarray, num_samples, dt, horizon, seed, *, dt_supported: bool = True) -> int:
+    """The request's numbers by the rules of the exported signature (`tfvideo.validation`; dt in float32), and
+    its frames [B, S, horizon * k, H, W, C] against the memory; returns k of dt = 1/k."""
+    num_samples = validation.positive_int(num_samples, "--num_samples", error=ClientError)
+    horizon = validation.positive_int(horizon, "--horizon", error=ClientError)
+    k = validation.steps_per_frame(dt, "--dt", error=ClientError, precision=np.float32)
+    if k != 1 and not dt_supported:
+        raise ClientError(f"--dt={dt:g}: this model is a discrete-time model and only takes --dt=1.")
+    validation.int32_seed(seed, "--seed", error=ClientError)
+    batch, _, height, width, channels = context.shape
+    needed = 2 * memory.sampling_bytes(batch, num_samples, horizon * k, height, channels)  # the answer, and the GIF
+    problem = memory.memory_problem(needed, memory.available_bytes(), f"{batch} x {num_samples} futures of "
+                                    f"{horizon * k} frames", "ask for fewer --num_samples, a shorter --horizon or a "
+                                    "larger --dt")
+    if problem:
+        raise ClientError(problem)
+    return k
+
+
+def write_outputs(context: np.ndarray, frames: np.ndarray, gif: str | None = None, npy: str | None = None,
+                  fps: float = 4.0) -> list[str]:
+    """Writes the GIF (`write_samples_gif`) and the .npy of `frames` atomically; returns the paths written."""
+    written = []
+    try:
+        if gif:
+            written.append(write_samples_gif(gif, context, frames, fps=fps))
+        if npy:
+            written.append(files.atomic_write(npy, lambda tmp: _save_npy(tmp, frames)))
+    except OSError as error:  # the folder changed since check_outputs
+        raise ClientError(f"cannot write {error.filename or 'the output'} ({error.strerror or error}).") from None
+    return written
+
+
+def _save_npy(tmp: str, frames: np.ndarray) -> None:
+    with open(tmp, "wb") as handle:  # a handle: np.save would add ".npy" to the temporary name
+        np.save(handle, frames)
 
 
 def write_samples_gif(path: str, context: np.ndarray, frames: np.ndarray, fps: float = 4.0) -> str:
