@@ -37,6 +37,8 @@ CLI.define(flags.DEFINE_string, "data_dir", None, "Overrides the run's --data_di
 CLI.define(flags.DEFINE_enum, "baseline", None, "Evaluate a baseline instead of the model: last_frame repeats the "
                                                 "last conditioning frame, black predicts all-zero frames.",
            enum_values=["last_frame", "black"])
+CLI.define(flags.DEFINE_string, "tflite", None, "Evaluate this .tflite export of the run (python -m tfvideo.export "
+                                                "--format=tflite) instead of its checkpoint, with the same protocol.")
 CLI.define(flags.DEFINE_string, "lpips_weights", None, "LPIPS weights: AlexNet and v0.1 heads files, comma-"
                                                        "separated (see tfvideo/lpips.py). Default: no LPIPS.")
 CLI.define(flags.DEFINE_string, "fvd_weights", None, "FVD: I3D state dict file (see tfvideo/fvd.py). Default: "
@@ -51,7 +53,7 @@ CLI.define(flags.DEFINE_integer, "figure_videos", 4, "Test videos shown in sampl
 
 def _options(eval_lib):
     names = ("num_samples", "num_videos", "dt", "horizon", "conditioning_frames", "seed", "batch_size", "baseline",
-             "lpips_weights", "fvd_weights", "data_dir", "output_dir")
+             "tflite", "lpips_weights", "fvd_weights", "data_dir", "output_dir")
     return eval_lib.EvalOptions(**{name: CLI.value(name) for name in names})
 
 

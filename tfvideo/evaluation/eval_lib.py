@@ -31,6 +31,7 @@ import tensorflow as tf
 from tfvideo import config as config_lib
 from tfvideo import runs, validation
 from tfvideo.evaluation import metrics as metrics_lib
+from tfvideo.evaluation import predictors
 from tfvideo.utils import files, memory
 from tfvideo.utils.progress import Progress
 
@@ -55,6 +56,7 @@ class EvalOptions:
     seed: int = 0  # video i uses seed + i
     batch_size: int = 16  # test videos generated and held in memory at a time
     baseline: str | None = None  # a name in BASELINES: evaluate it instead of the model
+    tflite: str | None = None  # a .tflite export of the run: evaluate it instead of the checkpoint (predictors.py)
     lpips_weights: str | None = None  # comma-separated weight files (see tfvideo/lpips.py)
     fvd_weights: str | None = None  # I3D state dict (see tfvideo/fvd.py)
     data_dir: str | None = None  # overrides the run's data.data_dir
@@ -101,7 +103,11 @@ def _check_sampling(options: EvalOptions, num_videos: int) -> None:
 
 
 def _load_predictor(workdir: str, options: EvalOptions, config):
-    """(model or None, predict function, description dict) for the options' model or baseline."""
+    """(model or None, predict function, description dict) for the options' model, TFLite file or baseline."""
+    if options.tflite is not None:
+        if options.baseline is not None:
+            raise EvalError("Give --tflite or --baseline, not both.")
+        return predictors.tflite_predictor(options.tflite, options, config, EvalError)
     if options.baseline is not None:
         if options.baseline not in BASELINES:
             raise EvalError(f"Unknown --baseline={options.baseline!r}; available: {', '.join(BASELINES)}.")
@@ -188,7 +194,7 @@ def prepare(workdir: str, options: EvalOptions) -> Setup:
         _check_context(model, config, data.conditioning_frames)
     spec = _spec(config, data, options, described, source, lpips_net, i3d)
     output_dir = options.output_dir or os.path.join(workdir, "eval", _tag(spec))
-    _check_output_dir(output_dir, given=options.output_dir is not None)
+    check_output_dir(output_dir, given=options.output_dir is not None)
     return Setup(workdir=workdir, config=config, options=options, source=source, predict=predict, spec=spec,
                  output_dir=output_dir, num_videos=num_videos, model=model, lpips=lpips_net, i3d=i3d)
 
@@ -209,7 +215,7 @@ def _check_memory(options: EvalOptions, data) -> None:
         raise EvalError(str(error)) from None
 
 
-def _check_output_dir(output_dir: str, given: bool) -> None:
+def check_output_dir(output_dir: str, given: bool) -> None:
     """EvalError, before any work, when `output_dir` cannot be created or written (a file, read-only)."""
     fix = ("choose another --output_dir" if given else
            "pass --output_dir=DIR to write the evaluation somewhere else (the run's folder cannot take it)")
@@ -460,7 +466,7 @@ def reproduce_command(setup: Setup, num_videos: int) -> str:
         parts.append(f"--baseline={options.baseline}")
     else:
         parts += [f"--num_samples={spec['num_samples']}", f"--dt={spec['dt']:g}", f"--seed={spec['seed']}"]
-    for flag in ("lpips_weights", "fvd_weights", "data_dir"):
+    for flag in ("tflite", "lpips_weights", "fvd_weights", "data_dir"):
         if getattr(options, flag):
             parts.append(f"--{flag}={getattr(options, flag)}")
     return " ".join(parts)
