@@ -11,17 +11,22 @@ import pytest  # noqa: E402
 
 from tfvideo import config as config_lib  # noqa: E402
 
-TINY_MODEL = dict(base_channels=2, encoding_size=6, latent_size=3, noise_size=4, inference_hidden_size=5,
-                  inference_layers=2, dynamics_hidden_size=7, dynamics_layers=2, inference_frames=2)
-TINY_DATA = dict(seq_len=5, conditioning_frames=3, test_horizon=4, num_digits=1)
+# Every size differs from the others, so that swapped axes change shapes or values. Batch 2 (an even batch for
+# the 2-replica tests), inference_frames 3, NUM_SAMPLES 4 (futures per video in the tests), conditioning_frames 5,
+# seq_len 6, test_horizon 7. Widths: base_channels 9 (convolutions of 9, 18, 36 and 72 channels), SVG's rnn_size 8
+# (tests/models/models_testlib.py), encoding 10, latent 11, noise 12, inference width 13, dynamics width 14.
+NUM_SAMPLES = 4
+TINY_MODEL = dict(base_channels=9, encoding_size=10, latent_size=11, noise_size=12, inference_hidden_size=13,
+                  inference_layers=2, dynamics_hidden_size=14, dynamics_layers=2, inference_frames=3)
+TINY_DATA = dict(seq_len=6, conditioning_frames=5, test_horizon=7, num_digits=1)
+TINY_TRAIN = dict(train_steps=6, batch_size=2, checkpoint_every=3, log_every=2, video_every=1000, num_gif_videos=2,
+                  num_gif_samples=NUM_SAMPLES, lr_burnin_steps=3, lr_decay_steps=3, learning_rate=1e-3)
 
 
 def tiny_config(workdir: str = "unused", model=None, data=None, train=None) -> config_lib.Config:
     """A validated Config with tiny networks; override sections with dicts. The TINY_MODEL sizes that the chosen
     model does not read (config_lib.MODEL_FIELDS) are left out."""
-    train_values = dict(workdir=workdir, train_steps=6, batch_size=2, checkpoint_every=3, log_every=2,
-                        video_every=1000, num_gif_videos=2, num_gif_samples=2, lr_burnin_steps=3, lr_decay_steps=3,
-                        learning_rate=1e-3)
+    train_values = dict(workdir=workdir, **TINY_TRAIN)
     default = config_lib.ModelConfig().model
     used = config_lib.MODEL_FIELDS.get((model or {}).get("model", default), config_lib.MODEL_FIELDS[default])
     tiny_model = {name: value for name, value in TINY_MODEL.items() if name in used}

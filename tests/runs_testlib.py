@@ -6,13 +6,22 @@ import os
 
 from absl import flags
 
+from conftest import TINY_DATA, TINY_MODEL, TINY_TRAIN
+
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-# The tiny config of conftest.TINY_MODEL / TINY_DATA, as flags of the train CLI.
-TINY_FLAGS = ["--num_digits=1", "--base_channels=2", "--encoding_size=6", "--latent_size=3", "--noise_size=4",
-              "--inference_hidden_size=5", "--inference_layers=2", "--dynamics_hidden_size=7",
-              "--dynamics_layers=2", "--inference_frames=2", "--seq_len=5", "--conditioning_frames=3",
-              "--test_horizon=4", "--batch_size=2", "--log_every=2", "--num_gif_videos=2", "--num_gif_samples=2",
-              "--lr_burnin_steps=4", "--lr_decay_steps=4"]
+
+
+def as_flags(values: dict) -> list[str]:
+    """["--name=value", ...] for config values (booleans as --name / --noname)."""
+    return [(f"--{name}" if value else f"--no{name}") if isinstance(value, bool) else f"--{name}={value}"
+            for name, value in values.items()]
+
+
+# conftest's tiny config as flags of the train CLI: its model and data sections and its training hyperparameters
+# (the length of the run and its checkpoint and video intervals are each test's own).
+TINY_FLAGS = as_flags({**TINY_MODEL, **TINY_DATA, **{name: TINY_TRAIN[name] for name in (
+    "batch_size", "learning_rate", "lr_burnin_steps", "lr_decay_steps", "log_every", "num_gif_videos",
+    "num_gif_samples")}})
 
 
 def run_cli(module, argv: list[str], prog: str = "prog") -> int:

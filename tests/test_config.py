@@ -4,7 +4,10 @@ import re
 import pytest
 
 from tfvideo import config as config_lib
-from conftest import tiny_config
+from conftest import NUM_SAMPLES, TINY_DATA, TINY_MODEL, TINY_TRAIN, tiny_config
+
+T, P = TINY_DATA["seq_len"], TINY_DATA["conditioning_frames"]
+K = TINY_MODEL["inference_frames"]
 
 
 def test_json_round_trip_is_exact():
@@ -21,8 +24,8 @@ def test_json_round_trip_is_exact():
     ("model", "dt", 0.0001, "--dt=0.0001 is too small"),  # 10,000 Euler steps per frame
     ("model", "latent_size", 0, "--latent_size"),
     ("train", "batch_size", -1, "--batch_size"),
-    ("data", "conditioning_frames", 5, "--conditioning_frames=5 must be smaller than --seq_len=5"),
-    ("model", "inference_frames", 4, "--inference_frames=4 exceeds --conditioning_frames=3"),
+    ("data", "conditioning_frames", T, f"--conditioning_frames={T} must be smaller than --seq_len={T}"),
+    ("model", "inference_frames", P + 1, f"--inference_frames={P + 1} exceeds --conditioning_frames={P}"),
     ("data", "image_size", 48, "--image_size=48 is not supported: the models' encoders and decoders take 64x64"),
     ("data", "image_size", 128, "Use --image_size=64"),
     ("model", "initialization", "torch", "Unknown --initialization='torch'; expected one of: keras, pytorch"),
@@ -43,7 +46,18 @@ def test_run_defining_differences_ignore_resumable_fields():
     assert config_lib.run_defining_differences(cfg, longer) == []
     other = cfg.replace(model={"latent_size": 9}, train={"batch_size": 3})
     diffs = config_lib.run_defining_differences(cfg, other)
-    assert diffs == ["model.latent_size: 3 -> 9", "train.batch_size: 2 -> 3"]
+    assert diffs == [f"model.latent_size: {TINY_MODEL['latent_size']} -> 9", "train.batch_size: 2 -> 3"]
+
+
+def test_the_tiny_test_config_has_a_distinct_size_per_axis():
+    """Tests catch swapped axes only if no two sizes that could be swapped are equal (conftest.TINY_*)."""
+    nf = TINY_MODEL["base_channels"]
+    sizes = {"batch": TINY_TRAIN["batch_size"], "samples": NUM_SAMPLES, **{name: TINY_DATA[name] for name in (
+        "seq_len", "conditioning_frames", "test_horizon")}, **{name: TINY_MODEL[name] for name in (
+            "inference_frames", "encoding_size", "latent_size", "noise_size", "inference_hidden_size",
+            "dynamics_hidden_size")}, "conv widths": nf, "2 nf": 2 * nf, "4 nf": 4 * nf, "8 nf": 8 * nf}
+    assert len(set(sizes.values())) == len(sizes), sizes
+    assert TINY_TRAIN["num_gif_samples"] == NUM_SAMPLES
 
 
 def test_from_dict_rejects_unknown_fields():
@@ -92,7 +106,7 @@ def test_srvp_context_check_does_not_apply_to_svg():
     for model in ("svg", "hafsvg"):
         cfg = tiny_config(model={"model": model}, data={"conditioning_frames": 1})
         assert cfg.data.conditioning_frames < cfg.model.inference_frames
-    with pytest.raises(config_lib.ConfigError, match="--inference_frames=2 exceeds --conditioning_frames=1"):
+    with pytest.raises(config_lib.ConfigError, match=f"--inference_frames={K} exceeds --conditioning_frames=1"):
         tiny_config(data={"conditioning_frames": 1})
 
 
@@ -102,10 +116,11 @@ def test_fields_a_model_does_not_use_do_not_block_resuming():
     recorded = dataclasses.replace(svg, model=dataclasses.replace(svg.model, inference_frames=2))
     assert config_lib.run_defining_differences(recorded, svg) == []
     srvp = tiny_config()
-    assert config_lib.run_defining_differences(srvp, srvp.replace(model={"inference_frames": 3})) == [
-        "model.inference_frames: 2 -> 3"]
-    assert config_lib.run_defining_differences(svg, svg.replace(model={"noise_size": 5})) == [
-        "model.noise_size: 4 -> 5"]
+    assert config_lib.run_defining_differences(srvp, srvp.replace(model={"inference_frames": K + 1})) == [
+        f"model.inference_frames: {K} -> {K + 1}"]
+    noise_size = TINY_MODEL["noise_size"]
+    assert config_lib.run_defining_differences(svg, svg.replace(model={"noise_size": noise_size + 1})) == [
+        f"model.noise_size: {noise_size} -> {noise_size + 1}"]
 
 
 class _ReadRecorder:

@@ -7,6 +7,7 @@ import sys
 
 import pytest
 
+from conftest import TINY_DATA
 from eval_testlib import repo_root, run_cli, trained_run
 from tfvideo import evaluate
 
@@ -26,7 +27,8 @@ def test_main_evaluates_writes_results_and_figures_then_resumes(tmp_path_factory
         f"{n}.{e}" for n in ("content_swap", "frame_rate", "interpolation") for e in ("gif", "png"))
     results = json.loads((out / "results.json").read_text())
     assert results["num_videos"] == 3 and results["protocol"]["num_samples"] == 2
-    assert results["protocol"]["conditioning_frames"] == 3 and results["protocol"]["horizon"] == 4  # run config
+    assert results["protocol"]["conditioning_frames"] == TINY_DATA["conditioning_frames"]  # the run's config
+    assert results["protocol"]["horizon"] == TINY_DATA["test_horizon"]
     assert (out / "results.md").read_text() in stdout
     before = (out / "results.json").read_text()
     assert run_cli(evaluate, argv + ["--nofigures"]) == 0
@@ -46,7 +48,8 @@ def test_compare_draws_one_curve_per_run_and_one_table_row_each(tmp_path_factory
     table = (compare_dir / "compare.md").read_text()
     assert table.count("\n| ") == 2 and "(step 3)" in table and "(baseline:last_frame)" in table
     assert os.path.getsize(compare_dir / "compare.png") > 5000
-    assert os.path.isfile(os.path.join(workdir, "eval", "step3_n2_c3_h4_dt1_seed0", "results.json"))
+    name = f"step3_n2_c{TINY_DATA['conditioning_frames']}_h{TINY_DATA['test_horizon']}_dt1_seed0"
+    assert os.path.isfile(os.path.join(workdir, "eval", name, "results.json"))
 
 
 @pytest.mark.parametrize("argv,message", [

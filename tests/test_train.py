@@ -13,6 +13,7 @@ import runs_testlib
 from tfvideo import train
 from tfvideo.utils import video_io
 
+from conftest import TINY_DATA, TINY_MODEL, TINY_TRAIN
 from runs_testlib import REPO, TINY_FLAGS
 
 run_main = runs_testlib.run_train
@@ -27,8 +28,10 @@ def test_main_trains_checkpoints_and_writes_gif(tmp_path, capsys):
         sorted(["checkpoint", "ckpt-2.index", "ckpt-2.data-00000-of-00001", "ckpt-4.index",
                 "ckpt-4.data-00000-of-00001"])
     gif = video_io.read_gif(os.path.join(workdir, "samples", "step_00000004.gif"))
-    assert gif.shape[0] == 3 + 4  # context + horizon frames
-    assert gif.shape[1] == 2 * 2 * (64 + 4) and gif.shape[2] == 2 * 3 * (64 + 4)  # 2 rows; gt + 2 samples
+    assert gif.shape[0] == TINY_DATA["conditioning_frames"] + TINY_DATA["test_horizon"]  # context + horizon frames
+    videos, samples = TINY_TRAIN["num_gif_videos"], TINY_TRAIN["num_gif_samples"]
+    assert gif.shape[1] == 2 * videos * (64 + 4)  # a row per video
+    assert gif.shape[2] == 2 * (1 + samples) * (64 + 4)  # a column for the ground truth and for each sample
     assert gif.std() > 0
     assert os.listdir(os.path.join(workdir, "tensorboard"))
 
@@ -46,9 +49,10 @@ def test_workdir_of_another_configuration_is_refused(tmp_path, capsys):
     workdir = str(tmp_path / "run")
     assert run_main([*TINY_FLAGS, f"--workdir={workdir}", "--train_steps=2"]) == 0
     capsys.readouterr()
-    assert run_main([*TINY_FLAGS, f"--workdir={workdir}", "--train_steps=2", "--latent_size=4"]) == 2
+    latent = TINY_MODEL["latent_size"]
+    assert run_main([*TINY_FLAGS, f"--workdir={workdir}", "--train_steps=2", f"--latent_size={latent + 1}"]) == 2
     err = capsys.readouterr().err
-    assert "model.latent_size: 3 -> 4" in err and "new --workdir" in err
+    assert f"model.latent_size: {latent} -> {latent + 1}" in err and "new --workdir" in err
 
 
 @pytest.mark.parametrize("bad_flag, message", [
@@ -56,9 +60,10 @@ def test_workdir_of_another_configuration_is_refused(tmp_path, capsys):
     ("--dataset=imagenet", "Unknown --dataset='imagenet'"),
     ("--dt=0.3", "1/k"),
     ("--dt=0.0001", "--dt=0.0001 is too small: --dt must be of the form 1/k with at most 1000 Euler steps"),
-    ("--conditioning_frames=5", "must be smaller than --seq_len"),
+    (f"--conditioning_frames={TINY_DATA['seq_len']}", "must be smaller than --seq_len"),
     ("--image_size=48", "--image_size=48 is not supported: the models' encoders and decoders take 64x64 frames"),
-    ("--model=svg", "--latent_size=3 is not used by --model=svg (it is a field of --model=srvp)"),  # TINY_FLAGS: SRVP's
+    ("--model=svg", f"--latent_size={TINY_MODEL['latent_size']} is not used by --model=svg (it is a field of "
+                    "--model=srvp)"),  # TINY_FLAGS are SRVP's
 ])
 def test_bad_flags_fail_before_work_with_a_clear_message(tmp_path, capsys, bad_flag, message):
     workdir = tmp_path / "run"

@@ -18,7 +18,7 @@ def test_run_benchmark_reports_positive_figures(tmp_path):
     data_dir = fake_data.make_fake_dataset("folder", str(tmp_path), clip_len=7, scale=1)
     cfg = tiny_config(data=dict(dataset="folder", data_dir=data_dir, channels=3)).data
     result = benchmark.run_benchmark(cfg, batch_size=3, batches=2, warmup=1, test_videos=2)
-    assert result["window_shape"] == [5, 64, 64, 3] and result["batch_size"] == 3
+    assert result["window_shape"] == [cfg.seq_len, 64, 64, 3] and result["batch_size"] == 3
     for key in ("open_s", "first_batch_s", "train_windows_per_s", "train_batch_ms", "test_videos_per_s"):
         assert result[key] > 0, key
     assert "unreadable" in result["description"]  # the fake folders hold one corrupt file each

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import tensorflow_datasets as tfds
 
-from tests.conftest import tiny_config
+from tests.conftest import tiny_config, tiny_data_config
 from tfvideo import config as config_lib
 from tfvideo.data import fake_data, frame_store, human36m, prepare, registry, tfds_store
 from tfvideo.data.errors import DatasetUnavailableError
@@ -33,7 +33,7 @@ def prepared(tmp_path_factory):
 def _data_config(builder, **overrides):
     data = dict(dataset="human36m", data_dir=os.path.dirname(os.path.dirname(builder.data_dir)), channels=3,
                 seq_len=3, conditioning_frames=2, test_horizon=2)
-    return tiny_config(data={**data, **overrides}).data
+    return tiny_data_config(**{**data, **overrides})
 
 
 def test_builder_keeps_every_frame_crops_and_splits_by_subject(prepared):

@@ -12,17 +12,16 @@ import time
 from absl import flags
 import pytest
 
-from tests.conftest import tiny_config
+from conftest import TINY_MODEL, tiny_config
+from runs_testlib import as_flags
 from tfvideo import config as config_lib
 from tfvideo import train
 from tfvideo.data import fake_data, kth, prepare, registry
 from tfvideo.data.errors import DatasetUnavailableError
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-TINY_MODEL_FLAGS = ["--base_channels=2", "--encoding_size=6", "--latent_size=3", "--noise_size=4",
-                    "--inference_hidden_size=5", "--inference_layers=2", "--dynamics_hidden_size=7",
-                    "--dynamics_layers=2", "--inference_frames=2", "--batch_size=2", "--log_every=1",
-                    "--num_gif_videos=1", "--num_gif_samples=1", "--lr_burnin_steps=1", "--lr_decay_steps=1"]
+TINY_MODEL_FLAGS = [*as_flags(TINY_MODEL), "--batch_size=2", "--log_every=1", "--num_gif_videos=1",
+                    "--num_gif_samples=1", "--lr_burnin_steps=1", "--lr_decay_steps=1"]
 
 
 pytestmark = pytest.mark.usefixtures("keep_absl_log_level")
@@ -107,8 +106,8 @@ def test_train_cli_reports_a_missing_dataset_without_traceback(tmp_path):
 def test_train_cli_trains_on_a_folder_of_videos(tmp_path, capsys):
     for copy in range(3):
         fake_data.write_folder_videos(str(tmp_path / "videos" / f"s{copy}"), num_frames=8, height=30, width=20)
-    argv = ["--dataset=folder", f"--data_dir={tmp_path}/videos", "--channels=3", "--seq_len=4",
-            "--conditioning_frames=2", "--test_horizon=3", "--train_steps=2", f"--workdir={tmp_path}/run",
+    argv = ["--dataset=folder", f"--data_dir={tmp_path}/videos", "--channels=3", "--seq_len=6",
+            "--conditioning_frames=5", "--test_horizon=3", "--train_steps=2", f"--workdir={tmp_path}/run",
             *TINY_MODEL_FLAGS]
     try:
         assert train.main(_parse(argv)) == 0

@@ -16,7 +16,7 @@ from tfvideo.data.errors import DatasetUnavailableError
 
 def _cfg(data_dir, **overrides):
     data = dict(dataset="moving_mnist", data_dir=str(data_dir), num_digits=2, deterministic=True)
-    return tiny_config(data={**data, **overrides}).data  # tiny: seq_len 5, 3 + 4 test frames
+    return tiny_config(data={**data, **overrides}).data
 
 
 def test_mock_data_test_set_and_deterministic_training(tmp_path):
@@ -27,11 +27,13 @@ def test_mock_data_test_set_and_deterministic_training(tmp_path):
         source = registry.get_data_source(_cfg(tmp_path))
         test = source.test_videos()
         batches = list(source.test_batches(3))
-    assert source.num_test_videos == 4 and test.shape == (4, 7, 64, 64, 1) and test.dtype == np.float32
+    cfg = _cfg(tmp_path)
+    clip = cfg.conditioning_frames + cfg.test_horizon  # test clips: context + horizon frames
+    assert source.num_test_videos == 4 and test.shape == (4, clip, 64, 64, 1) and test.dtype == np.float32
     assert 0.0 <= test.min() and test.max() <= 1.0 and test.std() > 0.1
     np.testing.assert_array_equal(np.concatenate(batches), test)
     train = next(iter(source.train_stream(2, seed=0))).numpy()
-    assert train.shape == (2, 5, 64, 64, 1) and "deterministic" in source.description
+    assert train.shape == (2, cfg.seq_len, 64, 64, 1) and "deterministic" in source.description
 
 
 def test_prepared_test_set_in_order(tmp_path):
@@ -41,7 +43,8 @@ def test_prepared_test_set_in_order(tmp_path):
     # TFDS's prepared order (it shuffles by key when writing); background level = generation index.
     order = [int(ex["image_sequence"][0, -1, -1, 0]) for ex in tfds.as_numpy(builder.as_dataset(split="test"))]
     assert sorted(order) == list(range(5))
-    expected = np.stack([fake_data.moving_square(20, 64, 64, 1, tag=i)[:7] for i in order[1:]])
+    clip = _cfg(tmp_path).conditioning_frames + _cfg(tmp_path).test_horizon
+    expected = np.stack([fake_data.moving_square(20, 64, 64, 1, tag=i)[:clip] for i in order[1:]])
     np.testing.assert_allclose(test * 255, expected, atol=1e-3)
 
 

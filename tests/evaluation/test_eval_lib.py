@@ -8,10 +8,12 @@ import os
 import numpy as np
 import pytest
 
+from conftest import TINY_DATA, TINY_MODEL
 from eval_testlib import i3d_weights, lpips_weights, trained_run, untrained_workdir, write_npz
 from tfvideo.evaluation import eval_lib, metrics
 
 QUIET = io.StringIO()
+P, N = TINY_DATA["conditioning_frames"], TINY_DATA["test_horizon"]  # the runs' context and horizon
 
 
 def _fake_setup(tmp_path_factory, tmp_path, predict, num_videos=3, **options):
@@ -29,8 +31,8 @@ def _test_videos(setup):
 def test_best_of_n_is_chosen_per_metric_independently(tmp_path_factory, tmp_path):
     setup = _fake_setup(tmp_path_factory, tmp_path, predict=None)
     rng = np.random.default_rng(0)
-    video = rng.uniform(0.3, 0.7, size=(7, 64, 64, 1)).astype(np.float32)  # 3 context + 4 future frames
-    truth = video[3:]
+    video = rng.uniform(0.3, 0.7, size=(P + N, 64, 64, 1)).astype(np.float32)  # context + future frames
+    truth = video[P:]
     offset = truth + 0.1  # structure intact: best SSIM (~0.98), PSNR 20 dB
     noisy = (truth + rng.normal(0, 0.05, truth.shape)).astype(np.float32)  # best PSNR (~26 dB), SSIM ~0.9
     flat = np.full_like(truth, 0.5)  # worst in both
@@ -43,7 +45,7 @@ def test_best_of_n_is_chosen_per_metric_independently(tmp_path_factory, tmp_path
     assert record["best_sample"] == {"psnr": 2, "ssim": 1}
     np.testing.assert_allclose(record["psnr"], per_frame["psnr"][2], rtol=1e-6)
     np.testing.assert_allclose(record["ssim"], per_frame["ssim"][1], rtol=1e-6)
-    np.testing.assert_array_equal(seen[0], video[:3])  # the predictor sees the conditioning frames only
+    np.testing.assert_array_equal(seen[0], video[:P])  # the predictor sees the conditioning frames only
 
 
 def test_only_predicted_frames_are_scored(tmp_path_factory, tmp_path):
@@ -53,15 +55,15 @@ def test_only_predicted_frames_are_scored(tmp_path_factory, tmp_path):
     videos = _test_videos(setup)
 
     def predict(context, index):
-        future = videos[index, 3:].copy()
+        future = videos[index, P:].copy()
         future[-1] = 0.25
         return future[None]
     results = eval_lib.evaluate("unused", stream=QUIET, setup=dataclasses.replace(setup, predict=predict))
     last = [float(metrics.psnr(np.full_like(v[-1], 0.25), v[-1])) for v in videos]
-    per_video = [(100.0 * 3 + p) / 4 for p in last]  # horizon 4: three perfect frames (capped 100 dB) + the last
-    assert results["protocol"]["time_steps"] == [4, 5, 6, 7]
+    per_video = [(100.0 * (N - 1) + p) / N for p in last]  # N - 1 perfect frames (capped 100 dB) + the last
+    assert results["protocol"]["time_steps"] == list(range(P + 1, P + N + 1))
     assert results["metrics"]["psnr"]["mean"] == pytest.approx(np.mean(per_video), rel=1e-5)
-    assert results["metrics"]["psnr"]["per_step"]["mean"][:3] == pytest.approx([100.0] * 3)
+    assert results["metrics"]["psnr"]["per_step"]["mean"][:N - 1] == pytest.approx([100.0] * (N - 1))
 
 
 def test_results_report_the_mean_and_1_96_std_over_sqrt_n_of_per_video_means(tmp_path_factory, tmp_path):
@@ -81,12 +83,12 @@ def test_baselines_repeat_the_last_conditioning_frame_or_predict_black(tmp_path_
         baseline="last_frame", num_videos=1, output_dir=str(tmp_path / "b")))
     video = _test_videos(setup)[0]
     record = eval_lib.video_record(setup, video, 0)
-    expected = metrics.psnr(np.repeat(video[2:3], 4, axis=0), video[3:]).numpy()
+    expected = metrics.psnr(np.repeat(video[P - 1:P], N, axis=0), video[P:]).numpy()
     np.testing.assert_allclose(record["psnr"], expected, rtol=1e-6)
     assert setup.spec["num_samples"] == 1 and os.path.basename(setup.output_dir) == "b"
     black = eval_lib.prepare(untrained_workdir(tmp_path_factory), eval_lib.EvalOptions(
         baseline="black", num_videos=1, output_dir=str(tmp_path / "k")))
-    expected = metrics.psnr(np.zeros_like(video[3:]), video[3:]).numpy()
+    expected = metrics.psnr(np.zeros_like(video[P:]), video[P:]).numpy()
     np.testing.assert_allclose(eval_lib.video_record(black, video, 0)["psnr"], expected, rtol=1e-6)
 
 
@@ -118,7 +120,7 @@ def test_resume_after_interruption_gives_the_same_json(tmp_path_factory, tmp_pat
     assert (tmp_path / "batch3" / "results.json").read_text() == reference
     results = json.loads(reference)
     assert results["checkpoint_step"] == 3 and results["protocol"]["seed"] == 0
-    assert results["protocol"]["num_samples"] == 3 and results["protocol"]["horizon"] == 4
+    assert results["protocol"]["num_samples"] == 3 and results["protocol"]["horizon"] == N
     assert results["metric_versions"]["ssim"].startswith("ssim-v1")
     assert results["dataset"]["num_test_videos"] == 1000 and "--num_videos=5" in results["command"]
 
@@ -137,7 +139,7 @@ def test_other_settings_in_the_same_output_dir_are_refused_and_a_new_seed_change
 def test_default_output_dir_names_the_settings(tmp_path_factory):
     workdir = trained_run(tmp_path_factory)
     setup = eval_lib.prepare(workdir, eval_lib.EvalOptions(num_samples=7, num_videos=2, dt=0.5))
-    assert setup.output_dir == os.path.join(workdir, "eval", "step3_n7_c3_h4_dt0.5_seed0")
+    assert setup.output_dir == os.path.join(workdir, "eval", f"step3_n7_c{P}_h{N}_dt0.5_seed0")
 
 
 def test_lpips_and_fvd_from_weight_files(tmp_path_factory, tmp_path):
@@ -163,7 +165,7 @@ def test_lpips_and_fvd_from_weight_files(tmp_path_factory, tmp_path):
     (dict(dt=0.3), "--dt must be of the form 1/k"),
     (dict(dt=0.0001), "--dt=0.0001 is too small"),
     (dict(seed=2**31 - 1, num_videos=2), r"--seed \+ 1 \(the last video's seed\) must be an int32"),
-    (dict(conditioning_frames=1), "fewer than the model's inference_frames=2"),
+    (dict(conditioning_frames=1), f"fewer than the model's inference_frames={TINY_MODEL['inference_frames']}"),
     (dict(lpips_weights="/nonexistent/alex.pth"), "alexnet-owt-7be5be79.pth"),
     (dict(baseline="mean_frame"), "Unknown --baseline='mean_frame'"),
 ])

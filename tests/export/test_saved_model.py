@@ -14,7 +14,7 @@ import pytest
 import tensorflow as tf
 
 from export_testlib import (call_signature, contexts, load_script, loaded_saved_model, restored,
-                            saved_model_export, sharpen)
+                            saved_model_export, sharpen, tiny_export_config)
 from tfvideo.export import ExportError
 from tfvideo.export import saved_model as saved_model_lib
 
@@ -55,7 +55,8 @@ def test_layout_signatures_and_metadata(export):
     assert {"saved_model.pb", "variables", "assets.extra"} <= set(os.listdir(export["path"]))
     with open(os.path.join(export["path"], saved_model_lib.METADATA_FILE)) as handle:
         meta = json.load(handle)
-    assert meta["image_size"] == 64 and meta["channels"] == 1 and meta["min_context_frames"] == 2
+    assert meta["image_size"] == 64 and meta["channels"] == 1
+    assert meta["min_context_frames"] == tiny_export_config().model.inference_frames
     assert meta["step"] == 7 and meta["model"] == "srvp"
     assert set(meta["endpoints"]) == {"predict", "serving_default", "latents", "decode", "content_swap",
                                       "stream_start", "stream_next"}

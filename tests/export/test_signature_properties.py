@@ -21,7 +21,7 @@ from tfvideo.models import build_model
 
 SETTINGS = settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 IMAGE = (64, 64, 1)
-MIN_FRAMES = 2  # tiny_export_config's inference_frames
+MIN_FRAMES = tiny_export_config().model.inference_frames  # SRVP's shortest context
 INT32 = (-2**31, 2**31 - 1)
 NAMES = ("context", "num_samples", "dt", "horizon", "seed")
 
@@ -74,7 +74,7 @@ float32s = st.floats(width=32, allow_nan=True, allow_infinity=True)
 @st.composite
 def frames(draw, valid: bool):
     if valid:
-        shape = (draw(st.integers(1, 2)), draw(st.integers(MIN_FRAMES, 4)), *IMAGE)
+        shape = (draw(st.integers(1, 2)), draw(st.integers(MIN_FRAMES, MIN_FRAMES + 2)), *IMAGE)
         values = st.floats(0, 1, width=32)
     else:
         image = st.one_of(st.just(IMAGE), st.tuples(st.integers(0, 65), st.integers(0, 65), st.integers(0, 3)))
@@ -163,7 +163,8 @@ junk = st.sampled_from([None, "2", b"1", [1, "a"], {"a": 1}, object(), 1j, [[0.5
 host_values = {
     "context": st.one_of(
         frames(valid=False).filter(lambda f: not f.valid()).map(lambda f: f.array()),
-        st.tuples(st.integers(1, 2), st.integers(MIN_FRAMES, 3)).map(lambda bt: np.zeros((*bt, *IMAGE), np.uint8)),
+        st.tuples(st.integers(1, 2), st.integers(MIN_FRAMES, MIN_FRAMES + 1)).map(
+            lambda bt: np.zeros((*bt, *IMAGE), np.uint8)),
         st.lists(st.integers(0, 3), max_size=7).filter(lambda s: len(s) != 5).map(lambda s: np.zeros(s, np.float32)),
         st.sampled_from([np.full((1, 3, *IMAGE), "0.5"), np.zeros((1, 3, *IMAGE), np.complex64),
                          np.zeros((1, 3, *IMAGE), bool)]),

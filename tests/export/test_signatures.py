@@ -10,6 +10,9 @@ from export_testlib import contexts, sharpen, tiny_export_config
 from tfvideo.export import checks, signatures
 from tfvideo.models import build_model, serving
 
+TINY = tiny_export_config().model
+K = TINY.inference_frames  # SRVP's shortest context
+
 
 @pytest.fixture(scope="module")
 def model():
@@ -82,8 +85,9 @@ def test_latents_decode_to_predicts_frames(functions):
     context = contexts(2, 3)
     args = [tf.constant(context), tf.constant(3), tf.constant(0.5), tf.constant(2), tf.constant(4)]
     latents = functions["latents"](*args)
-    assert latents["states"].shape == (2, 3, 4, 3)
-    assert latents["y1_mean"].shape == (2, 3) and latents["content"].shape == (2, 5)
+    assert latents["states"].shape == (2, 3, 4, TINY.latent_size)  # [B, S, horizon * k, ny]
+    assert latents["y1_mean"].shape == (2, TINY.latent_size)
+    assert latents["content"].shape == (2, TINY.inference_hidden_size)
     assert np.all(latents["y1_scale"].numpy() > 0)
     decoded = functions["decode"](tf.constant(context), latents["states"])["frames"].numpy()
     np.testing.assert_allclose(decoded, functions["predict"](*args)["frames"].numpy(), atol=1e-6)
@@ -163,7 +167,7 @@ def test_a_model_declares_its_own_endpoints_with_validated_inputs(model, monkeyp
     for kwargs, message in [(dict(horizon=0), "horizon must be a whole number >= 1"),
                             (dict(dt=0.3), "dt must be of the form 1/k"),
                             (dict(states=tf.ones([3, 1, 2, 3])), "states and context must have the same batch size"),
-                            (dict(context=tf.constant(contexts(2, 1))), "context needs at least 2 frames")]:
+                            (dict(context=tf.constant(contexts(2, 1))), f"context needs at least {K} frames")]:
         with pytest.raises(tf.errors.InvalidArgumentError, match=message):
             call(**kwargs)
 
@@ -189,7 +193,7 @@ BAD_INPUTS = [
     (dict(dt=1e-12), "dt must be of the form 1/k"),  # k would overflow int32
     (dict(context=np.zeros((1, 3, 32, 32, 1), np.float32)), r"context must be float32 frames .*got shape"),
     (dict(context=np.zeros((1, 3, 64, 64, 3), np.float32)), r"context must be float32 frames .*got shape"),
-    (dict(context=np.zeros((1, 1, 64, 64, 1), np.float32)), "context needs at least 2 frames"),
+    (dict(context=np.zeros((1, 1, 64, 64, 1), np.float32)), f"context needs at least {K} frames"),
     (dict(context=np.zeros((0, 3, 64, 64, 1), np.float32)), "context needs at least one video"),
     (dict(context=np.full((1, 3, 64, 64, 1), 255.0, np.float32)), r"context values must be finite and lie in \[0, 1\]"),
     (dict(context=np.full((1, 3, 64, 64, 1), -0.1, np.float32)), r"context values must be finite and lie in \[0, 1\]"),
@@ -209,11 +213,11 @@ def test_bad_inputs_fail_in_graph_naming_the_input(functions, overrides, message
 def test_host_checks_name_the_input(overrides, message):
     values = _inputs(**overrides)
     with pytest.raises(ValueError, match=message):
-        checks.check_inputs(**values, image_size=64, channels=1, min_context_frames=2)
+        checks.check_inputs(**values, image_size=64, channels=1, min_context_frames=K)
 
 
 def test_host_checks_return_the_tflite_inputs():
-    out = checks.check_inputs(**_inputs(dt=0.25), image_size=64, channels=1, min_context_frames=2)
+    out = checks.check_inputs(**_inputs(dt=0.25), image_size=64, channels=1, min_context_frames=K)
     assert out["num_samples"].dtype == np.int32 and out["dt"] == np.float32(0.25)
     assert out["context"].dtype == np.float32
 

@@ -42,7 +42,7 @@ def squared_error(model, terms: dict, num_frames: int) -> float:
     return float(terms["reconstruction"])
 
 
-def perturb_weights(model, scale=0.3, seed=0):
+def perturb_weights(model, scale=0.1, seed=0):
     """Adds N(0, scale^2) to every trainable weight: at initialisation the tiny encoder maps every frame to nearly
     the same code, which would make posterior and prior equal and the comparisons of KL terms vacuous."""
     for index, weight in enumerate(model.trainable_weights):

@@ -12,7 +12,7 @@ from tfvideo.models import InvalidInputError, build_model
 
 SETTINGS = settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 IMAGE = (64, 64, 1)
-MIN_FRAMES = 2  # tiny_config's inference_frames: SRVP's minimum context length
+MIN_FRAMES = tiny_config().model.inference_frames  # SRVP's minimum context length
 
 
 @pytest.fixture(scope="module")
@@ -25,7 +25,7 @@ def model():
 
 # ------------------------------------------------------------------------------------------------ valid values
 
-valid_shapes = st.tuples(st.integers(1, 2), st.integers(MIN_FRAMES, 4)).map(lambda bt: (*bt, *IMAGE))
+valid_shapes = st.tuples(st.integers(1, 2), st.integers(MIN_FRAMES, MIN_FRAMES + 2)).map(lambda bt: (*bt, *IMAGE))
 float_dtypes = st.sampled_from([np.float16, np.float32, np.float64])
 
 
@@ -144,7 +144,7 @@ def test_an_invalid_argument_raises_invalid_input_error_naming_it(model, name):
 
 
 def test_same_int_seed_same_futures_whatever_its_integer_type(model):
-    context = np.full((1, 3, *IMAGE), 0.5, np.float32)
+    context = np.full((1, MIN_FRAMES, *IMAGE), 0.5, np.float32)
     a = model.generate(context, 2, 2, seed=7).numpy()
     for seed in (np.int64(7), np.uint64(7), np.int32(7)):
         np.testing.assert_array_equal(model.generate(context, 2, 2, seed=seed).numpy(), a)

@@ -9,11 +9,13 @@ import tensorflow as tf
 from tfvideo import config as config_lib
 from tfvideo.models import InvalidInputError, build_model
 from tfvideo.models.svg import GroupedGaussianLSTM
-from conftest import tiny_config
+from conftest import NUM_SAMPLES as S, tiny_config
 from models_testlib import HAF_TINY, SVG_TINY, perturb_weights, reference_generation, reference_loss
 
-B, T, C, P = 2, 5, 1, 3
-D = tiny_config(model=HAF_TINY).model.noise_size  # dims per group of z
+CONFIG = tiny_config(model=HAF_TINY)
+B, T, C = CONFIG.train.batch_size, CONFIG.data.seq_len, CONFIG.data.channels
+P, N = CONFIG.data.conditioning_frames, CONFIG.data.test_horizon  # context frames, future frames
+D, E = CONFIG.model.noise_size, CONFIG.model.encoding_size  # dims per group of z, frame encoding
 
 
 @pytest.fixture(scope="module")
@@ -32,7 +34,7 @@ def group_params(dist, j, d=D):
 
 
 def test_each_group_depends_on_the_earlier_groups_only():
-    layer = GroupedGaussianLSTM(6, 2, num_groups=3)
+    layer = GroupedGaussianLSTM(7, 2, num_groups=3)
     h = tf.random.stateless_normal([4, 5], seed=[1, 0])
     z = tf.random.stateless_normal([4, 6], seed=[2, 0])
     state = layer.zero_state(4)
@@ -53,7 +55,7 @@ def test_each_group_depends_on_the_earlier_groups_only():
 def test_sampled_groups_feed_the_later_groups(model):
     """In sampling mode too (posterior and prior of the model): group 1's noise changes group 2's distribution,
     group 2's noise changes neither group's distribution (only its own sample)."""
-    h = tf.random.stateless_normal([B, 6], seed=[3, 0])
+    h = tf.random.stateless_normal([B, E], seed=[3, 0])
     eps = tf.random.stateless_normal([B, 2 * D], seed=[4, 0])
     for layer in (model.posterior, model.prior):
         state = layer.zero_state(B)
@@ -77,11 +79,11 @@ def test_loss_and_generation_match_step_by_step_references(model, videos):
     assert kld > 0.1
     assert float(terms["reconstruction"]) == pytest.approx(mse, rel=1e-5)
     assert float(terms["kl_z"]) == pytest.approx(kld, rel=1e-4)
-    sample_noise = model.draw_noise(B, 2, P, P - 1 + 3, seed=4)
-    expected = reference_generation(model, videos[:, :P], 2, 3, sample_noise["z"].numpy())
+    sample_noise = model.draw_noise(B, S, P, P - 1 + N, seed=4)
+    expected = reference_generation(model, videos[:, :P], S, N, sample_noise["z"].numpy())
     # Predicted frames are re-encoded, so float32 rounding (kernel and thread order) compounds over the horizon:
     # 1e-5 was exceeded by 1.2e-5 on one pixel of the third frame; a wrong dependency moves pixels by ~1e-1.
-    np.testing.assert_allclose(model.sample_futures(videos[:, :P], 2, 3, 1, sample_noise), expected, atol=1e-4)
+    np.testing.assert_allclose(model.sample_futures(videos[:, :P], S, N, 1, sample_noise), expected, atol=1e-4)
 
 
 def test_one_group_without_aligner_is_exactly_svg(videos, tmp_path):
@@ -98,13 +100,13 @@ def test_one_group_without_aligner_is_exactly_svg(videos, tmp_path):
     noise = tf.random.stateless_normal([B, T - 1, D], seed=[8, 8])
     for name, value in svg.elbo_terms(videos, noise).items():
         np.testing.assert_array_equal(haf.elbo_terms(videos, noise)[name], value, err_msg=name)
-    sample_noise = svg.draw_noise(B, 2, P, P - 1 + 3, seed=9)
-    np.testing.assert_array_equal(haf.sample_futures(videos[:, :P], 2, 3, 1, sample_noise),
-                                  svg.sample_futures(videos[:, :P], 2, 3, 1, sample_noise))
+    sample_noise = svg.draw_noise(B, S, P, P - 1 + N, seed=9)
+    np.testing.assert_array_equal(haf.sample_futures(videos[:, :P], S, N, 1, sample_noise),
+                                  svg.sample_futures(videos[:, :P], S, N, 1, sample_noise))
 
 
 def test_zeroed_group_is_zero_and_conditions_the_later_groups(model):
-    h = tf.random.stateless_normal([B, 6], seed=[5, 0])
+    h = tf.random.stateless_normal([B, E], seed=[5, 0])
     eps = tf.random.stateless_normal([B, 2 * D], seed=[6, 0])
     state = model.prior.zero_state(B)
     dist, z, _ = model.prior.step(h, state, noise=eps, zeroed=(1,))
@@ -117,13 +119,13 @@ def test_zeroed_group_is_zero_and_conditions_the_later_groups(model):
 
 def test_generate_with_zeroed_groups(model, videos):
     context = videos[:, :P]
-    noise = model.draw_noise(B, 2, P, P - 1 + 3, seed=3)
-    plain = model.sample_futures(context, 2, 3, 1, noise)
-    first = model.sample_futures(context, 2, 3, 1, noise, zeroed_groups=(1,))
-    second = model.sample_futures(context, 2, 3, 1, noise, zeroed_groups=(2,))
+    noise = model.draw_noise(B, S, P, P - 1 + N, seed=3)
+    plain = model.sample_futures(context, S, N, 1, noise)
+    first = model.sample_futures(context, S, N, 1, noise, zeroed_groups=(1,))
+    second = model.sample_futures(context, S, N, 1, noise, zeroed_groups=(2,))
     assert not np.allclose(first, plain) and not np.allclose(second, plain) and not np.allclose(first, second)
-    generated = model.generate(context, num_samples=2, horizon=3, seed=3, zeroed_groups=[1, 1])  # same noise
-    assert generated.shape == (B, 2, 3, 64, 64, C)
+    generated = model.generate(context, num_samples=S, horizon=N, seed=3, zeroed_groups=[1, 1])  # same noise
+    assert generated.shape == (B, S, N, 64, 64, C)
     np.testing.assert_allclose(generated, first, atol=1e-5)
     for bad in (0, 3, (1, 5), "1", 1.0):
         with pytest.raises(InvalidInputError, match="zeroed_groups"):
@@ -167,6 +169,6 @@ def test_checkpoint_round_trip_restores_every_weight(videos, tmp_path):
     tf.train.Checkpoint(model=other).restore(path).assert_consumed()
     for mine, theirs in zip(haf.weights, other.weights):
         np.testing.assert_array_equal(mine.numpy(), theirs.numpy(), err_msg=mine.path)
-    noise = haf.draw_noise(B, 2, P, P - 1 + 3, seed=5)
-    np.testing.assert_array_equal(other.sample_futures(videos[:, :P], 2, 3, 1, noise),
-                                  haf.sample_futures(videos[:, :P], 2, 3, 1, noise))
+    noise = haf.draw_noise(B, S, P, P - 1 + N, seed=5)
+    np.testing.assert_array_equal(other.sample_futures(videos[:, :P], S, N, 1, noise),
+                                  haf.sample_futures(videos[:, :P], S, N, 1, noise))

@@ -6,9 +6,13 @@ import tensorflow as tf
 from tfvideo.models import InvalidInputError, build_model
 from tfvideo.models import distributions as dist_lib
 from tfvideo.models import srvp
-from conftest import tiny_config
+from conftest import NUM_SAMPLES as S, tiny_config
 
-B, T, C = 2, 5, 1  # batch 2, 5 frames (distinct from widths 3..7 of the tiny config)
+CONFIG = tiny_config()
+B, T, C = CONFIG.train.batch_size, CONFIG.data.seq_len, CONFIG.data.channels
+P, N = CONFIG.data.conditioning_frames, CONFIG.data.test_horizon  # context frames, future frames
+K = CONFIG.model.inference_frames  # the shortest context
+E, NY, NZ = CONFIG.model.encoding_size, CONFIG.model.latent_size, CONFIG.model.noise_size
 
 
 @pytest.fixture(scope="module")
@@ -24,14 +28,15 @@ def videos():
 
 def test_distribution_shapes(model, videos):
     enc = model.encode(videos)["encoding"]
-    assert enc.shape == (B, T, 6)
+    assert enc.shape == (B, T, E)
     q_y = model.infer_initial_state(enc)
-    assert q_y.batch_shape == [B, 3] and q_y.event_shape == []
-    assert model.posterior_params(enc).shape == (B, T, 2 * 4)
-    prior = model.prior_distribution(tf.zeros([B, 3]))
-    assert prior.batch_shape == [B, 4]
-    inferred = model.infer(videos[:, :3])
-    assert inferred["posterior"].shape == (B, 2, 8) and inferred["content"].shape == (B, 5)
+    assert q_y.batch_shape == [B, NY] and q_y.event_shape == []
+    assert model.posterior_params(enc).shape == (B, T, 2 * NZ)
+    prior = model.prior_distribution(tf.zeros([B, NY]))
+    assert prior.batch_shape == [B, NZ]
+    inferred = model.infer(videos[:, :P])
+    assert inferred["posterior"].shape == (B, P - 1, 2 * NZ)
+    assert inferred["content"].shape == (B, CONFIG.model.inference_hidden_size)
 
 
 def test_loss_terms_are_finite_and_add_up(model, videos):
@@ -52,17 +57,17 @@ def test_content_is_permutation_invariant(model, videos):
 
 
 def test_half_step_doubles_the_frames_and_keeps_integer_frames(model, videos):
-    plain = model.generate(videos[:, :3], num_samples=2, horizon=4, dt=0.5, seed=3)
-    dense = model.generate(videos[:, :3], num_samples=2, horizon=4, dt=0.5, seed=3, include_intermediate=True)
-    assert plain.shape == (B, 2, 4, 64, 64, C)
-    assert dense.shape == (B, 2, 8, 64, 64, C)
+    plain = model.generate(videos[:, :P], num_samples=S, horizon=N, dt=0.5, seed=3)
+    dense = model.generate(videos[:, :P], num_samples=S, horizon=N, dt=0.5, seed=3, include_intermediate=True)
+    assert plain.shape == (B, S, N, 64, 64, C)
+    assert dense.shape == (B, S, 2 * N, 64, 64, C)
     np.testing.assert_allclose(dense[:, :, 1::2], plain, atol=1e-6)
-    coarse = model.generate(videos[:, :3], num_samples=2, horizon=4, dt=1.0, seed=3)
+    coarse = model.generate(videos[:, :P], num_samples=S, horizon=N, dt=1.0, seed=3)
     assert not np.allclose(coarse, plain)  # a finer Euler grid is a different integration
 
 
 def test_advance_matches_explicit_euler_steps(model):
-    y, z = tf.random.normal([B, 3], seed=4), tf.random.normal([B, 4], seed=5)
+    y, z = tf.random.normal([B, NY], seed=4), tf.random.normal([B, NZ], seed=5)
     out = model.advance(y, z, 4, record_substeps=True)
     manual = y
     for _ in range(4):
@@ -110,28 +115,28 @@ def _grad_of(grads, model, suffix):
 
 
 def test_generate_uses_the_noise_it_is_given(model, videos):
-    context = videos[:, :3]
-    noise = model.draw_noise(B, 2, 3, 2 + 4, seed=11)
-    a = model.sample_futures(context, 2, 4, 1, noise)
-    np.testing.assert_allclose(a, model.sample_futures(context, 2, 4, 1, noise), atol=1e-6)
-    noise["z"] = tf.concat([noise["z"][:, :3], noise["z"][:, 3:] + 1.0], axis=1)
-    b = model.sample_futures(context, 2, 4, 1, noise)
-    np.testing.assert_allclose(a[:, :, 0], b[:, :, 0], atol=1e-6)  # first future step uses z index 2
+    context = videos[:, :P]
+    noise = model.draw_noise(B, S, P, P - 1 + N, seed=11)
+    a = model.sample_futures(context, S, N, 1, noise)
+    np.testing.assert_allclose(a, model.sample_futures(context, S, N, 1, noise), atol=1e-6)
+    noise["z"] = tf.concat([noise["z"][:, :P], noise["z"][:, P:] + 1.0], axis=1)
+    b = model.sample_futures(context, S, N, 1, noise)
+    np.testing.assert_allclose(a[:, :, 0], b[:, :, 0], atol=1e-6)  # the first future step uses z index P - 1
     assert not np.allclose(a[:, :, 1:], b[:, :, 1:])
 
 
 @pytest.mark.parametrize("kwargs, message", [
     (dict(context=np.zeros([3, 64, 64, 1], np.float32)), "rank 5"),
     (dict(context=np.zeros([1, 3, 32, 32, 1], np.float32)), r"\(64, 64, 1\)"),
-    (dict(context=np.full([1, 3, 64, 64, 1], 2.0, np.float32)), r"\[0, 1\]"),
+    (dict(context=np.full([1, P, 64, 64, 1], 2.0, np.float32)), r"\[0, 1\]"),
     (dict(context=np.zeros([1, 3, 64, 64, 1], np.uint8)), "integer dtype"),
-    (dict(context=np.zeros([1, 1, 64, 64, 1], np.float32)), "at least 1 video and 2 frames"),
+    (dict(context=np.zeros([1, 1, 64, 64, 1], np.float32)), f"at least 1 video and {K} frames"),
     (dict(num_samples=0), "num_samples"),
     (dict(horizon=-1), "horizon"),
     (dict(dt=0.3), "1/k"),
 ])
 def test_generate_rejects_bad_inputs(model, kwargs, message):
-    args = dict(context=np.zeros([1, 3, 64, 64, 1], np.float32), num_samples=1, horizon=2)
+    args = dict(context=np.zeros([1, P, 64, 64, 1], np.float32), num_samples=1, horizon=2)
     args.update(kwargs)
     with pytest.raises(InvalidInputError, match=message):
         model.generate(**args)
@@ -147,11 +152,11 @@ def test_ablations_train_and_generate(overrides, videos):
     if overrides.get("stochastic") is False:
         assert float(terms["kl_z"]) == 0.0
         assert "z" not in model.draw_noise(1, 1, 3, 3)
-    out = model.generate(videos[:, :3], num_samples=2, horizon=3, seed=0)
-    assert out.shape == (B, 2, 3, 64, 64, C)
+    out = model.generate(videos[:, :P], num_samples=S, horizon=N, seed=0)
+    assert out.shape == (B, S, N, 64, 64, C)
     if overrides.get("dynamics") in ("mlp", "gru"):
         with pytest.raises(InvalidInputError, match="discrete-time"):
-            model.generate(videos[:, :3], num_samples=1, horizon=2, dt=0.5)
+            model.generate(videos[:, :P], num_samples=1, horizon=2, dt=0.5)
 
 
 def test_posterior_is_causal(model, videos):
@@ -173,8 +178,8 @@ def test_checkpoint_round_trip_of_a_variant_restores_every_weight(videos, tmp_pa
     tf.train.Checkpoint(model=other).restore(path).assert_consumed()
     for mine, theirs in zip(model.weights, other.weights):
         np.testing.assert_array_equal(mine.numpy(), theirs.numpy(), err_msg=mine.path)
-    expected = model.generate(videos[:, :3], num_samples=2, horizon=3, seed=5)
-    np.testing.assert_array_equal(other.generate(videos[:, :3], num_samples=2, horizon=3, seed=5), expected)
+    expected = model.generate(videos[:, :P], num_samples=S, horizon=N, seed=5)
+    np.testing.assert_array_equal(other.generate(videos[:, :P], num_samples=S, horizon=N, seed=5), expected)
 
 
 def test_sample_with_noise_reproduces_tfp_sampling_statistics():

@@ -12,7 +12,7 @@ def test_prepare_workdir_records_config_and_accepts_resumable_changes(tmp_path):
     cfg = tiny_config(str(tmp_path / "run"))
     checkpointing.prepare_workdir(cfg)
     saved = json.loads(open(tmp_path / "run" / "config.json").read())
-    assert saved["model"]["latent_size"] == 3
+    assert saved["model"]["latent_size"] == cfg.model.latent_size
     longer = cfg.replace(train={"train_steps": 100})
     checkpointing.prepare_workdir(longer)  # extending a run is fine
     assert checkpointing.load_run_config(str(tmp_path / "run")).train.train_steps == 100
@@ -21,8 +21,9 @@ def test_prepare_workdir_records_config_and_accepts_resumable_changes(tmp_path):
 def test_prepare_workdir_refuses_another_configuration(tmp_path):
     cfg = tiny_config(str(tmp_path / "run"))
     checkpointing.prepare_workdir(cfg)
-    with pytest.raises(checkpointing.WorkdirError, match="model.noise_size: 4 -> 5"):
-        checkpointing.prepare_workdir(cfg.replace(model={"noise_size": 5}))
+    size = cfg.model.noise_size
+    with pytest.raises(checkpointing.WorkdirError, match=f"model.noise_size: {size} -> {size + 1}"):
+        checkpointing.prepare_workdir(cfg.replace(model={"noise_size": size + 1}))
 
 
 def test_corrupt_config_and_missing_run(tmp_path):

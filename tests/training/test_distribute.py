@@ -18,7 +18,7 @@ from tfvideo.training import guarded_step
 from tfvideo.training import train_lib
 from tfvideo.models import build_model
 
-from runs_testlib import REPO  # noqa: E402
+from runs_testlib import REPO, TINY_FLAGS  # noqa: E402
 CLUSTER = {"worker": ["host0:2222", "host1:2222", "host2:2222"]}
 
 
@@ -100,12 +100,10 @@ def test_distributed_step_matches_the_single_device_step_and_skips_nonfinite_bat
 
 # ------------------------------------------------------------------------------------ two workers on localhost
 
-TINY_FLAGS = ["--num_digits=1", "--base_channels=2", "--encoding_size=6", "--latent_size=3", "--noise_size=4",
-              "--inference_hidden_size=5", "--inference_layers=2", "--dynamics_hidden_size=7", "--dynamics_layers=2",
-              "--inference_frames=2", "--seq_len=5", "--conditioning_frames=3", "--test_horizon=2", "--batch_size=4",
-              "--log_every=1", "--num_gif_videos=1", "--num_gif_samples=1", "--lr_burnin_steps=2",
-              "--lr_decay_steps=4", "--learning_rate=1e-3", "--checkpoint_every=2",
-              "--precision=float32"]  # exact comparisons: no bfloat16 rounding on top of the reduction order
+# The tiny config (later flags win) with a batch of 4, 2 per worker.
+WORKER_FLAGS = [*TINY_FLAGS, "--test_horizon=2", "--batch_size=4", "--log_every=1", "--num_gif_videos=1",
+                "--num_gif_samples=1", "--lr_burnin_steps=2", "--lr_decay_steps=4", "--checkpoint_every=2",
+                "--precision=float32"]  # exact comparisons: no bfloat16 rounding on top of the reduction order
 
 # Runs the training CLI and saves the trained model's variables (captured where train_lib builds it).
 WORKER = """
@@ -134,7 +132,7 @@ def _free_ports(count):
 
 
 def _launch(script, weights, flags_, env):
-    return subprocess.Popen([sys.executable, str(script), str(weights), *TINY_FLAGS, *flags_], cwd=REPO, env=env,
+    return subprocess.Popen([sys.executable, str(script), str(weights), *WORKER_FLAGS, *flags_], cwd=REPO, env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
 
 
