@@ -9,15 +9,18 @@ import numpy as np
 import pytest
 
 from export_testlib import (call_signature, contexts, load_script, loaded_saved_model, restored, run_cli,
-                            saved_model_export, tflite_export, trained_run)
+                            saved_model_export, tflite_export, tiny_export_config, trained_run)
 from tfvideo.utils import video_io
 from tfvideo.export import tflite
+
+K = tiny_export_config().model.inference_frames  # SRVP's shortest context
+P = tiny_export_config().data.conditioning_frames  # the run's context length
 
 CASES = [  # (batch, context frames, num_samples, dt, horizon, seed): every axis changes at least once
     (1, 3, 1, 1.0, 1, 0),
     (2, 3, 3, 0.5, 2, 5),
     (1, 4, 5, 1.0, 4, -7),
-    (3, 2, 2, 0.25, 2, 123456789),
+    (3, 5, 2, 0.25, 2, 123456789),
     (1, 3, 1, 1.0, 1, 0),  # back to the first shapes after the interpreter was resized
 ]
 
@@ -45,7 +48,7 @@ def test_signature_and_metadata(float32_path):
     assert list(runner.runner.get_output_details()) == ["frames"]
     with open(tflite.metadata_path(float32_path)) as handle:
         meta = json.load(handle)
-    assert meta["quantize"] == "none" and meta["min_context_frames"] == 2 and meta["validates_inputs"] is False
+    assert meta["quantize"] == "none" and meta["min_context_frames"] == K and meta["validates_inputs"] is False
 
 
 def test_float32_matches_the_saved_model_in_one_interpreter(float32_path, saved_model):
@@ -97,7 +100,7 @@ def test_host_checks_and_unchecked_calls(float32_path):
     context = contexts(1, 3)
     with pytest.raises(ValueError, match="dt must be of the form 1/k"):
         runner(context, 2, 0.3, 2, 0)
-    with pytest.raises(ValueError, match="context needs at least 2 frames"):
+    with pytest.raises(ValueError, match=f"context needs at least {K} frames"):
         runner(context[:, :1], 2, 1.0, 2, 0)
     with pytest.raises(ValueError, match="context must be float32 frames"):
         runner(context[..., :32, :32, :], 2, 1.0, 2, 0)
@@ -117,7 +120,7 @@ def test_existing_file_is_not_replaced_without_overwrite(tmp_path_factory, float
 
 def test_run_tflite_script_writes_a_gif(float32_path, tmp_path, capsys):
     script = load_script("run_tflite")
-    context = contexts(2, 4)
+    context = contexts(2, P + 1)
     np.save(tmp_path / "context.npy", context)
     out = tmp_path / "futures.gif"
     assert script.main([f"--model={float32_path}", f"--context={tmp_path / 'context.npy'}", "--num_samples=2",
@@ -125,15 +128,15 @@ def test_run_tflite_script_writes_a_gif(float32_path, tmp_path, capsys):
                         f"--save_npy={tmp_path / 'frames.npy'}"]) == 0
     assert "Sampled 2 futures of 6 frames for 2 video(s)" in capsys.readouterr().out
     frames = np.load(tmp_path / "frames.npy")
-    # The metadata's conditioning length (3) is the default context: the first 3 of the 4 frames.
-    np.testing.assert_array_equal(frames, tflite.TFLiteModel(float32_path)(context[:, :3], 2, 0.5, 3, 4))
+    # The metadata's conditioning length P is the default context: the first P of the P + 1 frames.
+    np.testing.assert_array_equal(frames, tflite.TFLiteModel(float32_path)(context[:, :P], 2, 0.5, 3, 4))
     gif = video_io.read_gif(str(out))
-    assert gif.shape[0] == 3 + 6 and gif.shape[1] == 2 * 2 * (64 + 4)  # context + 3 * 2 frames; 2 rows
+    assert gif.shape[0] == P + 6 and gif.shape[1] == 2 * 2 * (64 + 4)  # context + 3 * 2 frames; 2 rows
     # A GIF context (RGB, any size) is converted to the model's channels and frame size.
     video_io.write_gif(str(tmp_path / "context.gif"), video_io.to_uint8_rgb(context[0]), scale=2)
-    assert script.main([f"--model={float32_path}", f"--context={tmp_path / 'context.gif'}", "--context_frames=2",
+    assert script.main([f"--model={float32_path}", f"--context={tmp_path / 'context.gif'}", f"--context_frames={K}",
                         f"--output={tmp_path / 'from_gif.gif'}", "--horizon=2"]) == 0
-    assert video_io.read_gif(str(tmp_path / "from_gif.gif")).shape[0] == 2 + 2
+    assert video_io.read_gif(str(tmp_path / "from_gif.gif")).shape[0] == K + 2
     assert script.main([f"--model={float32_path}", f"--context={tmp_path / 'context.npy'}", "--num_samples=0",
                         f"--output={tmp_path / 'bad.gif'}"]) == 2
     assert "num_samples must be a whole number >= 1" in capsys.readouterr().err
