@@ -64,13 +64,11 @@ def test_main_rejects_bad_counts_and_variants(capsys):
 
 
 def test_main_writes_json_with_the_issue_keys(tmp_path, capsys):
-    tiny = ["--num_digits=1", "--base_channels=2", "--encoding_size=6", "--latent_size=3", "--noise_size=4",
-            "--inference_hidden_size=5", "--inference_layers=2", "--dynamics_hidden_size=7", "--dynamics_layers=2",
-            "--inference_frames=2", "--seq_len=5", "--conditioning_frames=3", "--batch_size=2"]
     output = tmp_path / "bench.json"
-    code, captured = _main([*tiny, "--num_samples=2", "--horizon=2", "--warmup=1", "--repeats=1",
+    code, captured = _main([*runs_testlib.TINY_FLAGS, "--num_samples=2", "--horizon=2", "--warmup=1", "--repeats=1",
                             f"--output={output}"], capsys)
-    assert code == 0 and "train step (batch 2, 5 frames)" in captured.out
+    config = tiny_config()
+    assert code == 0 and f"train step (batch {config.train.batch_size}, {config.data.seq_len} frames)" in captured.out
     results = json.loads(output.read_text())
     assert {"train_step_ms", "generate_s", "peak_memory_mb", "params"} <= set(results)
     assert list(tmp_path.iterdir()) == [output]  # written atomically: no temporary file left
