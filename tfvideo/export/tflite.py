@@ -30,6 +30,7 @@ from tfvideo.export import checks, signatures
 from tfvideo.export import quantization
 from tfvideo.export import static_shape as static_shape_lib
 from tfvideo.export.errors import ExportError
+from tfvideo.perf import conv_ops
 from tfvideo.utils import files
 
 QUANTIZATIONS = ("none", "float16", "dynamic", "int8")
@@ -64,10 +65,11 @@ def convert(model, quantize: str = "none", static_shape: static_shape_lib.Static
         raise ExportError(f"--quantize must be one of {', '.join(QUANTIZATIONS)}; got {quantize!r}.")
     endpoints = tflite_endpoints(model, static_shape)
     with tempfile.TemporaryDirectory(prefix="tfvideo_tflite_") as tmp:
-        archive = keras.export.ExportArchive()
-        for endpoint in endpoints:
-            archive.add_endpoint(endpoint.name, endpoint.fn, endpoint.input_signature)
-        archive.write_out(tmp, verbose=False)
+        with conv_ops.edge_forward():  # transposed convolutions in ops XNNPACK runs fast (same math)
+            archive = keras.export.ExportArchive()
+            for endpoint in endpoints:
+                archive.add_endpoint(endpoint.name, endpoint.fn, endpoint.input_signature)
+            archive.write_out(tmp, verbose=False)
         converter = tf.lite.TFLiteConverter.from_saved_model(tmp, signature_keys=[e.name for e in endpoints])
         converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS]
         if quantize == "float16":
