@@ -204,7 +204,7 @@ def test_sample_states_and_render_compose_sample_futures_row_by_row():
     assert states.shape == (B * S, horizon * k, NY)
     alone = {name: value[S:] for name, value in noise.items()}  # video 1's rows
     np.testing.assert_allclose(model.sample_states(model.infer(context[1:]), S, horizon, k, alone, True), states[S:],
-                               rtol=1e-4, atol=1e-5)
+                               rtol=1e-4, atol=1e-4)  # states reach ~30: batch-size-dependent kernels differ ~1e-5
     assert np.abs(states[:S] - states[S:]).max() > 1e-3
     frames = model.render(states, inferred, S)
     assert frames.shape == (B, S, horizon * k, 64, 64, C)

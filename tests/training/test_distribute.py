@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from conftest import tiny_config
+from conftest import TINY_TRAIN, tiny_config
 from tfvideo import config as config_lib
 from tfvideo.training import distribute
 from tfvideo.training import guarded_step
@@ -105,6 +105,8 @@ WORKER_FLAGS = [*TINY_FLAGS, "--test_horizon=2", "--batch_size=4", "--log_every=
                 "--num_gif_samples=1", "--lr_burnin_steps=2", "--lr_decay_steps=4", "--checkpoint_every=2",
                 "--precision=float32"]  # exact comparisons: no bfloat16 rounding on top of the reduction order
 
+LEARNING_RATE = TINY_TRAIN["learning_rate"]  # 3 steps of at most this each (lr burn-in of 2 steps, then decay)
+
 # Runs the training CLI and saves the trained model's variables (captured where train_lib builds it).
 WORKER = """
 import sys
@@ -172,7 +174,8 @@ def test_two_workers_match_one_worker_and_resume(tmp_path):
     assert (workdir / "samples").is_dir() and (workdir / "config.json").exists()
     # Both resume from the chief's checkpoint and train one more step.
     outputs = _finish(_workers(tmp_path, script, workdir, 3, "resumed"))
-    assert all("Resuming from checkpoint at step 2" in out and "Finished at step 3" in out for out in outputs)
+    for out in outputs:
+        assert "Resuming from checkpoint at step 2" in out and "Finished at step 3" in out, out[-3000:]
     assert "Finished at step 3" in _finish([single])[0]
 
     first, second, reference = (np.load(tmp_path / name) for name in
@@ -181,9 +184,12 @@ def test_two_workers_match_one_worker_and_resume(tmp_path):
     moved = 0
     for key in reference.files:
         np.testing.assert_array_equal(first[key], second[key])  # both replicas hold identical variables
-        # All-reduce sums in another order than one device: float32 rounding that Adam's m / sqrt(v) can
-        # magnify for near-zero gradients (2.8e-6 seen on a 5e-3 weight); a missing sync moves weights by ~lr.
-        np.testing.assert_allclose(first[key], reference[key], rtol=2e-4, atol=2e-5, err_msg=key)
+        # All-reduce sums in another order than one device: float32 rounding. Adam's first steps move a weight by
+        # about lr * sign(gradient) whatever its size, so for gradients near zero the rounding can flip a step
+        # (up to 2 lr per step, in 0.3% of a kernel's entries seen); a missing sync would move most entries.
+        close = np.isclose(first[key], reference[key], rtol=2e-4, atol=2e-5)
+        assert close.mean() >= 0.99, (key, close.mean())
+        assert np.abs(first[key] - reference[key]).max() <= 2 * 3 * LEARNING_RATE, key
         moved += not np.allclose(reference[key], np.load(tmp_path / "first_worker0.npz")[key])
     assert moved > 10  # the resumed step changed the weights: the comparison is not between untrained models
 

@@ -129,8 +129,8 @@ def _open_run(config: config_lib.Config, chief: bool, strategy) -> _OpenRun:
         if created and os.path.isdir(workdir) and not os.listdir(workdir):
             os.rmdir(workdir)
         raise
+    _report_start(run, recorded)  # every worker says what it resumed from
     if chief:
-        _report_start(run, recorded)
         checkpointing.record_config(config)
     return run
 
