@@ -58,7 +58,7 @@ def _main(argv, capsys):
 
 def test_main_rejects_bad_counts_and_variants(capsys):
     code, captured = _main(["--num_samples=0"], capsys)
-    assert code == 2 and "--num_samples must be >= 1" in captured.err
+    assert code == 2 and "--num_samples must be a whole number >= 1" in captured.err
     code, captured = _main(["--variant=precision=half"], capsys)
     assert code == 2 and "Unknown --precision='half'" in captured.err
 

@@ -40,12 +40,12 @@ import time
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-from absl import app  # noqa: E402
 from absl import flags  # noqa: E402
 
 from tfvideo import config as config_lib  # noqa: E402
 from tfvideo import flags as flags_lib  # noqa: E402
-from tfvideo.utils import cli_logging, files  # noqa: E402
+from tfvideo import validation  # noqa: E402
+from tfvideo.utils import cli_logging, files, memory  # noqa: E402
 
 CONFIG_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "configs")
 PARAMETER_CONFIGS = ("smmnist", "svg_smmnist", "svg_bair", "svg_kth", "hafsvg_smmnist", "hafsvg_bair", "hafsvg_kth")
@@ -153,6 +153,8 @@ def _calls(prepared: dict, num_samples: int, horizon: int) -> dict:
 def run_variants(configs: dict[str, config_lib.Config], num_samples: int, horizon: int, warmup: int = 2,
                  repeats: int = 5, with_input: bool = False) -> list[dict]:
     """Measures each config's model, interleaved round by round; one results dict per config (see docstring)."""
+    for config in configs.values():
+        _check_memory(config, num_samples, horizon)
     load_before = os.getloadavg()
     prepared = {name: _prepare(config, with_input) for name, config in configs.items()}
     calls = {name: _calls(p, num_samples, horizon) for name, p in prepared.items()}
@@ -166,6 +168,17 @@ def run_variants(configs: dict[str, config_lib.Config], num_samples: int, horizo
                 if kind in calls[name]:
                     prepared[name]["times"].setdefault(kind, []).append(_timed(calls[name][kind]))
     return [_results(name, prepared[name], num_samples, horizon, load_before) for name in configs]
+
+
+def _check_memory(config: config_lib.Config, num_samples: int, horizon: int) -> None:
+    """MemoryLimitError, before any model is built, when the random training batch or one call's futures cannot
+    fit in the memory available."""
+    data = config.data
+    memory.check_fits(memory.training_bytes(config), f"A training batch of --batch_size={config.train.batch_size} "
+                      f"videos x --seq_len={data.seq_len} frames", "lower --batch_size or --seq_len")
+    memory.check_fits(memory.sampling_bytes(1, num_samples, horizon, data.image_size, data.channels),
+                      f"Generating --num_samples={num_samples} futures of --horizon={horizon} frames",
+                      "lower --num_samples or --horizon")
 
 
 def _results(name: str, prepared: dict, num_samples: int, horizon: int, load_before) -> dict:
@@ -293,8 +306,9 @@ def compare_models(param_configs, timing_configs, args=(), num_samples: int = 10
 
 def _check_counts() -> None:
     for name in ("num_samples", "horizon", "repeats"):
-        if CLI.value(name) < 1:
-            raise config_lib.ConfigError(f"--{name} must be >= 1; got {CLI.value(name)}.")
+        validation.positive_int(CLI.value(name), f"--{name}", error=config_lib.ConfigError)
+    if CLI.value("warmup") < 0:
+        raise config_lib.ConfigError(f"--warmup must be a whole number >= 0; got {CLI.value('warmup')}.")
 
 
 def _measure() -> dict:
@@ -313,11 +327,12 @@ def _measure() -> dict:
 
 @cli_logging.interruptible()
 def main(argv) -> int:
-    if len(argv) > 1:
-        raise app.UsageError(f"Unexpected arguments {argv[1:]}.")
+    cli_logging.check_no_arguments(argv)
     try:
+        if CLI.value("output") is not None:  # before the measurements, which would otherwise be lost
+            files.check_output_path(CLI.value("output"), overwrite=True)
         results = _measure()
-    except config_lib.ConfigError as error:
+    except (config_lib.ConfigError, files.OutputPathError, memory.MemoryLimitError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
     print(json.dumps(results, sort_keys=True))

@@ -159,6 +159,8 @@ class DataConfig:
         _check_choice("bair_view", self.bair_view, BAIR_VIEWS)
         for name in ("image_size", "channels", "seq_len", "conditioning_frames", "test_horizon", "num_digits"):
             _check_positive_int(name, getattr(self, name))
+        if self.num_digits > 3:  # tfvideo.data.moving_mnist.MAX_DIGITS: the digits fit in a 64x64 frame
+            raise ConfigError(f"--num_digits must be 1, 2 or 3 (SM-MNIST digits per video); got {self.num_digits}.")
         if self.conditioning_frames >= self.seq_len:
             raise ConfigError(
                 f"--conditioning_frames={self.conditioning_frames} must be smaller than --seq_len={self.seq_len}: "

@@ -17,11 +17,11 @@ import time
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-from absl import app  # noqa: E402
 from absl import flags  # noqa: E402
 
 from tfvideo.utils import cli_logging  # noqa: E402
 from tfvideo import flags as flags_lib  # noqa: E402
+from tfvideo import validation  # noqa: E402
 
 CLI = flags_lib.CliFlags()
 CLI.define(flags.DEFINE_string, "workdir", None, "Training run to evaluate (the --workdir given to tfvideo.train).")
@@ -76,8 +76,7 @@ def _evaluate_run(run: str, options, eval_lib, report) -> dict:
 
 @cli_logging.interruptible("Interrupted (Ctrl-C); rerun the same command to resume.")
 def main(argv) -> int:
-    if len(argv) > 1:
-        raise app.UsageError(f"Unexpected arguments {argv[1:]}: every option is a --flag (see --helpfull).")
+    cli_logging.check_no_arguments(argv)
     cli_logging.quiet_logs()
     import dataclasses
 
@@ -90,6 +89,10 @@ def main(argv) -> int:
         return 2
     options = _options(eval_lib)
     try:
+        if CLI.value("figures"):
+            validation.positive_int(CLI.value("figure_videos"), "--figure_videos", error=eval_lib.EvalError)
+        if len(runs) > 1 and options.output_dir:  # the comparison's folder, before the evaluations
+            eval_lib.check_output_dir(options.output_dir, given=True)
         all_results = []
         for run in runs:
             if not os.path.exists(os.path.join(run, "config.json")) and (
@@ -100,10 +103,16 @@ def main(argv) -> int:
             all_results.append(_evaluate_run(run, run_options, eval_lib, report))
         if len(all_results) > 1:
             output_dir = options.output_dir or os.path.join(all_results[0]["workdir"], "eval", "compare")
+            eval_lib.check_output_dir(output_dir, given=options.output_dir is not None)
             written = report.write_comparison(all_results, output_dir)
             print(eval_lib.markdown_report(all_results) + f"Comparison: {', '.join(written)}", flush=True)
     except eval_lib.EvalError as error:
         cli_logging.report_error(error)
+        return 2
+    except OSError as error:  # a figure or table that cannot be written (disk full, permissions changed)
+        cli_logging.report_error(f"Cannot write {error.filename or 'a file'} ({error.strerror or error}): free disk "
+                                 "space or fix the folder's permissions, then rerun the same command (finished "
+                                 "videos are kept).")
         return 2
     except KeyboardInterrupt:
         print("Interrupted: finished videos are saved; rerun the same command to resume.", file=sys.stderr)

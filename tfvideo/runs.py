@@ -85,7 +85,10 @@ def _checkpoint_path(state: checkpointing.RunCheckpoint, workdir: str, step: int
             return state.path_of(step)
         except checkpointing.WorkdirError as error:
             raise RunError(str(error)) from None
-    path = state.manager.latest_checkpoint
+    try:
+        path = state.newest_readable()  # the checkpoint restore_latest restores
+    except checkpointing.WorkdirError as error:
+        raise RunError(str(error)) from None
     if path is None:
         raise RunError(f"No checkpoint in {os.path.join(workdir, checkpointing.CHECKPOINT_DIR)}: train the run "
                        "first (python -m tfvideo.train --workdir=...), or point --workdir at a trained run.")

@@ -9,7 +9,6 @@ import os
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-from absl import app  # noqa: E402
 from absl import flags  # noqa: E402
 
 from tfvideo.utils import cli_logging  # noqa: E402
@@ -21,8 +20,7 @@ FLAGS = flags.FLAGS
 
 @cli_logging.interruptible("Interrupted (Ctrl-C); rerun the same command to resume.")
 def main(argv) -> int:
-    if len(argv) > 1:
-        raise app.UsageError(f"Unexpected arguments {argv[1:]}: every option is a --flag (see --helpfull).")
+    cli_logging.check_no_arguments(argv)
     from tfvideo import config as config_lib
     from tfvideo.training import checkpointing, train_lib
     from tfvideo.data import errors as data_errors, mnist_digits

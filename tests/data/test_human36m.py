@@ -82,8 +82,8 @@ def test_missing_data_and_manual_dir_messages(tmp_path):
                                                        data_dir=str(tmp_path))).data)
     assert human36m.URL in str(info.value) and "--manual_dir" in str(info.value)
     config = tiny_config(data=dict(dataset="human36m", channels=3, data_dir=str(tmp_path / "data")))
-    with pytest.raises(DatasetUnavailableError, match="Preparing human36m") as info:
-        prepare.prepare(config, manual_dir=None)  # no manual dir: TFDS refuses, we explain
+    with pytest.raises(DatasetUnavailableError, match="pass their folder as --manual_dir") as info:
+        prepare.prepare(config, manual_dir=None)  # no manual dir: refused before TFDS is asked
     assert "register at" in str(info.value)
 
 

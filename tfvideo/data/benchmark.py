@@ -19,11 +19,11 @@ import time
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-from absl import app  # noqa: E402
 from absl import flags  # noqa: E402
 
 from tfvideo import flags as flags_lib  # noqa: E402
-from tfvideo.utils import cli_logging, files  # noqa: E402
+from tfvideo import validation  # noqa: E402
+from tfvideo.utils import cli_logging, files, memory  # noqa: E402
 
 flags_lib.define_config_flags()
 FLAGS = flags.FLAGS
@@ -64,16 +64,30 @@ def run_benchmark(data_config, batch_size: int, batches: int = 20, warmup: int =
             "test_videos_per_s": round(read / max(test_s, 1e-9), 1), "cpu_count": os.cpu_count()}
 
 
+def _check_options(config, error) -> None:
+    """`error` for counts out of range; OutputPathError for an --output that cannot be written; MemoryLimitError for
+    a batch that cannot fit in memory. All before any data is read."""
+    for name in ("batches", "test_videos", "fake_scale"):
+        validation.positive_int(CLI.value(name), f"--{name}", error=error)
+    if CLI.value("warmup") < 0:
+        raise error(f"--warmup must be a whole number >= 0; got {CLI.value('warmup')}.")
+    if CLI.value("output") is not None:  # before the measurements, which would otherwise be lost
+        files.check_output_path(CLI.value("output"), overwrite=True)
+    memory.check_fits(memory.training_bytes(config), f"A training batch of --batch_size={config.train.batch_size} "
+                      f"videos x --seq_len={config.data.seq_len} frames", "lower --batch_size or --seq_len")
+
+
 @cli_logging.interruptible()
 def main(argv) -> int:
-    if len(argv) > 1:
-        raise app.UsageError(f"Unexpected arguments {argv[1:]}: every option is a --flag.")
+    cli_logging.check_no_arguments(argv)
     from tfvideo import config as config_lib  # pylint: disable=g-import-not-at-top
     from tfvideo.data import errors, fake_data, mnist_digits  # pylint: disable=g-import-not-at-top
 
-    fake_root = tempfile.mkdtemp(prefix="tfvideo_data_bench_") if CLI.value("fake") else None
+    fake_root = None
     try:
         config = flags_lib.config_from_flags(FLAGS)
+        _check_options(config, config_lib.ConfigError)
+        fake_root = tempfile.mkdtemp(prefix="tfvideo_data_bench_") if CLI.value("fake") else None
         data = config.data
         if fake_root:
             clip_len = max(data.seq_len, data.conditioning_frames + data.test_horizon)
@@ -81,7 +95,8 @@ def main(argv) -> int:
             data = config.replace(data={"data_dir": data_dir}).data
         result = run_benchmark(data, config.train.batch_size, CLI.value("batches"), CLI.value("warmup"),
                                CLI.value("test_videos"))
-    except (config_lib.ConfigError, errors.DatasetUnavailableError, mnist_digits.DigitsUnavailableError) as error:
+    except (config_lib.ConfigError, errors.DatasetUnavailableError, mnist_digits.DigitsUnavailableError,
+            files.OutputPathError, memory.MemoryLimitError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
     finally:

@@ -15,7 +15,6 @@ import sys
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-from absl import app  # noqa: E402
 from absl import flags  # noqa: E402
 
 from tfvideo import flags as flags_lib  # noqa: E402
@@ -114,7 +113,11 @@ def prepare(config, manual_dir: str | None = None) -> str:
     if builder is not None:
         if manual_dir is not None:
             check_manual_dir(config.data.dataset, manual_dir)
-        if manual_dir is None and config.data.dataset != "human36m" and not builder.is_prepared():
+        elif config.data.dataset == "human36m" and not builder.is_prepared():
+            raise DatasetUnavailableError("--dataset=human36m is prepared from the videos you downloaded (they are "
+                                          f"license-gated): pass their folder as --manual_dir.\n"
+                                          f"{_missing_message('human36m')}")
+        elif not builder.is_prepared():
             _check_reachable(config.data.dataset)
         download_config = tfds.download.DownloadConfig(manual_dir=manual_dir)
         try:
@@ -128,8 +131,7 @@ def prepare(config, manual_dir: str | None = None) -> str:
 
 @cli_logging.interruptible("Interrupted (Ctrl-C); rerun the same command to prepare the dataset.")
 def main(argv) -> int:
-    if len(argv) > 1:
-        raise app.UsageError(f"Unexpected arguments {argv[1:]}: every option is a --flag.")
+    cli_logging.check_no_arguments(argv)
     from tfvideo import config as config_lib  # pylint: disable=g-import-not-at-top
     from tfvideo.data import errors, mnist_digits  # pylint: disable=g-import-not-at-top
 

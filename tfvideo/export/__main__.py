@@ -16,7 +16,6 @@ import sys
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-from absl import app  # noqa: E402
 from absl import flags  # noqa: E402
 
 from tfvideo.utils import cli_logging  # noqa: E402
@@ -48,8 +47,7 @@ CLI.define(flags.DEFINE_bool, "extra_endpoints", True, "SavedModel: also export 
 
 @cli_logging.interruptible("Interrupted (Ctrl-C): nothing was exported.")
 def main(argv) -> int:
-    if len(argv) > 1:
-        raise app.UsageError(f"Unexpected arguments {argv[1:]}: every option is a --flag (see --helpfull).")
+    cli_logging.check_no_arguments(argv)
     cli_logging.quiet_logs()
     from tfvideo.export import lib
     from tfvideo.export import static_shape as static_shape_lib

@@ -14,6 +14,7 @@ import os
 import shutil
 
 import keras
+import tensorflow as tf
 
 from tfvideo.export import signatures
 from tfvideo.export.errors import ExportError
@@ -60,13 +61,19 @@ def export_saved_model(model, export_dir: str, model_name: str, version: int | N
     shutil.rmtree(tmp, ignore_errors=True)
     try:
         archive, endpoints = build_archive(model, extra_endpoints)
-        archive.write_out(tmp, verbose=False)
-        meta = dict(metadata or {})
-        meta["endpoints"] = {e.name: _describe(e) for e in endpoints}
-        meta["endpoints"]["serving_default"] = {"same_as": endpoints[0].name}
-        os.makedirs(os.path.join(tmp, "assets.extra"), exist_ok=True)
-        with open(os.path.join(tmp, METADATA_FILE), "w") as handle:
-            json.dump(meta, handle, indent=2, sort_keys=True)
+        try:
+            archive.write_out(tmp, verbose=False)
+            meta = dict(metadata or {})
+            meta["endpoints"] = {e.name: _describe(e) for e in endpoints}
+            meta["endpoints"]["serving_default"] = {"same_as": endpoints[0].name}
+            os.makedirs(os.path.join(tmp, "assets.extra"), exist_ok=True)
+            with open(os.path.join(tmp, METADATA_FILE), "w") as handle:
+                json.dump(meta, handle, indent=2, sort_keys=True)
+        except (tf.errors.OpError, OSError) as error:  # a full disk, lost permissions
+            reason = error.message if isinstance(error, tf.errors.OpError) else (error.strerror or str(error))
+            reason = reason.strip().splitlines()[-1][-200:] if reason.strip() else type(error).__name__
+            raise ExportError(f"Cannot write the SavedModel in {base} ({reason}); nothing was published. Free disk "
+                              "space or choose another --export_dir.") from None
         return _publish(tmp, base, version)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)

@@ -57,8 +57,10 @@ def prepare_workdir(config: config_lib.Config, record: bool = True) -> str:
             handle.write("ok")
         os.remove(probe)
     except OSError as error:
-        raise WorkdirError(f"--workdir={workdir!r} is not writable ({error.strerror}). Choose a directory you "
-                           "can write to.") from None
+        reason = "it is a file, or a folder above it is" if isinstance(error, (FileExistsError, NotADirectoryError)) \
+            else error.strerror
+        raise WorkdirError(f"--workdir={workdir!r} is not writable ({reason}). Choose a directory you can write "
+                           "to.") from None
     free = shutil.disk_usage(workdir).free
     if free < MIN_FREE_BYTES:
         raise WorkdirError(f"--workdir={workdir!r} has only {free / 2**20:.0f} MiB free; checkpoints need at least "
@@ -151,30 +153,44 @@ class RunCheckpoint:
         or when no checkpoint can be read. An owner repairs the directory only once a checkpoint fits the model
         (or when there is none): a refused restore leaves the directory as it was.
         """
-        self.fallbacks = []
         candidates = self._candidates()
-        bad = []
+        index, self.fallbacks = self._first_readable(candidates)
+        if index is None:
+            if self.owner:
+                self._remove_partial_writes()
+            return None
+        path = candidates[index]
+        step = self._restore(path, strict)
+        self.restored_path = path
+        for message in self.fallbacks:
+            logging.warning("%s Using the previous checkpoint %s.", message, os.path.basename(path))
+        if self.owner:
+            self._remove_partial_writes()
+            self._set_aside(candidates[:index])
+            self._record(candidates[index:])
+        logging.info("Restored checkpoint %s (step %d).", path, step)
+        return step
+
+    def newest_readable(self) -> str | None:
+        """The path prefix of the newest checkpoint that reads back, the one `restore_latest` restores; None when
+        there is no checkpoint. WorkdirError naming each checkpoint when none can be read."""
+        candidates = self._candidates()
+        index, _ = self._first_readable(candidates)
+        return None if index is None else candidates[index]
+
+    def _first_readable(self, candidates: list[str]) -> tuple[int | None, list[str]]:
+        """(index of the first of `candidates` whose every tensor reads back, one message per unreadable one before
+        it). (None, []) without candidates; WorkdirError when none of them can be read."""
+        problems = []
         for index, path in enumerate(candidates):
             problem = unreadable_reason(path)
             if problem is None:
-                step = self._restore(path, strict)
-                self.restored_path = path
-                for message in self.fallbacks:
-                    logging.warning("%s Using the previous checkpoint %s.", message, os.path.basename(path))
-                if self.owner:
-                    self._remove_partial_writes()
-                    self._set_aside(bad)
-                    self._record(candidates[index:])
-                logging.info("Restored checkpoint %s (step %d).", path, step)
-                return step
-            bad.append(path)
-            self.fallbacks.append(f"Checkpoint {_describe(path)} cannot be read ({problem}).")
+                return index, problems
+            problems.append(f"Checkpoint {_describe(path)} cannot be read ({problem}).")
         if candidates:
-            raise WorkdirError(f"No checkpoint in {self.directory} can be read:\n  " + "\n  ".join(self.fallbacks)
+            raise WorkdirError(f"No checkpoint in {self.directory} can be read:\n  " + "\n  ".join(problems)
                                + "\nRestore them from a backup, or move the directory away to start the run over.")
-        if self.owner:
-            self._remove_partial_writes()
-        return None
+        return None, problems
 
     def restore_step(self, step: int, strict: bool = True) -> int:
         """Restores checkpoint ckpt-<step> (every variable matched when strict); returns its step. WorkdirError
@@ -310,7 +326,10 @@ class RunCheckpoint:
 
     def newest_intact_text(self) -> str:
         """'The newest intact checkpoint is <path> (step N)', or 'No checkpoint had been saved yet'."""
-        intact = next((p for p in self._candidates() if unreadable_reason(p) is None), None)
+        try:
+            intact = self.newest_readable()
+        except WorkdirError:
+            intact = None
         return (f"The newest intact checkpoint is {intact} (step {_step_of(intact)})" if intact
                 else f"No checkpoint had been saved yet in {self.directory}")
 

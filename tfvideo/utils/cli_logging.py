@@ -9,6 +9,7 @@ from __future__ import annotations
 import functools
 import logging as std_logging
 import os
+import re
 import sys
 import threading
 
@@ -17,6 +18,7 @@ from absl import flags
 from absl import logging
 
 INTERRUPTED = 130  # exit status after Ctrl-C (128 + SIGINT), as shells report it
+BAD_INPUT = 2  # exit status of a usage or input error (`error:` line)
 
 
 def quiet_logs(flag_values=flags.FLAGS) -> None:
@@ -83,10 +85,29 @@ def run_main(main, argv=None) -> None:
     Python's normal exit would wait for.
     """
     try:
-        app.run(lambda args: _exit(main(args)), argv=argv)
+        app.run(lambda args: _exit(main(args)), argv=argv, flags_parser=parse_flags)
     except KeyboardInterrupt:
         print("\nInterrupted (Ctrl-C).", file=sys.stderr, flush=True)
         _exit(INTERRUPTED)
+
+
+def check_no_arguments(argv: list[str]) -> None:
+    """A usage error (exit status 2, after absl's usage text) when arguments that are not flags follow the
+    program name: every option of a tfvideo CLI is a --flag."""
+    if len(argv) > 1:
+        raise app.UsageError(f"Unexpected arguments {argv[1:]}: every option is a --flag (see --helpfull).",
+                             exitcode=BAD_INPUT)
+
+
+def parse_flags(args: list[str]) -> list[str]:
+    """absl's flag parsing for `app.run`, with the status of every other bad input: a bad flag (unknown name, value
+    of the wrong type, unreadable flagfile) prints one `error:` line and exits with status 2."""
+    try:
+        return flags.FLAGS(args)
+    except (flags.Error, UnicodeDecodeError, OSError) as error:  # a flagfile that is not text, or unreadable
+        message = re.sub(r"^ERROR:+\s*", "", " ".join(str(error).split()))  # absl's flagfile errors start so
+        print(f"error: {message}. Pass --helpshort or --helpfull to see the flags.", file=sys.stderr, flush=True)
+        sys.exit(BAD_INPUT)
 
 
 def _exit(code) -> None:
