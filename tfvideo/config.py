@@ -147,6 +147,7 @@ class DataConfig:
     seq_len: int = 15  # training sequence length
     conditioning_frames: int = 5  # context length at test time
     test_horizon: int = 20  # predicted frames at test time
+    test_samples: int = 100  # futures per test video in evaluation (best of N); 1 for deterministic Moving MNIST
     num_digits: int = 2  # SM-MNIST only
     deterministic: bool = False  # SM-MNIST only: deterministic bounces
     bair_view: str = "image_aux1"  # BAIR only: camera view (image_aux1 as in the papers, or image_main)
@@ -157,7 +158,8 @@ class DataConfig:
     def validate(self) -> None:
         _check_choice("dataset", self.dataset, DATASET_NAMES)
         _check_choice("bair_view", self.bair_view, BAIR_VIEWS)
-        for name in ("image_size", "channels", "seq_len", "conditioning_frames", "test_horizon", "num_digits"):
+        for name in ("image_size", "channels", "seq_len", "conditioning_frames", "test_horizon", "test_samples",
+                     "num_digits"):
             _check_positive_int(name, getattr(self, name))
         if self.num_digits > 3:  # tfvideo.data.moving_mnist.MAX_DIGITS: the digits fit in a 64x64 frame
             raise ConfigError(f"--num_digits must be 1, 2 or 3 (SM-MNIST digits per video); got {self.num_digits}.")
@@ -219,7 +221,7 @@ RESUMABLE_FIELDS = frozenset({
     "train.max_nonfinite_steps",
     "train.precision", "train.strategy",  # variables are float32 and strategy-independent in checkpoints
     "train.kernel_grad", "train.fused_batch_norm",
-    "data.test_horizon",
+    "data.test_horizon", "data.test_samples",
 })
 
 

@@ -1,4 +1,4 @@
-"""Evaluation CLI: `python -m tfvideo.evaluate --workdir=RUN [--num_samples=100] [--num_videos=N] [--dt=...]
+"""Evaluation CLI: `python -m tfvideo.evaluate --workdir=RUN [--num_samples=N] [--num_videos=N] [--dt=...]
 [--horizon=...] [--output_dir=DIR] [--compare=RUN1,RUN2]`.
 
 A thin main over `tfvideo.evaluation.eval_lib` (protocol, resume, results files) and `tfvideo.evaluation.report`
@@ -25,7 +25,8 @@ from tfvideo import validation  # noqa: E402
 
 CLI = flags_lib.CliFlags()
 CLI.define(flags.DEFINE_string, "workdir", None, "Training run to evaluate (the --workdir given to tfvideo.train).")
-CLI.define(flags.DEFINE_integer, "num_samples", 100, "Futures sampled per test video (best of N).")
+CLI.define(flags.DEFINE_integer, "num_samples", None, "Futures sampled per test video (best of N). Default: the "
+                                                      "run's --test_samples (100; 1 for deterministic Moving MNIST).")
 CLI.define(flags.DEFINE_integer, "num_videos", None, "Test videos to evaluate, from the first (default: all).")
 CLI.define(flags.DEFINE_float, "dt", None, "Euler step 1/k at test time (default: the training dt).")
 CLI.define(flags.DEFINE_integer, "horizon", None, "Predicted frames (default: the run's --test_horizon).")

@@ -56,6 +56,8 @@ HELP = {
     "seq_len": "Frames per training sequence.",
     "conditioning_frames": "Context frames at test time.",
     "test_horizon": "Predicted frames at test time (and in the sample GIFs).",
+    "test_samples": "Futures sampled per test video by tfvideo.evaluate (best of N) when it is not given "
+                    "--num_samples: 100 as the papers; 1 for deterministic Moving MNIST, as the SRVP code.",
     "num_digits": "SM-MNIST: digits per video (1-3).",
     "deterministic": "SM-MNIST: deterministic bounces (Moving MNIST) instead of stochastic ones.",
     "bair_view": "BAIR: camera view, image_aux1 (the papers') or image_main.",

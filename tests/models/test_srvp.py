@@ -66,6 +66,23 @@ def test_half_step_doubles_the_frames_and_keeps_integer_frames(model, videos):
     assert not np.allclose(coarse, plain)  # a finer Euler grid is a different integration
 
 
+def test_the_context_is_integrated_at_the_training_dt_whatever_the_requested_dt(model, videos):
+    """As the SRVP code: the state y at the last context frame comes from the training dt (here 1), the requested
+    dt = 1/k only applies to the predicted frames. With the same seed, the first future step is y + f(y, z) for
+    k = 1 and y + f(y, z) / 2 for k = 2's first half step, from the SAME y and z: 2 * half - full = y."""
+    context = videos[:, :P]
+    inferred = model.infer(context)
+    noise = model.draw_noise(B, S, P, P - 1 + N, seed=7)
+    full = model.sample_states(inferred, S, N, 1, noise).numpy()
+    fine = model.sample_states(inferred, S, N, 2, noise, include_intermediate=True).numpy()
+    tile = lambda t: tf.repeat(t, S, axis=0)
+    y1 = dist_lib.sample_with_noise(dist_lib.tfd.Normal(tile(inferred["y1"].loc), tile(inferred["y1"].scale)),
+                                    noise["y1"])
+    y_last = model.context_state(y1, P - 1, tile(inferred["posterior"]), noise["z"]).numpy()
+    np.testing.assert_allclose(2.0 * fine[:, 0] - full[:, 0], y_last, atol=2e-5)
+    assert not np.allclose(fine[:, 1], full[:, 0], atol=1e-4)  # two half steps are another integration
+
+
 def test_advance_matches_explicit_euler_steps(model):
     y, z = tf.random.normal([B, NY], seed=4), tf.random.normal([B, NZ], seed=5)
     out = model.advance(y, z, 4, record_substeps=True)

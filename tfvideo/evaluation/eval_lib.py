@@ -48,7 +48,7 @@ class EvalError(RuntimeError):
 
 @dataclasses.dataclass(frozen=True)
 class EvalOptions:
-    num_samples: int = 100
+    num_samples: int | None = None  # None: the run's data.test_samples
     num_videos: int | None = None  # None: the whole test set
     dt: float | None = None  # None: the training dt
     horizon: int | None = None  # None: the run's data.test_horizon
@@ -167,11 +167,13 @@ def prepare(workdir: str, options: EvalOptions) -> Setup:
     from tfvideo.evaluation.lpips import WeightsMissingError
     from tfvideo.evaluation.torch_weights import WeightsFileError
     for name in ("num_samples", "num_videos", "horizon", "conditioning_frames", "batch_size"):
-        _check_positive(name, getattr(options, name), allow_none=name not in ("num_samples", "batch_size"))
+        _check_positive(name, getattr(options, name), allow_none=name != "batch_size")
     try:
         config = runs.load_config(workdir)
     except runs.RunError as error:
         raise EvalError(str(error)) from None
+    if options.num_samples is None:  # the run's test protocol, like the horizon and the context below
+        options = dataclasses.replace(options, num_samples=config.data.test_samples)
     data = dataclasses.replace(
         config.data, test_horizon=options.horizon or config.data.test_horizon,
         conditioning_frames=options.conditioning_frames or config.data.conditioning_frames,
@@ -247,7 +249,10 @@ def _spec(config, data, options, described, source, lpips_net, i3d) -> dict:
                                                                                      else {})},
         "dataset": {"name": data.dataset, "description": source.description,
                     "num_test_videos": source.num_test_videos,
-                    "config": {k: v for k, v in dataclasses.asdict(data).items() if k != "data_dir"}},
+                    "config": {k: v for k, v in dataclasses.asdict(data).items()
+                               if k not in ("data_dir", "test_samples")},  # where the data is; a default
+                    "comparability_notes": list(source.comparability_notes)},
+        "paper_num_samples": config.data.test_samples,
     }
 
 
@@ -443,10 +448,26 @@ def aggregate(setup: Setup, records: list[dict]) -> dict:
         "metric_versions": spec["metric_versions"],
         "weights_sha256": spec["weights_sha256"],
         "dataset": spec["dataset"],
+        "comparability": comparability(setup, len(records)),
         "metrics": metrics,
         "command": reproduce_command(setup, len(records)),
         "run_config": setup.config.to_dict(),
     }
+
+
+def comparability(setup: Setup, num_videos: int) -> dict:
+    """{"comparable_to_paper": bool, "notes": why not}: whether these numbers can be put next to the papers' tables
+    (the dataset's own notes, e.g. the offline digit subset; a part of the test set; fewer samples than the run's
+    protocol)."""
+    spec = setup.spec
+    notes = list(spec["dataset"]["comparability_notes"])
+    if num_videos < setup.source.num_test_videos:
+        notes.append(f"Scored on {num_videos} of the {setup.source.num_test_videos} test videos (--num_videos); "
+                     "the papers score all of them.")
+    if spec["dt"] is not None and spec["num_samples"] != spec["paper_num_samples"]:
+        notes.append(f"Best of {spec['num_samples']} futures per video; this run's protocol is best of "
+                     f"{spec['paper_num_samples']} (--test_samples).")
+    return {"comparable_to_paper": not notes, "notes": notes}
 
 
 def _fvd(records: list[dict]) -> dict:
@@ -499,7 +520,9 @@ def markdown_report(results_list: list[dict]) -> str:
         dt = "-" if p["dt"] is None else f"{p['dt']:g}"
         lines.append(f"| {label(r)} | " + " | ".join(cells) + f" | {r['num_videos']} | {p['num_samples']} | "
                      f"{p['conditioning_frames']} + {p['horizon']} | {dt} |")
-    return "\n".join(lines) + "\n"
+    notes = [f"- {label(r)}: not comparable with the papers' tables. {note}" for r in results_list
+             for note in r.get("comparability", {}).get("notes", [])]
+    return "\n".join(lines + ([""] + notes if notes else [])) + "\n"
 
 
 def load_results(path: str) -> dict:
