@@ -66,11 +66,46 @@ def test_config_round_trip(case):
 # ------------------------------------------------------------------------------------------------ training
 
 
+def fit(model, dataset):
+    """model.compile(Adam); model.fit(dataset) -> each step's logs (running means of the terms, and "skipped": 1
+    for a step the guarded step skipped, with non-finite or overflowing gradients)."""
+    model.compile(optimizer=keras.optimizers.Adam(LEARNING_RATE))
+    steps = []
+    record = keras.callbacks.LambdaCallback(on_train_batch_end=lambda batch, logs: steps.append(dict(logs)))
+    model.fit(dataset, verbose=0, shuffle=False, callbacks=[record])
+    return steps
+
+
+def assert_every_step_ran(model, steps, count):
+    """`count` steps ran; the optimizer applied all but the (few) skipped ones; the logged terms are finite."""
+    skipped = sum(float(step["skipped"]) for step in steps)
+    assert len(steps) == count and int(model.optimizer.iterations.numpy()) == count - skipped
+    assert skipped <= count / 4, skipped
+    assert set(model.loss_term_names) <= set(steps[-1]) and all(np.isfinite(v) for v in steps[-1].values())
+
+
 @pytest.fixture(scope="module")
-def trained(case):
-    """A new model of the case, compiled with Adam and fitted for STEPS steps on one batch of moving squares:
-    {"model", "history", "steps": each step's logs, "weights": trainable weights before, "before" / "after": loss
-    terms of the batch and squared error, evaluated with the same noise}."""
+def fitted(case):
+    """A new model of the case after compile(Adam) and fit on a tf.data dataset of 2 batches of tiny videos:
+    {"model", "steps": each step's logs, "weights": its trainable weights before fit}."""
+    model = new_model(case.name, 2)
+    weights = [w.numpy() for w in model.trainable_weights]
+    videos = tf.concat([case.videos, case.videos[::-1]], axis=0)
+    steps = fit(model, tf.data.Dataset.from_tensor_slices(videos).batch(case.config.train.batch_size))
+    return {"model": model, "steps": steps, "weights": weights}
+
+
+def test_compile_and_fit_train_every_weight(fitted):
+    model = fitted["model"]
+    assert_every_step_ran(model, fitted["steps"], 2)
+    moved = [not np.array_equal(a, w.numpy()) for a, w in zip(fitted["weights"], model.trainable_weights)]
+    assert all(moved), [w.path for w, m in zip(model.trainable_weights, moved) if not m]
+
+
+@pytest.mark.slow
+def test_fit_lowers_the_loss_on_a_fixed_batch(case):
+    """STEPS Adam steps of fit on one batch of moving squares lower its loss and halve the reconstruction's
+    squared error, both evaluated with the same noise before and after."""
     keras.utils.set_random_seed(1)
     model = build_model(case.config)
     batch = moving_square_videos(case.config.train.batch_size, case.config.data.seq_len)
@@ -83,43 +118,24 @@ def trained(case):
         terms = {k: float(v) for k, v in model.compute_loss_terms(batch, training=False).items()}
         return {**terms, "squared_error": squared_error(model, terms, case.config.data.seq_len)}
 
-    before, weights = evaluate(), [w.numpy() for w in model.trainable_weights]
-    model.compile(optimizer=keras.optimizers.Adam(LEARNING_RATE))
-    steps = []  # each step's logs: the running means of the terms and whether the guarded step skipped it
-    record = keras.callbacks.LambdaCallback(on_train_batch_end=lambda batch, logs: steps.append(dict(logs)))
-    history = model.fit(tf.data.Dataset.from_tensors(batch).repeat(STEPS), verbose=0, shuffle=False,
-                        callbacks=[record])
-    return {"model": model, "history": history, "steps": steps, "weights": weights, "before": before,
-            "after": evaluate()}
-
-
-def test_fit_lowers_the_loss_on_a_fixed_batch(trained):
-    """model.compile(optimizer); model.fit(dataset) trains: every step runs (the few the guarded step skips, with
-    non-finite or overflowing gradients, leave the optimizer alone), every weight moves, the logged terms are
-    finite, and the loss and the reconstruction's squared error (halved) fall on the batch it was fitted on."""
-    model, before, after = trained["model"], trained["before"], trained["after"]
-    skipped = sum(float(step["skipped"]) for step in trained["steps"])
-    assert len(trained["steps"]) == STEPS and int(model.optimizer.iterations.numpy()) == STEPS - skipped
-    assert skipped < STEPS / 4, skipped
-    assert set(model.loss_term_names) <= set(trained["history"].history)
-    assert all(np.isfinite(values[-1]) for values in trained["history"].history.values())
-    moved = [not np.array_equal(a, w.numpy()) for a, w in zip(trained["weights"], model.trainable_weights)]
-    assert all(moved), [w.path for w, m in zip(model.trainable_weights, moved) if not m]
+    before = evaluate()
+    assert_every_step_ran(model, fit(model, tf.data.Dataset.from_tensors(batch).repeat(STEPS)), STEPS)
+    after = evaluate()
     assert np.isfinite(after["loss"]) and after["loss"] < before["loss"], (before, after)
     assert after["squared_error"] < 0.5 * before["squared_error"], (before, after)
 
 
-def test_checkpoint_round_trip_is_strict_and_restores_every_variable(case, trained, tmp_path):
+def test_checkpoint_round_trip_is_strict_and_restores_every_variable(case, fitted, tmp_path):
     """RunCheckpoint restores with strict=True (every value in the checkpoint used, every variable matched):
-    weights, batch-norm statistics, seed-generator states and the optimizer state."""
-    model = trained["model"]
-    checkpointing.RunCheckpoint(str(tmp_path), model, model.optimizer).save(STEPS)
+    weights, batch-norm statistics, seed-generator states and the optimizer state of a fitted model."""
+    model = fitted["model"]
+    checkpointing.RunCheckpoint(str(tmp_path), model, model.optimizer).save(2)
     other = new_model(case.name, 99)
     optimizer = keras.optimizers.Adam(LEARNING_RATE)
     other.compile(optimizer=optimizer)
     optimizer.build(other.trainable_variables)
     assert any(not np.array_equal(a.numpy(), b.numpy()) for a, b in zip(model.weights, other.weights))
-    assert checkpointing.RunCheckpoint(str(tmp_path), other, optimizer).restore_latest(strict=True) == STEPS
+    assert checkpointing.RunCheckpoint(str(tmp_path), other, optimizer).restore_latest(strict=True) == 2
     assert_same_variables(model.weights + checkpointing.seed_generator_states(model),
                           other.weights + checkpointing.seed_generator_states(other))
     assert_same_variables(model.optimizer.variables, optimizer.variables)
@@ -147,10 +163,10 @@ def test_generate_shapes_and_seeding(case):
 # ------------------------------------------------------------------------------------------------ saving
 
 
-def test_keras_file_round_trip(case, trained, tmp_path):
+def test_keras_file_round_trip(case, fitted, tmp_path):
     """model.save("m.keras") then keras.models.load_model of a fitted model: same class and config, every weight
     and optimizer variable equal, and the same futures for a seed."""
-    model = trained["model"]
+    model = fitted["model"]
     path = str(tmp_path / "m.keras")
     model.save(path)
     loaded = keras.models.load_model(path)
