@@ -40,21 +40,3 @@ def test_python_dash_m_entry_point(tmp_path):
                             cwd=REPO, env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"})
     assert result.returncode == 2, result.stderr[-2000:]
     assert "error: Cannot read the run in --workdir=" in result.stderr
-
-
-@pytest.mark.slow
-def test_benchmark_reports_sizes_latencies_and_errors(tmp_path_factory, tmp_path):
-    from tfvideo.export import benchmark
-    out = io.StringIO()
-    rows = benchmark.run_benchmark(trained_run(tmp_path_factory), str(tmp_path), num_samples=3, horizon=2,
-                                   batch_size=1, runs=2, formats=("saved_model", "float16"), out=out)
-    assert [row["format"] for row in rows] == ["SavedModel", "TFLite float16"]
-    text = out.getvalue()
-    assert text.count("\n| ") == 3 and "\n| TFLite float16 | " in text  # header + 2 formats
-    assert all(row["size"] > 10_000 and len(row["times"]) == 2 and min(row["times"]) > 0 for row in rows)
-    assert 0 < rows[1]["max_err"] < 0.1
-    assert os.path.isdir(tmp_path / "srvp_benchmark" / "1")
-    assert sorted(os.listdir(tmp_path)) == ["srvp_benchmark", "srvp_benchmark_float16.tflite",
-                                            "srvp_benchmark_float16.tflite.json"]
-    with pytest.raises(ValueError, match="--formats must be among"):
-        benchmark.run_benchmark(trained_run(tmp_path_factory), str(tmp_path), formats=("onnx",))
