@@ -2,8 +2,8 @@
 problem (130 for Ctrl-C), never a traceback, and leaves the files it was pointed at as they were.
 
 The fast form of the sweep: in process through each CLI's `main` (the work refused before it starts), and a few
-cases as subprocesses for what only the entry point handles (flag parsing, positional arguments). The full
-sweep, as subprocesses against read-only and full file systems, is tabulated in docs/reliability.md.
+cases as subprocesses for what only the entry point handles (flag parsing, positional arguments). The client
+scripts of export/ have their own sweep (tests/export/test_client_scripts.py); docs/reliability.md counts both.
 """
 
 import hashlib
