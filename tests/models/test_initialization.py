@@ -20,22 +20,20 @@ from tfvideo.models import layers
 # hidden layers of equal shape in f and p(z|y).
 STATS_MODEL = dict(encoding_size=24, inference_hidden_size=40, dynamics_hidden_size=36, dynamics_layers=4,
                    initialization="pytorch")
-# sha256 over (name, shape, bytes) of every weight of build_model(tiny_config(model=PINNED_MODEL)) after
-# keras.utils.set_random_seed(0) in a new process, as built before the option existed (commit b37f0a0): "keras"
-# must not move a bit. PINNED_MODEL is the tiny model of that commit, written out so the pin does not follow
-# later changes of the test config. A new process as in training: tfvideo.models.networks draws the seeds of its module-level
-# initializers when first imported, so in a test session the weights depend on the tests that ran before.
-PINNED_MODEL = dict(base_channels=2, encoding_size=6, latent_size=3, noise_size=4, inference_hidden_size=5,
-                    inference_layers=2, dynamics_hidden_size=7, dynamics_layers=2, inference_frames=2)
-KERAS_TINY_SHA256 = "05c824336ce785929a657c36ecbd8b970095306beeeb4d6b6fe36f7739bb5908"
+# sha256 over (name, shape, bytes) of every weight of build_model(tiny_config()) after keras.utils.set_random_seed(0),
+# in a new process whose Python RNG is first set to argv[2], with the model modules imported before the seeding
+# ("early") or by build_model ("late").
 _HASH_SCRIPT = """
-import hashlib, sys
-import keras, numpy as np
+import hashlib, random, sys
 sys.path.insert(0, sys.argv[1])
+random.seed(int(sys.argv[2]))
+if sys.argv[3] == "early":
+    import tfvideo.models.networks, tfvideo.models.srvp, tfvideo.models.aligner
+import keras, numpy as np
 from conftest import tiny_config
 from tfvideo.models import build_model
 keras.utils.set_random_seed(0)
-model = build_model(tiny_config(model=eval(sys.argv[2])))
+model = build_model(tiny_config())
 digest = hashlib.sha256()
 for weight in model.weights:
     digest.update(f"{weight.name}{tuple(weight.shape)}".encode())
@@ -64,13 +62,34 @@ def _assert_uniform(values: np.ndarray, bound: float, name: str) -> None:
         assert np.abs(values).max() > 0.95 * bound, name  # the whole interval is used, not a narrower one
 
 
-def test_keras_initialization_is_the_default_and_keeps_every_weight():
-    assert config_lib.ModelConfig().initialization == "keras"
+def _weights_digest(python_seed: int, imports: str) -> list[str]:
     tests_dir = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-    result = subprocess.run([sys.executable, "-c", _HASH_SCRIPT, tests_dir, repr(PINNED_MODEL)], capture_output=True, text=True,
-                            timeout=600, env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"})
+    result = subprocess.run([sys.executable, "-c", _HASH_SCRIPT, tests_dir, str(python_seed), imports],
+                            capture_output=True, text=True, timeout=600, env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"})
     assert result.returncode == 0, result.stderr[-2000:]
-    assert result.stdout.split()[-2:] == ["LSTMCell", KERAS_TINY_SHA256]
+    return result.stdout.split()[-2:]
+
+
+def test_keras_initialization_is_the_default_and_depends_on_the_seed_only():
+    """The same weights for keras.utils.set_random_seed(0) whatever the Python RNG did before and whenever the
+    model modules were imported (a module-level initializer would draw its seed at import)."""
+    assert config_lib.ModelConfig().initialization == "keras"
+    early, late = _weights_digest(1, "early"), _weights_digest(2, "late")
+    assert early[0] == "LSTMCell" and early == late
+
+
+@pytest.mark.parametrize("model_name", ["srvp", "hafsvg"])
+def test_keras_initialization_draws_every_kernel_and_scale_independently(model_name):
+    """No two convolution kernels, dense kernels or batch-norm scales of the same shape start equal (a shared
+    initializer object gives every layer the same draw)."""
+    keras.utils.set_random_seed(0)
+    overrides = dict(dynamics_layers=4) if model_name == "srvp" else dict(predictor_layers=3)
+    model = build_model(tiny_config(model=dict(model=model_name, skip_connections=True, **overrides)))
+    weights = [w for w in model.weights if w.path.split("/")[-1] in ("kernel", "gamma")]
+    pairs = [(a, b) for i, a in enumerate(weights) for b in weights[i + 1:] if tuple(a.shape) == tuple(b.shape)]
+    assert len(pairs) >= 3, [w.path for w in weights]  # hidden layers of f and p(z|y), equal-width BN scales
+    equal = [(a.path, b.path) for a, b in pairs if np.array_equal(a.numpy(), b.numpy())]
+    assert not equal, equal
 
 
 def test_pytorch_linear_layers_draw_kernel_and_bias_from_the_fan_in_uniform(pytorch_model):

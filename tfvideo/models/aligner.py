@@ -41,7 +41,7 @@ class FeatureAligner(keras.layers.Layer):
             raise ValueError(f"value_source must be one of {config_lib.ALIGNER_VALUES}; got {value_source!r}.")
         self.channels = channels
         self.value_source = value_source
-        dense = lambda name: keras.layers.Dense(channels, use_bias=False, kernel_initializer=networks.CONV_INIT,
+        dense = lambda name: keras.layers.Dense(channels, use_bias=False, kernel_initializer=networks.conv_initializer(),
                                                 name=name)
         self.query = dense("query")
         self.key = dense("key")

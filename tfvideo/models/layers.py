@@ -136,9 +136,8 @@ class MLP(keras.layers.Layer):
     """`num_layers` Dense layers, ReLU between them, linear output: [..., D_in] -> [..., output_size].
 
     kernel_initializer None takes the `initialization`'s own: glorot-uniform kernels and zero biases ("keras") or
-    nn.Linear's (`PyTorchDense`, "pytorch"). A given kernel_initializer comes with zero biases. With "keras" the
-    layers share the one initializer object, whose integer seed gives every layer the same random stream (hidden
-    kernels of equal shape start equal); with "pytorch" each layer draws independently, as PyTorch does.
+    nn.Linear's (`PyTorchDense`, "pytorch"). A given kernel_initializer comes with zero biases. Each layer draws
+    its kernel independently (a copy of the initializer with a seed of its own, `reseeded`).
     """
 
     def __init__(self, hidden_size: int, output_size: int, num_layers: int, kernel_initializer=None,
@@ -160,9 +159,7 @@ class MLP(keras.layers.Layer):
     def _dense(self, units: int, activation: str | None) -> keras.layers.Dense:
         if self.kernel_initializer is None:
             return PyTorchDense(units, activation=activation)
-        shared = self.initialization == "keras"
-        return keras.layers.Dense(units, activation=activation, kernel_initializer=self.kernel_initializer
-                                  if shared else reseeded(self.kernel_initializer))
+        return keras.layers.Dense(units, activation=activation, kernel_initializer=reseeded(self.kernel_initializer))
 
     @property
     def dense_layers(self) -> list:

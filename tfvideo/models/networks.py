@@ -26,8 +26,21 @@ from tfvideo.perf import batch_norm as batch_norm_lib
 from tfvideo.perf import conv_ops
 from tfvideo.models.layers import track_layers, tracked_layers
 
-CONV_INIT = keras.initializers.RandomNormal(0.0, 0.02)
-GAMMA_INIT = keras.initializers.RandomNormal(1.0, 0.02)
+
+
+def conv_initializer() -> keras.initializers.Initializer:
+    """N(0, 0.02) for a convolution kernel, as the original code's init_weights. A new instance per layer: an
+    initializer's seed is drawn when it is made (from the Python RNG that keras.utils.set_random_seed seeds) and
+    gives the same draw on every call, so a shared one would start equal-shape kernels equal and tie the weights
+    to when this module was imported."""
+    return keras.initializers.RandomNormal(0.0, 0.02)
+
+
+def gamma_initializer() -> keras.initializers.Initializer:
+    """N(1, 0.02) for a batch-norm scale, as the original code's init_weights; a new instance per layer (see
+    `conv_initializer`)."""
+    return keras.initializers.RandomNormal(1.0, 0.02)
+
 IMAGE_SIZE = config_lib.IMAGE_SIZE
 
 
@@ -35,9 +48,9 @@ def _conv_block(filters: int, kernel: int, strides: int = 1, padding: str = "sam
                 activation: str | None = "leaky_relu", transpose: bool = False) -> list[keras.layers.Layer]:
     conv_cls = conv_ops.Conv2DTranspose if transpose else conv_ops.Conv2D  # Keras' layers (+ optional GEMM grad)
     layers = [conv_cls(filters, kernel, strides=strides, padding=padding, use_bias=False,
-                       kernel_initializer=CONV_INIT)]
+                       kernel_initializer=conv_initializer())]
     if batch_norm:
-        layers.append(batch_norm_lib.BatchNormalization(momentum=0.9, epsilon=1e-5, gamma_initializer=GAMMA_INIT,
+        layers.append(batch_norm_lib.BatchNormalization(momentum=0.9, epsilon=1e-5, gamma_initializer=gamma_initializer(),
                                                         synchronized=_several_replicas()))  # Keras' (+ optional fusion)
     if activation == "leaky_relu":
         layers.append(keras.layers.LeakyReLU(negative_slope=0.2))
