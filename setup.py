@@ -25,7 +25,8 @@ EXPORT_REQUIRES = [
 
 EXTRAS_REQUIRE = {
     # imageio-ffmpeg ships an ffmpeg binary: tests compare KTH frames with SRVP's `ffmpeg -s 64x64` preprocessing
-    "test": ["pytest>=8", "hypothesis>=6.100", "imageio-ffmpeg>=0.4", *EXPORT_REQUIRES],
+    # pytest-xdist: the suite runs on 2 worker processes (pytest.ini), one per CI core
+    "test": ["pytest>=8", "pytest-xdist>=3.5", "hypothesis>=6.100", "imageio-ffmpeg>=0.4", *EXPORT_REQUIRES],
     "export": EXPORT_REQUIRES,
 }
 

