@@ -60,13 +60,14 @@ def _options(eval_lib):
 
 def _evaluate_run(run: str, options, eval_lib, report) -> dict:
     """Evaluates one workdir (resuming), writes its figures and prints its table; returns the results."""
+    from tfvideo.evaluation import results as results_lib
     setup = eval_lib.prepare(run, options)
     print(f"Evaluating {run} on {setup.num_videos} test videos ({setup.spec['dataset']['description']}); "
           f"output: {setup.output_dir}", flush=True)
     started = time.time()
     results = eval_lib.evaluate(run, setup=setup)
     elapsed = time.time() - started
-    print(eval_lib.markdown_report([results]), flush=True)
+    print(results_lib.markdown_report([results]), flush=True)
     if CLI.value("figures"):
         written = report.write_evaluation_figures(setup, results, CLI.value("figure_videos"))
         print(f"Figures: {', '.join(os.path.relpath(p, setup.output_dir) for p in written)}", flush=True)
@@ -82,6 +83,7 @@ def main(argv) -> int:
     import dataclasses
 
     from tfvideo.evaluation import eval_lib, report
+    from tfvideo.evaluation import results as results_lib
     workdir = CLI.value("workdir")
     runs = ([workdir] if workdir else []) + [r for r in CLI.value("compare") if r and r != workdir]
     if not runs:
@@ -106,7 +108,7 @@ def main(argv) -> int:
             output_dir = options.output_dir or os.path.join(all_results[0]["workdir"], "eval", "compare")
             eval_lib.check_output_dir(output_dir, given=options.output_dir is not None)
             written = report.write_comparison(all_results, output_dir)
-            print(eval_lib.markdown_report(all_results) + f"Comparison: {', '.join(written)}", flush=True)
+            print(results_lib.markdown_report(all_results) + f"Comparison: {', '.join(written)}", flush=True)
     except eval_lib.EvalError as error:
         cli_logging.report_error(error)
         return 2

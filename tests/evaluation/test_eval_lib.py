@@ -11,6 +11,7 @@ import pytest
 from conftest import TINY_DATA, TINY_MODEL
 from eval_testlib import i3d_weights, lpips_weights, trained_run, untrained_workdir, write_npz
 from tfvideo.evaluation import eval_lib, metrics
+from tfvideo.evaluation import results as results_lib
 
 QUIET = io.StringIO()
 P, N = TINY_DATA["conditioning_frames"], TINY_DATA["test_horizon"]  # the runs' context and horizon
@@ -156,7 +157,7 @@ def test_lpips_and_fvd_from_weight_files(tmp_path_factory, tmp_path):
         metrics.frechet_distance(real["mean"], real["cov"], fake["mean"], fake["cov"]))
     assert results["metrics"]["fvd"]["value"] > 0
     assert set(results["weights_sha256"]) == {"lpips", "fvd"}
-    assert "LPIPS" in eval_lib.markdown_report([results]) and results["metrics"]["lpips"]["mean"] > 0
+    assert "LPIPS" in results_lib.markdown_report([results]) and results["metrics"]["lpips"]["mean"] > 0
 
 
 @pytest.mark.parametrize("options,message", [
@@ -195,7 +196,7 @@ def test_num_samples_defaults_to_the_runs_test_samples(tmp_path_factory, tmp_pat
     assert os.path.basename(setup.output_dir).startswith(f"step3_n3_c{P}_h{N}")
     given = eval_lib.prepare(workdir, eval_lib.EvalOptions(num_videos=2, num_samples=5))
     assert given.options.num_samples == 5 and given.spec["paper_num_samples"] == 3
-    assert eval_lib.comparability(given, 2)["notes"][-1] == ("Best of 5 futures per video; this run's protocol is "
+    assert results_lib.comparability(given, 2)["notes"][-1] == ("Best of 5 futures per video; this run's protocol is "
                                                              "best of 3 (--test_samples).")
 
 
@@ -213,5 +214,5 @@ def test_results_say_whether_they_can_be_compared_with_the_papers(tmp_path_facto
     assert f"not comparable with the papers' tables. {subset}" in table
     full_data = dataclasses.replace(setup, spec={**setup.spec, "dataset": {**setup.spec["dataset"],
                                                                           "comparability_notes": []}})
-    assert eval_lib.comparability(full_data, total) == {"comparable_to_paper": True, "notes": []}
-    assert eval_lib.comparability(full_data, total - 1)["comparable_to_paper"] is False
+    assert results_lib.comparability(full_data, total) == {"comparable_to_paper": True, "notes": []}
+    assert results_lib.comparability(full_data, total - 1)["comparable_to_paper"] is False

@@ -32,14 +32,13 @@ from tfvideo import config as config_lib
 from tfvideo import runs, validation
 from tfvideo.evaluation import metrics as metrics_lib
 from tfvideo.evaluation import predictors
+from tfvideo.evaluation.results import FORMAT, aggregate, markdown_report
 from tfvideo.utils import files, memory
 from tfvideo.utils.progress import Progress
 
 RESULTS_FILE, TABLE_FILE, SPEC_FILE, VIDEOS_DIR = "results.json", "results.md", "spec.json", "videos"
 BASELINES = ("last_frame", "black")  # repeat the last conditioning frame | all-zero frames
-FORMAT = "tfvideo-eval-v1"
 PROGRESS_SECONDS = 10.0  # at most one progress line per 10 s in logs (every video on a terminal)
-ONE_VIDEO_NOTE = "a 95% interval needs at least 2 videos"  # results of 1 video: ci95 and std are null
 
 
 class EvalError(RuntimeError):
@@ -412,117 +411,7 @@ def evaluate(workdir: str, options: EvalOptions = EvalOptions(), on_video: Calla
     return results
 
 
-# ------------------------------------------------------------------------------------------------ results
-
-
-def _summary(values: np.ndarray) -> dict:
-    """values [num_videos, F] -> mean +- interval of the per-video means, and per time step. With one video there
-    is no interval: ci95 and std are None, and "note" says so."""
-    overall = metrics_lib.mean_and_interval(values.mean(axis=1))
-    steps = metrics_lib.mean_and_interval(values, axis=0)
-    if len(values) < 2:
-        return {"mean": float(overall["mean"]), "ci95": None, "std": None, "note": ONE_VIDEO_NOTE,
-                "per_step": {"mean": [float(v) for v in steps["mean"]], "ci95": None}}
-    return {"mean": float(overall["mean"]), "ci95": float(overall["ci95"]), "std": float(overall["std"]),
-            "per_step": {"mean": [float(v) for v in steps["mean"]], "ci95": [float(v) for v in steps["ci95"]]}}
-
-
-def aggregate(setup: Setup, records: list[dict]) -> dict:
-    """The results dict from the per-video records of videos 0..num_videos-1."""
-    spec = setup.spec
-    metrics = {name: _summary(np.array([r[name] for r in records], np.float64)) for name in setup.metric_names}
-    if setup.i3d is not None:
-        metrics["fvd"] = _fvd(records)
-    return {
-        "format": FORMAT,
-        "workdir": os.path.abspath(setup.workdir),
-        **{k: spec[k] for k in ("predictor", "model", "checkpoint", "checkpoint_step")},
-        "num_videos": len(records),
-        "protocol": {k: spec[k] for k in ("num_samples", "conditioning_frames", "horizon", "dt", "seed",
-                                          "seed_rule")}
-        | {"best_of": {m: metrics_lib.BEST_MODES[m] for m in setup.metric_names},
-           "averaged_over": "predicted frames only (conditioning frames excluded)",
-           "interval": "mean +- 1.96 * std / sqrt(num_videos), std with ddof=1, over per-video means (none for 1 "
-                       "video: " + ONE_VIDEO_NOTE + ")",
-           "time_steps": [spec["conditioning_frames"] + 1 + t for t in range(spec["horizon"])]},
-        "metric_versions": spec["metric_versions"],
-        "weights_sha256": spec["weights_sha256"],
-        "dataset": spec["dataset"],
-        "comparability": comparability(setup, len(records)),
-        "metrics": metrics,
-        "command": reproduce_command(setup, len(records)),
-        "run_config": setup.config.to_dict(),
-    }
-
-
-def comparability(setup: Setup, num_videos: int) -> dict:
-    """{"comparable_to_paper": bool, "notes": why not}: whether these numbers can be put next to the papers' tables
-    (the dataset's own notes, e.g. the offline digit subset; a part of the test set; fewer samples than the run's
-    protocol)."""
-    spec = setup.spec
-    notes = list(spec["dataset"]["comparability_notes"])
-    if num_videos < setup.source.num_test_videos:
-        notes.append(f"Scored on {num_videos} of the {setup.source.num_test_videos} test videos (--num_videos); "
-                     "the papers score all of them.")
-    if spec["dt"] is not None and spec["num_samples"] != spec["paper_num_samples"]:
-        notes.append(f"Best of {spec['num_samples']} futures per video; this run's protocol is best of "
-                     f"{spec['paper_num_samples']} (--test_samples).")
-    return {"comparable_to_paper": not notes, "notes": notes}
-
-
-def _fvd(records: list[dict]) -> dict:
-    if len(records) < 2:
-        return {"value": None, "num_videos": len(records), "note": "FVD needs at least 2 videos"}
-    real = metrics_lib.gaussian_statistics([r["fvd_real"] for r in records])
-    fake = metrics_lib.gaussian_statistics([r["fvd_fake"] for r in records])
-    value = metrics_lib.frechet_distance(real["mean"], real["cov"], fake["mean"], fake["cov"])
-    return {"value": value, "num_videos": len(records)}
-
-
-def reproduce_command(setup: Setup, num_videos: int) -> str:
-    spec, options = setup.spec, setup.options
-    parts = ["python -m tfvideo.evaluate", f"--workdir={setup.workdir}", f"--num_videos={num_videos}",
-             f"--conditioning_frames={spec['conditioning_frames']}", f"--horizon={spec['horizon']}"]
-    if options.baseline is not None:
-        parts.append(f"--baseline={options.baseline}")
-    else:
-        parts += [f"--num_samples={spec['num_samples']}", f"--dt={spec['dt']:g}", f"--seed={spec['seed']}"]
-    for flag in ("tflite", "lpips_weights", "fvd_weights", "data_dir"):
-        if getattr(options, flag):
-            parts.append(f"--{flag}={getattr(options, flag)}")
-    return " ".join(parts)
-
-
-def label(results: dict) -> str:
-    """Short name of an evaluation for tables and legends: the run's directory name and what was evaluated."""
-    who = results["predictor"] if results["checkpoint_step"] is None else f"step {results['checkpoint_step']}"
-    return f"{os.path.basename(os.path.normpath(results['workdir']))} ({who})"
-
-
-def markdown_report(results_list: list[dict]) -> str:
-    """A Markdown table, one row per evaluation: mean +- 95% interval of each metric, and the settings."""
-    names = [m for m in ("psnr", "ssim", "lpips", "fvd") if any(m in r["metrics"] for r in results_list)]
-    head = "| run | " + " | ".join(n.upper() for n in names) + " | videos | samples | context + horizon | dt |"
-    lines = [head, "|" + "---|" * (len(names) + 5)]
-    for r in results_list:
-        cells = []
-        for n in names:
-            m = r["metrics"].get(n)
-            if m is None:
-                cells.append("-")
-            elif n == "fvd":
-                cells.append("-" if m["value"] is None else f"{m['value']:.1f}")
-            else:
-                digits = 2 if n == "psnr" else 4
-                interval = "(no interval: it needs 2+ videos)" if m["ci95"] is None else f"± {m['ci95']:.{digits}f}"
-                cells.append(f"{m['mean']:.{digits}f} {interval}")
-        p = r["protocol"]
-        dt = "-" if p["dt"] is None else f"{p['dt']:g}"
-        lines.append(f"| {label(r)} | " + " | ".join(cells) + f" | {r['num_videos']} | {p['num_samples']} | "
-                     f"{p['conditioning_frames']} + {p['horizon']} | {dt} |")
-    notes = [f"- {label(r)}: not comparable with the papers' tables. {note}" for r in results_list
-             for note in r.get("comparability", {}).get("notes", [])]
-    return "\n".join(lines + ([""] + notes if notes else [])) + "\n"
+# ------------------------------------------------------------------------------------------------ results files
 
 
 def load_results(path: str) -> dict:

@@ -14,6 +14,7 @@ import os
 import numpy as np
 
 from tfvideo.evaluation import analyses, eval_lib, figures
+from tfvideo.evaluation import results as results_lib
 from tfvideo.utils import files
 
 
@@ -37,7 +38,7 @@ def figure_videos(setup: eval_lib.Setup, count: int) -> list[dict]:
 
 def write_evaluation_figures(setup: eval_lib.Setup, results: dict, count: int = 4) -> list[str]:
     """curves.png, samples_<i>.png/.gif for the first `count` videos and, for SRVP, analyses/*: paths written."""
-    paths = [figures.plot_curves([results], os.path.join(setup.output_dir, "curves.png"), [eval_lib.label(results)])]
+    paths = [figures.plot_curves([results], os.path.join(setup.output_dir, "curves.png"), [results_lib.label(results)])]
     videos = figure_videos(setup, count)
     paths += figures.write_sample_figures(videos, setup.output_dir)
     if setup.model is not None and len(videos) >= 2:
@@ -49,6 +50,6 @@ def write_evaluation_figures(setup: eval_lib.Setup, results: dict, count: int = 
 
 def write_comparison(results_list: list[dict], output_dir: str) -> list[str]:
     """compare.md (one row per evaluation) and compare.png (one curve per evaluation) in output_dir."""
-    table = files.atomic_write(os.path.join(output_dir, "compare.md"), eval_lib.markdown_report(results_list))
-    labels = [eval_lib.label(r) for r in results_list]
+    table = files.atomic_write(os.path.join(output_dir, "compare.md"), results_lib.markdown_report(results_list))
+    labels = [results_lib.label(r) for r in results_list]
     return [table, figures.plot_curves(results_list, os.path.join(output_dir, "compare.png"), labels)]
