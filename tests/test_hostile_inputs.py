@@ -177,6 +177,7 @@ def test_a_bad_input_exits_2_with_one_error_line(module, argv, message, unchange
     (["-m", "tfvideo.evaluate", "--no_such_flag=1"], "error: Unknown command line flag 'no_such_flag'"),
     (["-m", "tfvideo.data.prepare", "--flagfile={garbage}"], "error: 'utf-8' codec can't decode"),
     (["-m", "tfvideo.export", "stray"], "Unexpected arguments ['stray']: every option is a --flag"),
+    (["-m", "tfvideo.predict", "--num_samples=abc"], "error: flag --num_samples=abc: invalid literal for int()"),
 ])
 def test_the_entry_points_turn_flag_errors_into_status_2(argv, message, tmp_path):
     """Flag parsing happens in the entry point (absl), before main: a subprocess runs it."""

@@ -13,11 +13,9 @@ Exit status 0 on success, 2 with one `error:` line on bad input, 130 when interr
 from __future__ import annotations
 
 import os
-import sys
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-from absl import app  # noqa: E402
 from absl import flags  # noqa: E402
 
 from tfvideo import flags as flags_lib  # noqa: E402
@@ -84,9 +82,9 @@ def _predict(errors, outputs, predict_lib, runtimes):
             f"sampled in {prediction.seconds:.1f} s.")
 
 
+@cli_logging.interruptible("Interrupted: nothing was written.")
 def main(argv) -> int:
-    if len(argv) > 1:
-        raise app.UsageError(f"Unexpected arguments {argv[1:]}: every option is a --flag (see --helpfull).")
+    cli_logging.check_no_arguments(argv)
     cli_logging.quiet_logs()
     from tfvideo.prediction import errors, outputs, predict_lib, runtimes
     try:
@@ -94,14 +92,11 @@ def main(argv) -> int:
     except errors.PredictError as error:
         cli_logging.report_error(error)
         return 2
-    except KeyboardInterrupt:
-        print("Interrupted: nothing was written.", file=sys.stderr)
-        return 130
     return 0
 
 
 def run() -> None:
-    app.run(lambda argv: sys.exit(main(argv)))
+    cli_logging.run_main(main)
 
 
 if __name__ == "__main__":
