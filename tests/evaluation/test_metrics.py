@@ -52,14 +52,42 @@ def test_ssim_matches_tf_image_ssim():
     assert np.all(ours < 0.99) and np.all(ours > 0.3)
 
 
+def _ssim_float64(x, y):
+    """The textbook SSIM of frames [N, H, W, C] in float64 numpy (direct 2-D window, E[x^2] - mu^2 variances)."""
+    window = np.outer(metrics.gaussian_window(), metrics.gaussian_window()).astype(np.float64)
+    size = window.shape[0]
+    x, y = x.astype(np.float64), y.astype(np.float64)
+    h, w = x.shape[1] - size + 1, x.shape[2] - size + 1
+    mean = lambda t: np.array([[np.einsum("nijc,ij->nc", t[:, i:i + size, j:j + size], window) for j in range(w)]
+                               for i in range(h)]).transpose(2, 0, 1, 3)  # [N, h, w, C]
+    mu_x, mu_y = mean(x), mean(y)
+    var_x, var_y, cov = mean(x * x) - mu_x ** 2, mean(y * y) - mu_y ** 2, mean(x * y) - mu_x * mu_y
+    c1, c2 = 0.01 ** 2, 0.03 ** 2
+    ssim_map = (2 * mu_x * mu_y + c1) * (2 * cov + c2) / ((mu_x ** 2 + mu_y ** 2 + c1) * (var_x + var_y + c2))
+    return ssim_map.mean(axis=(1, 2, 3))
+
+
+def test_ssim_matches_the_textbook_formula_in_float64():
+    a, b = _pair((3, 13, 15, 2), seed=1, noise=0.3)
+    np.testing.assert_allclose(metrics.ssim(a, b).numpy(), _ssim_float64(a, b), atol=2e-6)
+
+
 def test_ssim_hand_computed_constant_frames():
     # Constant frames: variances and covariance are 0, so SSIM = (2ab + c1) / (a^2 + b^2 + c1).
     a, b, c1 = 0.2, 0.6, (0.01) ** 2
     x = np.full((1, 12, 14, 1), a, np.float32)
     y = np.full((1, 12, 14, 1), b, np.float32)
-    # float32 E[x^2] - E[x]^2 leaves ~1e-8 variances, which the c2 = 9e-4 terms turn into ~1e-4.
-    np.testing.assert_allclose(metrics.ssim(x, y).numpy(), [(2 * a * b + c1) / (a * a + b * b + c1)], atol=3e-4)
-    assert metrics.ssim(x, x).numpy()[0] == pytest.approx(1.0, abs=1e-6)
+    np.testing.assert_allclose(metrics.ssim(x, y).numpy(), [(2 * a * b + c1) / (a * a + b * b + c1)], rtol=1e-6)
+    assert metrics.ssim(x, x).numpy()[0] == 1.0
+
+
+@pytest.mark.parametrize("shape", [(1, 12, 14, 1), (5, 16, 13, 3), (37, 64, 64, 1)])
+def test_ssim_of_identical_frames_is_exactly_one_for_any_batch_and_kernel_order(shape):
+    """SSIM(x, x) = 1 by construction (the differences x - y are exactly 0), not within a tolerance that
+    depends on the CPU's matrix-product kernels."""
+    frames, _ = _pair(shape, seed=2)
+    np.testing.assert_array_equal(metrics.ssim(frames, frames).numpy(), np.ones(shape[0], np.float32))
+    np.testing.assert_array_equal(metrics.ssim(frames[None], frames[None]).numpy(), np.ones((1, shape[0])))
 
 
 def test_ssim_gaussian_window_is_the_11_tap_sigma_1_5_gaussian():

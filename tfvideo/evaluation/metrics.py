@@ -90,12 +90,18 @@ def ssim(pred, target, max_val: float = 1.0) -> tf.Tensor:
     lead = tf.shape(pred)[:-3]
     flat = lambda t: tf.reshape(t, [-1, height, width, channels])
     x, y = flat(pred), flat(target)
-    mu_x, mu_y, mean_xx, mean_yy, mean_xy = tf.split(
-        _local_means(tf.concat([x, y, x * x, y * y, x * y], axis=0)), 5, axis=0)
+    d = x - y
+    mu_x, mu_y, mean_xy, mu_d, mean_dd = tf.split(
+        _local_means(tf.concat([x, y, x * y, d, d * d], axis=0)), 5, axis=0)
     c1, c2 = (SSIM_K1 * max_val) ** 2, (SSIM_K2 * max_val) ** 2
-    var_x, var_y, cov = mean_xx - mu_x * mu_x, mean_yy - mu_y * mu_y, mean_xy - mu_x * mu_y
-    luminance = (2.0 * mu_x * mu_y + c1) / (mu_x * mu_x + mu_y * mu_y + c1)
-    structure = (2.0 * cov + c2) / (var_x + var_y + c2)
+    # The usual (2 mu_x mu_y + c1) / (mu_x^2 + mu_y^2 + c1) and (2 cov + c2) / (var_x + var_y + c2), with the
+    # denominators written through d = x - y (the window is linear and sums to 1): mu_x^2 + mu_y^2 = 2 mu_x mu_y
+    # + mu_d^2 and var_x + var_y = 2 cov + var_d, var_d = E[d^2] - mu_d^2 >= 0. Equal frames give d = 0 exactly,
+    # so SSIM(x, x) = 1 exactly whatever the kernels' summation order (no cancellation of E[x^2] - mu_x^2).
+    cross = 2.0 * mu_x * mu_y + c1
+    luminance = cross / (cross + mu_d * mu_d)
+    covariance = 2.0 * (mean_xy - mu_x * mu_y) + c2
+    structure = covariance / (covariance + tf.maximum(mean_dd - mu_d * mu_d, 0.0))
     return tf.reshape(tf.reduce_mean(luminance * structure, axis=[1, 2, 3]), lead)
 
 
