@@ -24,6 +24,7 @@ def test_main_trains_checkpoints_and_writes_gif(tmp_path, capsys):
     assert run_main([*TINY_FLAGS, f"--workdir={workdir}", "--train_steps=4", "--checkpoint_every=2"]) == 0
     out = capsys.readouterr().out
     assert "Finished at step 4" in out and "kl_z=" in out
+    assert out.count("Speed levers: oneDNN ") == 1  # one line: what each lever resolved to, and why
     assert sorted(os.listdir(os.path.join(workdir, "checkpoints"))) == \
         sorted(["checkpoint", "ckpt-2.index", "ckpt-2.data-00000-of-00001", "ckpt-4.index",
                 "ckpt-4.data-00000-of-00001"])
@@ -92,6 +93,17 @@ def test_unwritable_workdir_is_reported(tmp_path, capsys):
     blocker.write_text("not a directory")
     assert run_main([*TINY_FLAGS, f"--workdir={blocker / 'run'}", "--train_steps=2"]) == 2
     assert "not writable" in capsys.readouterr().err
+
+
+def test_a_users_tf_enable_onednn_opts_0_is_respected_by_the_cli(tmp_path):
+    cmd = [sys.executable, "-m", "tfvideo.train", *TINY_FLAGS, f"--workdir={tmp_path / 'run'}", "--train_steps=1",
+           "--precision=auto"]
+    env = {**os.environ, "PYTHONPATH": REPO + os.pathsep + os.environ.get("PYTHONPATH", ""),
+           "TF_ENABLE_ONEDNN_OPTS": "0"}
+    result = subprocess.run(cmd, env=env, capture_output=True, text=True, cwd=REPO, timeout=400)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert ("Speed levers: oneDNN off (TF_ENABLE_ONEDNN_OPTS=0 set by the user); precision auto -> float32 "
+            "(oneDNN off: no fast bfloat16 kernels)") in result.stdout
 
 
 @pytest.mark.slow

@@ -79,9 +79,11 @@ HELP = {
     "num_gif_videos": "Test videos shown in the sample GIFs.",
     "num_gif_samples": "Sampled futures per video in the sample GIFs.",
     "jit_compile": "Compile the training step with XLA (slower on CPU, try it on GPU).",
-    "precision": "Dtype policy of the convolutional encoders/decoders: auto (mixed_bfloat16 on CPUs with AVX-512 "
-                 "BF16 or AMX and on TPUs, else float32) | float32 | mixed_bfloat16 | mixed_float16 (GPUs; with loss "
-                 "scaling). Latent networks, distributions and losses stay float32. See tfvideo/precision.py.",
+    "precision": "Dtype policy of the convolutional encoders/decoders: auto (by what the machine can do: "
+                 "mixed_bfloat16 on CPUs whose oneDNN has native bfloat16 (AVX-512 BF16, AMX) and on TPUs, "
+                 "mixed_float16 on GPUs of compute capability >= 7, else float32) | float32 | mixed_bfloat16 | "
+                 "mixed_float16 (GPUs; with loss scaling). Latent networks, distributions and losses stay float32. "
+                 "See tfvideo/perf/precision.py.",
     "kernel_grad": "Convolution kernel gradients: auto (a GEMM where measured faster: 16-bit layers with output "
                    "maps up to 8x8, on CPU) | native (TF's convolution kernels) | gemm (everywhere). Same math. See "
                    "tfvideo/models/conv_ops.py.",

@@ -1,5 +1,7 @@
 """Speed levers applied from the training config: defaults leave the float32 model as built."""
 
+import pytest
+
 from conftest import tiny_config
 from tfvideo.perf import speed
 from tfvideo.perf import batch_norm
@@ -15,7 +17,12 @@ def test_float32_without_fusion_keeps_the_model_as_built():
     config = tiny_config(train={"precision": "float32", "fused_batch_norm": False})
     model = build_model(config)
     applied = speed.apply_speed_options(model, config.train)
-    assert applied == {"precision": "float32", "kernel_grad": {"gemm": 0, "native": 10}, "fused_batch_norm_layers": 0}
+    assert applied == {"precision": "float32", "precision_flag": "float32", "precision_reason": "set by the flag",
+                       "kernel_grad": {"gemm": 0, "native": 10}, "kernel_grad_flag": "auto",
+                       "fused_batch_norm_layers": 0, "jit_compile": False}
+    line = speed.describe(applied)
+    assert line.startswith("Speed levers: oneDNN ") and "precision float32 -> float32 (set by the flag)" in line
+    assert "gemm on 0, native on 10 convolutions; fused batch norm off; XLA off" in line
     assert all(layer.compute_dtype == "float32" for layer in model._flatten_layers())
     assert not any(layer.fused for layer in _layers(model, batch_norm.BatchNormalization))
 
@@ -31,17 +38,36 @@ def test_levers_reach_every_conv_and_batch_norm():
     assert all(layer.fused for layer in _layers(model, batch_norm.BatchNormalization))
 
 
-def test_auto_precision_follows_the_cpu(monkeypatch, tmp_path):
-    from tfvideo.perf import precision
-    cpuinfo = tmp_path / "cpuinfo"
-    cpuinfo.write_text("processor : 0\nflags : fpu avx2 avx512f avx512_bf16\n")
-    assert precision.cpu_has_native_bfloat16(str(cpuinfo))
-    cpuinfo.write_text("flags : fpu avx2 avx512f\n")
-    assert not precision.cpu_has_native_bfloat16(str(cpuinfo))
-    assert not precision.cpu_has_native_bfloat16(str(tmp_path / "missing"))
-    monkeypatch.setattr(precision, "cpu_has_native_bfloat16", lambda: True)
+def test_auto_precision_is_a_table_of_what_the_machine_can_do(monkeypatch):
+    from tfvideo.perf import machine, onednn, precision
+    monkeypatch.setattr(onednn, "tensorflow_onednn_enabled", lambda: True)
+    monkeypatch.setattr(machine, "native_bfloat16", lambda: True)
     assert precision.resolve_precision("auto") == "mixed_bfloat16"
-    monkeypatch.setattr(precision, "cpu_has_native_bfloat16", lambda: False)
+    assert precision.auto_precision()["reason"].startswith("CPU with native bfloat16")
+    monkeypatch.setattr(machine, "native_bfloat16", lambda: False)
     assert precision.resolve_precision("auto") == "float32" == precision.resolve_precision("float32")
-    model = build_model(tiny_config())
-    assert speed.apply_speed_options(model, tiny_config().train)["precision"] == "float32"
+    monkeypatch.setattr(machine, "native_bfloat16", lambda: True)
+    monkeypatch.setattr(onednn, "tensorflow_onednn_enabled", lambda: False)  # bfloat16 on Eigen is slow
+    assert precision.auto_precision() == {"precision": "float32", "reason": "oneDNN off: no fast bfloat16 kernels"}
+
+
+@pytest.mark.parametrize("capability, expected", [((8, 0), "mixed_float16"), ((7, 0), "mixed_float16"),
+                                                  ((6, 1), "float32")])
+def test_auto_precision_on_a_gpu_follows_its_compute_capability(monkeypatch, capability, expected):
+    import tensorflow as tf
+    from tfvideo.perf import precision
+    gpu = tf.config.PhysicalDevice("/physical_device:GPU:0", "GPU")
+    monkeypatch.setattr(tf.config, "list_physical_devices", lambda kind=None: [gpu] if kind == "GPU" else [])
+    monkeypatch.setattr(tf.config.experimental, "get_device_details", lambda device: {"compute_capability": capability})
+    assert precision.auto_precision()["precision"] == expected
+
+
+def test_bfloat16_under_a_onednn_cap_below_avx512_is_a_clear_error(monkeypatch):
+    from tfvideo.perf import machine, precision
+    monkeypatch.setattr(machine, "cpu_flags", lambda path=None: frozenset({"avx2", "avx512f", "avx512_bf16"}))
+    monkeypatch.setenv("ONEDNN_MAX_CPU_ISA", "avx2")
+    with pytest.raises(ValueError, match="ONEDNN_MAX_CPU_ISA=AVX2 .* unset ONEDNN_MAX_CPU_ISA or use float32"):
+        precision.resolve_precision("mixed_bfloat16")
+    assert precision.resolve_precision("float32") == "float32"
+    monkeypatch.setenv("ONEDNN_MAX_CPU_ISA", "AVX512_CORE_BF16")
+    assert precision.resolve_precision("mixed_bfloat16") == "mixed_bfloat16"

@@ -11,9 +11,12 @@ only ever see float32 inputs.
 Because variables are float32 in every policy, a checkpoint written under one precision restores under
 another (`train.precision` may change when a run is resumed) and exports are unaffected.
 
-`auto` (the default) resolves to mixed_bfloat16 where that was measured faster with an unchanged loss curve:
-on a CPU with native bfloat16 instructions (AVX-512 BF16 or AMX) and no visible GPU, and on TPUs; to float32
-elsewhere (GPUs included: pass mixed_float16 or mixed_bfloat16 explicitly there).
+`auto` (the default) resolves by a table keyed by what the machine can do (`auto_precision`), each row measured
+faster with an unchanged loss curve or taken from TensorFlow's mixed-precision guide (docs/performance.md):
+a TPU -> mixed_bfloat16; a GPU of compute capability >= 7.0 (tensor cores) -> mixed_float16 with loss scaling, an
+older GPU -> float32; a CPU whose oneDNN kernels compute bfloat16 natively (AVX-512 BF16 or AMX, oneDNN on and
+not capped below them: `tfvideo.perf.machine.native_bfloat16`) -> mixed_bfloat16; any other CPU -> float32 (AVX2
+CPUs have no fast bfloat16 convolutions: their bfloat16 falls back to slow kernels).
 
 `mixed_float16` needs loss scaling: `training_optimizer` wraps the optimizer in Keras'
 `LossScaleOptimizer`, whose dynamic scale halves when a step overflows (the step is then skipped, like any
@@ -26,32 +29,48 @@ from __future__ import annotations
 import keras
 
 from tfvideo import config as config_lib
+from tfvideo.perf import machine
 
 PRECISIONS = config_lib.PRECISIONS
 
 
-def cpu_has_native_bfloat16(cpuinfo_path: str = "/proc/cpuinfo") -> bool:
-    """Whether the CPU advertises AVX-512 BF16 or AMX BF16 instructions (False when it cannot be told)."""
-    try:
-        with open(cpuinfo_path) as handle:
-            flags = next((line for line in handle if line.startswith("flags")), "").split()
-    except OSError:
-        return False
-    return "avx512_bf16" in flags or "amx_bf16" in flags
+def auto_precision() -> dict:
+    """{"precision": what `auto` resolves to here, "reason": why, in a few words} (see the module docstring)."""
+    import tensorflow as tf
+    from tfvideo.perf import onednn
+    if isinstance(tf.distribute.get_strategy(), tf.distribute.TPUStrategy):
+        return {"precision": "mixed_bfloat16", "reason": "TPU"}
+    gpus = tf.config.list_physical_devices("GPU")
+    if gpus:
+        capability = tf.config.experimental.get_device_details(gpus[0]).get("compute_capability") or (0, 0)
+        if tuple(capability) >= (7, 0):
+            return {"precision": "mixed_float16", "reason": f"GPU of compute capability {capability[0]}.{capability[1]}"}
+        return {"precision": "float32", "reason": "GPU without tensor cores"}
+    if onednn.tensorflow_onednn_enabled() is False:
+        return {"precision": "float32", "reason": "oneDNN off: no fast bfloat16 kernels"}
+    if machine.native_bfloat16():
+        return {"precision": "mixed_bfloat16", "reason": "CPU with native bfloat16 (" + machine.isa_summary() + ")"}
+    return {"precision": "float32", "reason": "CPU without native bfloat16 (" + machine.isa_summary() + ")"}
+
+
+def check_supported(precision: str) -> None:
+    """ValueError for a precision that would abort TensorFlow here: bfloat16 with oneDNN capped below AVX-512
+    (ONEDNN_MAX_CPU_ISA) on a CPU that has AVX-512, where TensorFlow hands bfloat16 ops to oneDNN and oneDNN,
+    capped, cannot build them."""
+    cap = machine.onednn_isa_cap()
+    if (precision == "mixed_bfloat16" and cap and "avx512f" in machine.cpu_flags()
+            and not machine.cap_admits(cap, "AVX512_CORE")):
+        raise ValueError(f"precision mixed_bfloat16 cannot run with ONEDNN_MAX_CPU_ISA={cap} on this AVX-512 CPU "
+                         "(TensorFlow would abort in oneDNN): unset ONEDNN_MAX_CPU_ISA or use float32.")
 
 
 def resolve_precision(precision: str) -> str:
     """The concrete policy name of `precision` ("auto" resolved for this machine; see the module docstring)."""
     if precision not in PRECISIONS:
         raise ValueError(f"Unknown precision {precision!r}; expected one of: {', '.join(PRECISIONS)}.")
-    if precision != "auto":
-        return precision
-    import tensorflow as tf
-    if isinstance(tf.distribute.get_strategy(), tf.distribute.TPUStrategy):
-        return "mixed_bfloat16"
-    if tf.config.list_logical_devices("GPU") or not cpu_has_native_bfloat16():
-        return "float32"
-    return "mixed_bfloat16"
+    resolved = auto_precision()["precision"] if precision == "auto" else precision
+    check_supported(resolved)
+    return resolved
 
 
 def conv_networks(model: keras.layers.Layer) -> list[keras.layers.Layer]:

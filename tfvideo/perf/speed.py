@@ -5,9 +5,13 @@
 - `--fused_batch_norm` (tfvideo.perf.batch_norm): batch norm as TF's fused kernel.
 
 None of them changes the model's math or its variables: checkpoints move freely between settings.
+`describe(levers)` is the one line that training and the benchmark print: what each lever resolved to and why,
+with TensorFlow's oneDNN state (tfvideo.perf.onednn) and thread pools.
 """
 
 from __future__ import annotations
+
+import os
 
 from tfvideo import config as config_lib
 from tfvideo.perf import precision as precision_lib
@@ -23,5 +27,22 @@ def apply_speed_options(model, train_config: config_lib.TrainConfig) -> dict:
         precision_lib.apply_precision(model, precision)
     grads = conv_ops.set_kernel_grad(model, train_config.kernel_grad)
     fused = batch_norm.set_fused(model, train_config.fused_batch_norm)
-    return {"precision": precision, "kernel_grad": grads,
-            "fused_batch_norm_layers": fused if train_config.fused_batch_norm else 0}
+    reason = precision_lib.auto_precision()["reason"] if train_config.precision == "auto" else "set by the flag"
+    return {"precision": precision, "precision_flag": train_config.precision, "precision_reason": reason,
+            "kernel_grad": grads, "kernel_grad_flag": train_config.kernel_grad,
+            "fused_batch_norm_layers": fused if train_config.fused_batch_norm else 0,
+            "jit_compile": bool(train_config.jit_compile)}
+
+
+def describe(levers: dict) -> str:
+    """One line: the levers of `apply_speed_options` with why `auto` chose them, oneDNN and the thread pools."""
+    import tensorflow as tf
+    from tfvideo.perf import onednn
+    grads = levers["kernel_grad"]
+    threads = (tf.config.threading.get_intra_op_parallelism_threads() or "all",
+               tf.config.threading.get_inter_op_parallelism_threads() or "all")
+    return (f"Speed levers: {onednn.state()}; precision {levers['precision_flag']} -> {levers['precision']} "
+            f"({levers['precision_reason']}); kernel_grad {levers['kernel_grad_flag']} -> gemm on {grads['gemm']}, "
+            f"native on {grads['native']} convolutions; fused batch norm "
+            f"{'on' if levers['fused_batch_norm_layers'] else 'off'}; XLA {'on' if levers['jit_compile'] else 'off'}; "
+            f"threads {threads[0]} intra-op, {threads[1]} inter-op ({os.cpu_count()} cores).")

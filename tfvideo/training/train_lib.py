@@ -142,7 +142,9 @@ def _restore_run(config, strategy, workdir, source) -> _OpenRun:
     keras.utils.set_random_seed(tc.seed)
     with strategy.scope():  # variables mirrored on every replica (a no-op scope with the default strategy)
         model = build_model(config)
-        logging.info("Speed options: %s", speed.apply_speed_options(model, tc))  # --precision, --kernel_grad, ...
+        levers = speed.apply_speed_options(model, tc)  # --precision, --kernel_grad, ...
+        print(speed.describe(levers), flush=True)
+        logging.info("Speed options: %s", levers)
         optimizer = make_optimizer(tc)
         model.compile(optimizer=precision_lib.training_optimizer(optimizer, tc.precision))
         model.optimizer.build(model.trainable_variables)
