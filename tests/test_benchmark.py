@@ -22,6 +22,12 @@ def test_run_benchmark_reports_every_figure():
     assert results["input_ms_per_batch"] > 0 and results["stream_step_ms"] > 0
     table = benchmark.format_table(results)
     assert "3 x 2 frames" in table and f"{results['params']:,}" in table and "load average" in table
+    assert results["gemm_gflops_per_s"] > 0 and "float32 GEMM" in table and "% of GEMM" in table
+    # SRVP decodes the 3 x 2 futures and encodes the context: a generate call is not free of convolutions
+    assert results["generate_gflop"] > 0 and results["train_step_gflop"] > results["generate_gflop"]
+    assert results["train_step_gflops_per_s"] == pytest.approx(
+        results["train_step_gflop"] / (results["train_step_ms"] / 1000.0))
+    assert results["speed_levers"].startswith("Speed levers: oneDNN ")
 
 
 def test_variants_are_timed_interleaved_with_their_own_settings():
@@ -34,6 +40,26 @@ def test_variants_are_timed_interleaved_with_their_own_settings():
     assert all(len(r["train_step_all_ms"]) == 2 and len(r["generate_all_s"]) == 2 for r in runs)
     lines = benchmark.format_table(runs).splitlines()
     assert lines[0].split() == ["variant", "a", "b"]
+
+
+def test_levers_time_auto_beside_every_fixed_choice(capsys):
+    from tfvideo.perf import speed
+    configs, notes = speed.lever_variants(tiny_config(train={"precision": "float32", "kernel_grad": "native"}))
+    assert list(configs)[0] == "auto" and configs["auto"].train.precision == "auto"
+    assert configs["auto"].train.kernel_grad == "auto"
+    expected = {f"{field}={str(v).lower()}" for field, values in speed.FIXED_CHOICES.items() for v in values}
+    timed_or_noted = set(configs) | {note.split(" ")[0] for note in notes}
+    assert timed_or_noted == expected | {"auto"}
+    assert configs["kernel_grad=gemm"].train.kernel_grad == "gemm" and configs["kernel_grad=gemm"].train.precision \
+        == "auto"
+    assert configs["jit_compile=true"].train.jit_compile is True
+
+
+def test_auto_verdicts_compare_auto_with_the_fastest_fixed_choice():
+    run = lambda name, step, generate: {"variant": name, "train_step_ms": step, "generate_s": generate}
+    verdicts = benchmark.auto_verdicts([run("auto", 100.0, 2.0), run("a", 98.0, 1.0), run("b", 120.0, 3.0)])
+    assert verdicts[0].startswith("auto training step: 100 vs 98 for a (x1.02): within noise")
+    assert verdicts[1].startswith("auto generate: 2 vs 1 for a (x2.00): SLOWER than")
 
 
 def test_parse_variant_types_values_and_names_bad_ones():

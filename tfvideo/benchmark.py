@@ -45,6 +45,7 @@ from absl import flags  # noqa: E402
 from tfvideo import config as config_lib  # noqa: E402
 from tfvideo import flags as flags_lib  # noqa: E402
 from tfvideo import validation  # noqa: E402
+from tfvideo.perf import flops as flops_lib, machine, speed  # noqa: E402
 from tfvideo.utils import cli_logging, files, memory  # noqa: E402
 
 CONFIG_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "configs")
@@ -62,6 +63,8 @@ CLI.define(flags.DEFINE_integer, "repeats", 5, "Timed calls; the median is repor
 CLI.define(flags.DEFINE_bool, "input", False, "Also measure the input pipeline (needs the dataset).")
 CLI.define(flags.DEFINE_multi_string, "variant", [], "FIELD=VALUE[,FIELD=VALUE...]: one A/B variant (repeatable).")
 CLI.define(flags.DEFINE_string, "output", None, "Also write the results as JSON to this file.")
+CLI.define(flags.DEFINE_bool, "levers", False, "Time `auto` next to every fixed choice of each speed lever "
+           "(precision, kernel_grad, fused_batch_norm, jit_compile), interleaved, with the GEMM rate of this machine.")
 CLI.define(flags.DEFINE_bool, "compare_models", False, "Compare the papers' models: parameter counts of "
            "--param_configs, then the times of --timing_configs (interleaved) with their ratios to SRVP.")
 CLI.define(flags.DEFINE_list, "param_configs", list(PARAMETER_CONFIGS), "With --compare_models: flagfiles (names "
@@ -167,7 +170,31 @@ def run_variants(configs: dict[str, config_lib.Config], num_samples: int, horizo
             for name in configs:
                 if kind in calls[name]:
                     prepared[name]["times"].setdefault(kind, []).append(_timed(calls[name][kind]))
-    return [_results(name, prepared[name], num_samples, horizon, load_before) for name in configs]
+    gemm = flops_lib.gemm_rate()
+    results = [_results(name, prepared[name], num_samples, horizon, load_before) for name in configs]
+    work = {}
+    for result, name in zip(results, configs):
+        key = (configs[name].model, configs[name].data, configs[name].train.batch_size)
+        if key not in work:
+            work[key] = _conv_work(prepared[name], num_samples, horizon)
+        _add_rates(result, work[key], gemm)
+    return results
+
+
+def _conv_work(prepared: dict, num_samples: int, horizon: int) -> dict:
+    """Convolution GFLOP of one training step (3 x its forward convolutions) and of one generate call."""
+    model = prepared["model"]
+    forward = flops_lib.count_conv_flops(lambda: model.compute_loss_terms(prepared["batch"], training=True))
+    sample = flops_lib.count_conv_flops(lambda: model.generate(prepared["context"], num_samples, horizon, seed=0))
+    return {"train_step_gflop": flops_lib.BACKWARD_FACTOR * forward / 1e9, "generate_gflop": sample / 1e9}
+
+
+def _add_rates(result: dict, work: dict, gemm: float) -> None:
+    """Adds the convolution GFLOP/s of the step and of generate, and their share of the GEMM rate `gemm`."""
+    result.update(work, gemm_gflops_per_s=gemm)
+    for kind, seconds in (("train_step", result["train_step_ms"] / 1000.0), ("generate", result["generate_s"])):
+        rate = work[f"{kind}_gflop"] / seconds
+        result[f"{kind}_gflops_per_s"], result[f"{kind}_share_of_gemm"] = rate, rate / gemm
 
 
 def _check_memory(config: config_lib.Config, num_samples: int, horizon: int) -> None:
@@ -200,6 +227,8 @@ def _results(name: str, prepared: dict, num_samples: int, horizon: int, load_bef
         "kernel_grad": config.train.kernel_grad, "fused_batch_norm": config.train.fused_batch_norm,
         "levers": prepared["levers"],
         "threads": os.cpu_count(), "machine": platform.machine(), "tensorflow": tf.__version__,
+        **{key: value for key, value in machine.fingerprint().items() if key in ("cpu", "isa")},
+        "speed_levers": speed.describe(prepared["levers"]),
         "load_average_before": list(load_before), "load_average_after": list(os.getloadavg()),
     }
     if stream is not None:
@@ -226,6 +255,8 @@ def format_table(results: dict | list[dict]) -> str:
              [f"{r['train_step_ms']:.0f} ms" for r in runs]),
             (f"generate {first['num_samples']} x {first['horizon']} frames, 1 video",
              [f"{r['generate_s']:.3f} s" for r in runs]),
+            ("train step: convolution GFLOP/s, % of GEMM", [_rate(r, "train_step") for r in runs]),
+            ("generate: convolution GFLOP/s, % of GEMM", [_rate(r, "generate") for r in runs]),
             ("peak memory (process)", [f"{r['peak_memory_mb']:.0f} MB" for r in runs])]
     if "input_ms_per_batch" in first:
         rows += [("input pipeline, one batch", [_ms(r.get("input_ms_per_batch")) for r in runs]),
@@ -236,7 +267,16 @@ def format_table(results: dict | list[dict]) -> str:
     cols = [max(len(str(v[i])) for _, v in rows) for i in range(len(runs))]
     lines = [f"{name:<{width}}  " + "  ".join(f"{str(v):>{c}}" for v, c in zip(values, cols)) for name, values in rows]
     load = ", ".join(f"{x:.1f}" for x in first["load_average_before"])
-    return "\n".join(lines + [f"(load average before: {load}; {first['threads']} CPU cores)"])
+    after = ", ".join(f"{x:.1f}" for x in first["load_average_after"])
+    gemm = f"; float32 GEMM {first['gemm_gflops_per_s']:.0f} GFLOP/s" if "gemm_gflops_per_s" in first else ""
+    return "\n".join(lines + [f"(load average before: {load}, after: {after}; {first['threads']} CPU cores{gemm}; "
+                               f"{first.get('cpu', '')})"])
+
+
+def _rate(result: dict, kind: str) -> str:
+    if f"{kind}_gflops_per_s" not in result:
+        return "n/a"
+    return f"{result[f'{kind}_gflops_per_s']:.0f}, {100 * result[f'{kind}_share_of_gemm']:.0f}%"
 
 
 def _ms(value) -> str:
@@ -319,10 +359,37 @@ def _measure() -> dict:
         return compare_models(CLI.value("param_configs"), CLI.value("timing_configs"),
                               flags_lib.given_config_args(FLAGS), *counts, timing=not CLI.value("skip_timing"))
     config = flags_lib.config_from_flags(FLAGS)
+    if CLI.value("levers"):
+        return measure_levers(config, *counts)
     configs = {text: parse_variant(config, text) for text in CLI.value("variant")} or {"run": config}
     runs = run_variants(configs, *counts, CLI.value("input"))
     print(format_table(runs))
     return runs[0] if len(runs) == 1 else {"variants": runs}
+
+
+NOISE = 0.05  # relative: two medians of one interleaved run closer than this are not told apart
+
+
+def measure_levers(config: config_lib.Config, num_samples: int, horizon: int, warmup: int, repeats: int) -> dict:
+    """`auto` next to every fixed choice of each speed lever (`speed.lever_variants`), timed interleaved; prints
+    the table, the choices left out and, per figure, how `auto` compares with the fastest fixed choice."""
+    configs, notes = speed.lever_variants(config)
+    runs = run_variants(configs, num_samples, horizon, warmup, repeats)
+    verdicts = auto_verdicts(runs)
+    print(format_table(runs), runs[0]["speed_levers"], *notes, *verdicts, sep="\n")
+    return {"variants": runs, "notes": notes, "verdicts": verdicts}
+
+
+def auto_verdicts(runs: list[dict]) -> list[str]:
+    """Per figure, `auto` (the first run) against the fastest fixed choice, within NOISE or not."""
+    lines = []
+    for key, label in (("train_step_ms", "training step"), ("generate_s", "generate")):
+        auto, best = runs[0], min(runs[1:], key=lambda r: r[key], default=runs[0])
+        ratio = auto[key] / best[key]
+        verdict = "within noise of" if ratio <= 1.0 + NOISE else "SLOWER than"
+        lines.append(f"auto {label}: {auto[key]:.4g} vs {best[key]:.4g} for {best['variant']} (x{ratio:.2f}): "
+                     f"{verdict} the fastest fixed choice")
+    return lines
 
 
 @cli_logging.interruptible()

@@ -23,6 +23,7 @@ import keras
 import tensorflow as tf
 
 from tfvideo import config as config_lib
+from tfvideo.perf import flops
 
 KERNEL_GRADS = config_lib.KERNEL_GRADS
 AUTO_MAX_POSITIONS = 64  # output maps up to 8x8: the 16 -> 8, 8 -> 4 and 4 -> 1 convolutions of the DCGAN nets
@@ -87,7 +88,9 @@ class Conv2D(keras.layers.Conv2D):
         self.kernel_grad = kernel_grad
 
     def convolution_op(self, inputs, kernel):
-        self.gemm_positions = _positions(self.compute_output_shape(inputs.shape))  # output map size
+        output_shape = self.compute_output_shape(inputs.shape)
+        self.gemm_positions = _positions(output_shape)  # output map size
+        flops.record(kernel.shape, flops.batch_positions(output_shape))
         if self.kernel_grad != "gemm" or not _gemm_supported(self):
             return super().convolution_op(inputs, kernel)
         strides, padding = tuple(self.strides), self.padding.upper()
@@ -117,6 +120,7 @@ class Conv2DTranspose(keras.layers.Conv2DTranspose):
 
     def call(self, inputs):
         self.gemm_positions = _positions(inputs.shape)  # the input map: the output of the convolution it inverts
+        flops.record(self.kernel.shape, flops.batch_positions(inputs.shape))
         if getattr(_EDGE, "active", False) and self.output_padding is None:
             outputs = edge_conv_transpose(tf.convert_to_tensor(inputs), tf.convert_to_tensor(self.kernel),
                                           tuple(self.strides), self.padding.upper())

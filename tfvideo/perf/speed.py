@@ -46,3 +46,31 @@ def describe(levers: dict) -> str:
             f"native on {grads['native']} convolutions; fused batch norm "
             f"{'on' if levers['fused_batch_norm_layers'] else 'off'}; XLA {'on' if levers['jit_compile'] else 'off'}; "
             f"threads {threads[0]} intra-op, {threads[1]} inter-op ({os.cpu_count()} cores).")
+
+
+# Every fixed choice of each lever, as `python -m tfvideo.benchmark --levers` times them beside `auto`.
+FIXED_CHOICES = {"precision": ("float32", "mixed_bfloat16", "mixed_float16"), "kernel_grad": ("native", "gemm"),
+                 "fused_batch_norm": (True, False), "jit_compile": (False, True)}
+
+
+def lever_variants(config: config_lib.Config) -> tuple[dict[str, config_lib.Config], list[str]]:
+    """({"auto": `config` with precision and kernel_grad auto, "FIELD=VALUE": that config with one lever fixed, ...},
+    notes on the choices left out here: float16 on a machine without a GPU (no float16 kernels: several times slower,
+    docs/performance.md), bfloat16 where TensorFlow would abort (`precision.check_supported`))."""
+    import tensorflow as tf
+    auto = config.replace(train={"precision": "auto", "kernel_grad": "auto"})
+    variants, notes = {"auto": auto}, []
+    for field, choices in FIXED_CHOICES.items():
+        for value in choices:
+            name = f"{field}={str(value).lower()}"
+            if field == "precision" and value == "mixed_float16" and not tf.config.list_physical_devices("GPU"):
+                notes.append(f"{name} not timed: no GPU (CPUs have no float16 kernels)")
+                continue
+            if field == "precision":
+                try:
+                    precision_lib.check_supported(value)
+                except ValueError as error:
+                    notes.append(f"{name} not timed: {error}")
+                    continue
+            variants[name] = auto.replace(train={field: value})
+    return variants, notes
