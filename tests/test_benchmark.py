@@ -7,7 +7,7 @@ import pytest
 from absl import flags
 
 import runs_testlib
-from conftest import tiny_config
+from conftest import tiny_config, needs_bfloat16
 from runs_testlib import run_cli
 from tfvideo import benchmark
 from tfvideo import config as config_lib
@@ -30,6 +30,7 @@ def test_run_benchmark_reports_every_figure():
     assert results["speed_levers"].startswith("Speed levers: oneDNN ")
 
 
+@needs_bfloat16
 def test_variants_are_timed_interleaved_with_their_own_settings():
     runs = benchmark.run_variants({"a": tiny_config(train={"precision": "float32", "fused_batch_norm": False}),
                                    "b": tiny_config(train={"precision": "mixed_bfloat16", "fused_batch_norm": True})},

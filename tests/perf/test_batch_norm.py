@@ -3,6 +3,8 @@
 import keras
 import numpy as np
 import pytest
+
+from conftest import needs_bfloat16
 import tensorflow as tf
 
 from tfvideo.perf import batch_norm
@@ -25,7 +27,8 @@ def _run(dtype, fused, x):
             "moving_variance": layer.moving_variance, "inference": layer(x, training=False)}
 
 
-@pytest.mark.parametrize("dtype, tolerance", [("float32", 1e-5), ("mixed_bfloat16", 0.02)])
+@pytest.mark.parametrize("dtype, tolerance", [("float32", 1e-5),
+                                              pytest.param("mixed_bfloat16", 0.02, marks=needs_bfloat16)])
 def test_fused_batch_norm_equals_keras(dtype, tolerance):
     x = tf.random.stateless_normal([2, 3, 4, 3], seed=[1, 2]) * 3.0 + 2.0  # 24 values per channel
     keras_bn, fused = _run(dtype, False, x), _run(dtype, True, x)

@@ -3,6 +3,8 @@
 import keras
 import numpy as np
 import pytest
+
+from conftest import needs_bfloat16
 import tensorflow as tf
 
 from tfvideo.perf import conv_ops
@@ -47,6 +49,7 @@ def test_native_mode_is_keras_own_layer():
     assert ours.kernel_grad == "native" and conv_ops.Conv2D.from_config(ours.get_config()).kernel_grad == "native"
 
 
+@needs_bfloat16
 def test_auto_picks_gemm_for_small_16_bit_maps_only():
     encoder = networks.FrameEncoder("dcgan", encoding_size=6, base_channels=2)
     encoder(tf.zeros([1, 64, 64, 1]))
@@ -62,6 +65,7 @@ def test_auto_picks_gemm_for_small_16_bit_maps_only():
         conv_ops.set_kernel_grad(encoder, "fast")
 
 
+@needs_bfloat16
 def test_bfloat16_gemm_training_gradients_match_native():
     encoder = networks.FrameEncoder("dcgan", encoding_size=6, base_channels=4, dtype="mixed_bfloat16")
     frames = tf.random.stateless_uniform([6, 64, 64, 1], seed=[7, 8])

@@ -32,3 +32,19 @@ def test_edge_forward_gives_the_layers_outputs(shape, kernel, strides, padding, 
         tf.TensorSpec(shape)).graph.get_operations()} if rewritten else set()
     assert "Conv2DBackpropInput" not in ops
     assert not getattr(conv_ops._EDGE, "active", False)  # the context is left
+
+
+def test_inference_passes_of_the_decoder_use_the_rewrite_and_training_passes_keep_keras_op(monkeypatch):
+    from tfvideo.models import networks
+    decoder = networks.FrameDecoder("dcgan", channels=2, base_channels=3)
+    x = tf.random.stateless_normal([5, 7], seed=[1, 2])
+    decoder(x, training=False)
+    calls = []
+    original = conv_ops.edge_conv_transpose
+    monkeypatch.setattr(conv_ops, "edge_conv_transpose", lambda *a: calls.append(1) or original(*a))
+    decoder(x, training=True)  # (updates the batch-norm statistics: before the comparison below)
+    assert not calls
+    fast = decoder(x, training=False)
+    assert len(calls) == 5  # stem and every block: the stem and the 2-channel frame layer are rewritten
+    monkeypatch.setattr(conv_ops, "edge_conv_transpose", lambda *a: None)  # Keras' own op everywhere
+    np.testing.assert_allclose(fast.numpy(), decoder(x, training=False).numpy(), atol=2e-6)

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from conftest import tiny_config
+from conftest import needs_bfloat16, tiny_config
 from tfvideo.perf import precision
 from tfvideo.training import train_lib
 from tfvideo.models import aligner
@@ -14,6 +14,7 @@ from tfvideo.models import build_model
 from tfvideo.models import networks
 
 
+@needs_bfloat16
 def test_only_the_conv_networks_compute_in_bfloat16():
     config = tiny_config(model={"model": "hafsvg", "skip_connections": True, "feature_aligner": True,
                                 "num_groups": 2})
@@ -33,6 +34,7 @@ def test_only_the_conv_networks_compute_in_bfloat16():
 
 
 @pytest.mark.parametrize("name", ["srvp", "svg"])
+@needs_bfloat16
 def test_bfloat16_losses_and_frames_are_float32_and_close_to_float32(name):
     config = tiny_config(model={"model": name})
     videos = tf.random.stateless_uniform([2, 5, 64, 64, 1], seed=[1, 2])
@@ -71,6 +73,7 @@ def test_float16_scales_the_loss_and_halves_the_scale_on_overflow():
     assert any(not np.array_equal(a, v.numpy()) for a, v in zip(before, model.trainable_variables))
 
 
+@needs_bfloat16
 def test_a_run_resumes_across_precisions(tmp_path):
     # residual_gain 0.5 keeps the untrained tiny dynamics bounded: the resumed step is a finite one, not skipped
     config = tiny_config(str(tmp_path / "run"), model={"residual_gain": 0.5},

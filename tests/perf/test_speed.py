@@ -2,7 +2,7 @@
 
 import pytest
 
-from conftest import tiny_config
+from conftest import tiny_config, needs_bfloat16
 from tfvideo.perf import speed
 from tfvideo.perf import batch_norm
 from tfvideo.models import build_model
@@ -27,6 +27,7 @@ def test_float32_without_fusion_keeps_the_model_as_built():
     assert not any(layer.fused for layer in _layers(model, batch_norm.BatchNormalization))
 
 
+@needs_bfloat16
 def test_levers_reach_every_conv_and_batch_norm():
     config = tiny_config(train={"precision": "mixed_bfloat16", "fused_batch_norm": True, "kernel_grad": "auto"})
     model = build_model(config)

@@ -189,11 +189,14 @@ _SUBPIXEL_TAPS = {0: (3, 1, None), 1: (None, 2, 0)}
 
 
 @contextlib.contextmanager
-def edge_forward():
-    """Within this context, `Conv2DTranspose` computes its forward pass with ops that LiteRT's XNNPACK delegate
-    runs fast (`edge_conv_transpose`): same math, float rounding aside; no gradient. For TFLite export tracing."""
+def edge_forward(active: bool = True):
+    """Within this context (when `active`), `Conv2DTranspose` computes its forward pass with the rewrites of
+    `edge_conv_transpose`: same math, float rounding aside. Every inference pass of the networks runs in it
+    (`networks._apply` with training=False: sampling, evaluation, serving and TFLite exports alike), because
+    LiteRT's XNNPACK and TensorFlow's CPU kernels both run the rewritten ops faster; training keeps Keras' own op
+    and its (optionally GEMM) kernel gradient."""
     previous = getattr(_EDGE, "active", False)
-    _EDGE.active = True
+    _EDGE.active = previous or bool(active)
     try:
         yield
     finally:
@@ -206,7 +209,8 @@ def edge_conv_transpose(x, kernel, strides, padding: str):
 
     - a 1x1 input map, 'VALID': one matrix product, a 1x1 convolution C_in -> kh * kw * C_out reshaped to
       [N, kh, kw, C_out] (the DCGAN decoders' stem; XNNPACK's TRANSPOSE_CONV took 12x longer on it, quickstart
-      decoder, 2,000 frames; a convolution rather than a MatMul so that int8 files quantize it with the others);
+      decoder, 2,000 frames; with TensorFlow, oneDNN capped at AVX2, the SM-MNIST decoder decodes 2,000 frames
+      about 12% faster with it; a convolution rather than a MatMul so that int8 files quantize it with the others);
     - kernel 4, stride 2, 'SAME', C_out <= SUBPIXEL_MAX_CHANNELS (the DCGAN decoders' frame layer): sub-pixel
       convolution, a 3x3 'SAME' convolution to 4 * C_out channels (one group per output phase, zero taps where the
       phase reads no input) then depth_to_space(2): output (2u + r, 2v + s) reads input rows u - 1 + d with kernel
