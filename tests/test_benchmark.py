@@ -56,11 +56,15 @@ def test_levers_time_auto_beside_every_fixed_choice(capsys):
     assert configs["jit_compile=true"].train.jit_compile is True
 
 
-def test_auto_verdicts_compare_auto_with_the_fastest_fixed_choice():
-    run = lambda name, step, generate: {"variant": name, "train_step_ms": step, "generate_s": generate}
-    verdicts = benchmark.auto_verdicts([run("auto", 100.0, 2.0), run("a", 98.0, 1.0), run("b", 120.0, 3.0)])
-    assert verdicts[0].startswith("auto training step: 100 vs 98 for a (x1.02): within noise")
-    assert verdicts[1].startswith("auto generate: 2 vs 1 for a (x2.00): SLOWER than")
+def test_auto_verdicts_compare_the_best_repeats_of_auto_and_of_the_fastest_fixed_choice():
+    run = lambda name, steps, generates: {"variant": name, "train_step_all_ms": steps, "generate_all_s": generates}
+    verdicts = benchmark.auto_verdicts([run("auto", [100.0, 150.0], [2.0, 2.1]), run("a", [98.0, 99.0], [1.0, 1.02]),
+                                        run("b", [120.0, 121.0], [3.0, 3.0])])
+    assert verdicts[0].startswith("auto training step: best 100 vs 98 for a (x1.02, noise 5%): within noise")
+    assert verdicts[1].startswith("auto generate: best 2 vs 1 for a (x2.00, noise 5%): SLOWER than")
+    # a fixed choice whose own repeats spread by 30% widens the noise band
+    noisy = benchmark.auto_verdicts([run("auto", [120.0], [1.0]), run("a", [100.0, 130.0], [1.0])])
+    assert "(x1.20, noise 30%): within noise" in noisy[0]
 
 
 def test_parse_variant_types_values_and_names_bad_ones():
