@@ -81,3 +81,23 @@ def test_a_run_resumes_across_precisions(tmp_path):
     assert train_lib.train(config).step == 2
     result = train_lib.train(config.replace(train={"train_steps": 3, "precision": "float32"}))
     assert result.resumed_from == 2 and result.step == 3 and np.isfinite(result.metrics["loss"])
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("policy, jit_compile", [("mixed_float16", False), ("float32", True), ("mixed_float16", True)])
+def test_the_gpu_code_paths_train_on_a_cpu_with_finite_decreasing_losses(policy, jit_compile):
+    """What `auto` picks on a GPU (float16 with loss scaling, XLA) runs the same code on the CPU: a few steps on one
+    batch give finite losses that decrease (steps skipped while the loss scale settles aside)."""
+    from tfvideo.perf import speed
+    config = tiny_config(model={"residual_gain": 0.5}, train={"precision": policy, "jit_compile": jit_compile})
+    keras.utils.set_random_seed(0)
+    model = build_model(config)
+    speed.apply_speed_options(model, config.train)
+    model.compile(optimizer=precision.training_optimizer(train_lib.make_optimizer(config.train), policy))
+    model.optimizer.build(model.trainable_variables)
+    step = tf.function(model.train_step, jit_compile=jit_compile)
+    videos = tf.random.stateless_uniform([2, 6, 64, 64, 1], seed=[1, 2])
+    logs = [step(videos) for _ in range(24)]
+    applied = [float(log["loss"]) for log in logs if float(log["skipped"]) == 0.0]
+    assert len(applied) >= 8 and np.all(np.isfinite(applied))
+    assert np.mean(applied[-3:]) < applied[0]
