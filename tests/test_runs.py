@@ -7,7 +7,7 @@ import shutil
 import numpy as np
 import pytest
 
-from conftest import tiny_config
+from conftest import needs_bfloat16, tiny_config
 from tfvideo import runs
 from tfvideo.models import build_model
 from tfvideo.training import checkpointing, train_lib
@@ -43,6 +43,27 @@ def test_loads_the_newest_checkpoint_or_the_given_step(run):
     older = runs.load_trained_model(workdir, step=3)
     assert older.step == 3 and older.checkpoint.endswith("ckpt-3")
     np.testing.assert_array_equal(older.model.trainable_variables[0].numpy(), weights[3])
+
+
+@needs_bfloat16
+def test_a_reduced_sampling_precision_keeps_the_weights_and_samples_close_to_float32(run):
+    import keras
+    import tensorflow as tf
+    full = runs.load_trained_model(run[0], step=3)
+    half = runs.load_trained_model(run[0], step=3, precision="mixed_bfloat16")
+    assert (full.precision, half.precision) == ("float32", "mixed_bfloat16")
+    convs = [layer for layer in half.model._flatten_layers() if isinstance(layer, keras.layers.Conv2D)]
+    assert convs and all(layer.compute_dtype == "bfloat16" for layer in convs)
+    np.testing.assert_array_equal(half.model.trainable_variables[0].numpy(), run[1][3])
+    context = tf.random.stateless_uniform([2, 5, 64, 64, 1], seed=[3, 4])
+    futures = [trained.model.generate(context, 2, 3, seed=1).numpy() for trained in (full, half)]
+    np.testing.assert_allclose(futures[0], futures[1], atol=0.03)
+    assert not np.array_equal(futures[0], futures[1])
+
+
+def test_an_unknown_sampling_precision_is_a_run_error(run):
+    with pytest.raises(runs.RunError, match="--precision=half: Unknown precision 'half'"):
+        runs.load_trained_model(run[0], precision="half")
 
 
 def test_a_missing_step_names_the_steps_there_are(run):

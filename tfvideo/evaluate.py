@@ -48,13 +48,17 @@ CLI.define(flags.DEFINE_string, "output_dir", None, "Where results and figures g
                                                     "<workdir>/eval/<settings>/; with --compare: the comparison).")
 CLI.define(flags.DEFINE_list, "compare", [], "Runs (workdirs, or finished evaluations: results.json or its "
                                              "directory) to compare: one curve and one table row each.")
+CLI.define(flags.DEFINE_enum, "precision", "float32", "Dtype policy the model's convolutional networks sample with: "
+           "float32 (the default) or a reduced precision where the machine has fast kernels for it (auto: see "
+           "docs/performance.md). Part of the output folder's name and of results.json.",
+           enum_values=["float32", "auto", "mixed_bfloat16", "mixed_float16"])
 CLI.define(flags.DEFINE_bool, "figures", True, "Write curves, sample grids/GIFs and (SRVP) analyses.")
 CLI.define(flags.DEFINE_integer, "figure_videos", 4, "Test videos shown in sample grids and GIFs.")
 
 
 def _options(eval_lib):
     names = ("num_samples", "num_videos", "dt", "horizon", "conditioning_frames", "seed", "batch_size", "baseline",
-             "tflite", "lpips_weights", "fvd_weights", "data_dir", "output_dir")
+             "tflite", "lpips_weights", "fvd_weights", "data_dir", "output_dir", "precision")
     return eval_lib.EvalOptions(**{name: CLI.value(name) for name in names})
 
 

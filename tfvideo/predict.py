@@ -45,6 +45,9 @@ CLI.define(flags.DEFINE_string, "output", None, "File to write, by extension: .g
                                                 "(contact sheet), .npy (float32 futures [S, F, H, W, C]).")
 CLI.define(flags.DEFINE_bool, "uncertainty", False, "Add a panel of the per-pixel standard deviation across the "
                                                     "samples (.gif, .mp4, .png).")
+CLI.define(flags.DEFINE_enum, "precision", "float32", "With --workdir: the dtype policy the model's convolutional "
+           "networks sample with, float32 (the default) or a reduced precision where the machine has fast kernels for "
+           "it (auto: see docs/performance.md).", enum_values=["float32", "auto", "mixed_bfloat16", "mixed_float16"])
 CLI.define(flags.DEFINE_bool, "overwrite", False, "Replace an existing --output file.")
 CLI.define(flags.DEFINE_integer, "batch_samples", 16, "Futures sampled per call (bounds the memory of the model).")
 CLI.define(flags.DEFINE_float, "fps", 4.0, "Frames per second of .gif and .mp4 outputs.")
@@ -64,7 +67,8 @@ def _predict(errors, outputs, predict_lib, runtimes):
     uncertainty = CLI.value("uncertainty")
     kind = outputs.check_output(output, overwrite=CLI.value("overwrite"), uncertainty=uncertainty)
     runtime = runtimes.open_runtime(workdir=CLI.value("workdir"), step=CLI.value("step"),
-                                    saved_model=CLI.value("saved_model"), tflite=CLI.value("tflite"))
+                                    saved_model=CLI.value("saved_model"), tflite=CLI.value("tflite"),
+                                    precision=CLI.value("precision"))
     plan = predict_lib.plan(runtime.spec, _request(predict_lib))
     outputs.check_request(kind, plan, uncertainty=uncertainty)
     request = plan.request

@@ -13,6 +13,9 @@ directions for the model alone:
   short error messages naming the variables).
 
 Every failure raises RunError naming the run, the checkpoint and the variables.
+
+`precision` (float32 by default, or auto / mixed_bfloat16 / mixed_float16: `tfvideo.perf.precision`) is the dtype
+policy the restored model's convolutional networks sample with; variables stay float32 in every policy.
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ from tensorflow.core.protobuf import trackable_object_graph_pb2
 
 from tfvideo import config as config_lib
 from tfvideo.models import VideoPredictor, build_model
+from tfvideo.perf import precision as precision_lib
 from tfvideo.training import checkpointing
 
 _OBJECT_GRAPH_KEY = "_CHECKPOINTABLE_OBJECT_GRAPH"
@@ -45,6 +49,7 @@ class TrainedModel:
     config: config_lib.Config
     step: int
     checkpoint: str  # path prefix of the restored checkpoint
+    precision: str = "float32"  # the resolved dtype policy the model samples with
 
 
 def load_config(workdir: str) -> config_lib.Config:
@@ -55,10 +60,14 @@ def load_config(workdir: str) -> config_lib.Config:
         raise RunError(f"Cannot read the run in --workdir={workdir!r}: {error}") from None
 
 
-def load_trained_model(workdir: str, step: int | None = None) -> TrainedModel:
+def load_trained_model(workdir: str, step: int | None = None, precision: str = "float32") -> TrainedModel:
     """The run's model with the weights of its newest checkpoint (or of the checkpoint of `step`), every variable
-    matched (RunError if not)."""
+    matched (RunError if not), its convolutional networks computing in `precision` (see the module docstring)."""
     config = load_config(workdir)
+    try:
+        policy = precision_lib.resolve_precision(precision)
+    except ValueError as error:
+        raise RunError(f"--precision={precision}: {error}") from None
     try:
         model = build_model(config)
     except (config_lib.ConfigError, ValueError) as error:
@@ -75,7 +84,9 @@ def load_trained_model(workdir: str, step: int | None = None) -> TrainedModel:
     except (ValueError, tf.errors.OpError) as error:
         raise RunError(f"Checkpoint {path} does not match the model described by "
                        f"{workdir}/{checkpointing.CONFIG_FILE}: {error}") from None
-    return TrainedModel(model=model, config=config, step=restored, checkpoint=path)
+    if policy != "float32":
+        precision_lib.apply_precision(model, policy)
+    return TrainedModel(model=model, config=config, step=restored, checkpoint=path, precision=policy)
 
 
 def _checkpoint_path(state: checkpointing.RunCheckpoint, workdir: str, step: int | None) -> str:

@@ -8,7 +8,7 @@ import os
 import numpy as np
 import pytest
 
-from conftest import TINY_DATA, TINY_MODEL
+from conftest import TINY_DATA, TINY_MODEL, needs_bfloat16
 from eval_testlib import i3d_weights, lpips_weights, trained_run, untrained_workdir, write_npz
 from tfvideo.evaluation import eval_lib, metrics
 from tfvideo.evaluation import results as results_lib
@@ -141,6 +141,24 @@ def test_default_output_dir_names_the_settings(tmp_path_factory):
     workdir = trained_run(tmp_path_factory)
     setup = eval_lib.prepare(workdir, eval_lib.EvalOptions(num_samples=7, num_videos=2, dt=0.5))
     assert setup.output_dir == os.path.join(workdir, "eval", f"step3_n7_c{P}_h{N}_dt0.5_seed0")
+    assert "precision" not in setup.spec  # float32: the spec and folder that evaluations always had
+
+
+@needs_bfloat16
+def test_a_reduced_sampling_precision_has_its_own_folder_spec_and_results(tmp_path_factory, tmp_path):
+    workdir = trained_run(tmp_path_factory)
+    setup = eval_lib.prepare(workdir, eval_lib.EvalOptions(num_samples=7, num_videos=2, precision="mixed_bfloat16"))
+    assert setup.spec["precision"] == "mixed_bfloat16" and setup.output_dir.endswith("_mixed_bfloat16")
+    options = eval_lib.EvalOptions(num_samples=2, num_videos=2, precision="mixed_bfloat16",
+                                   output_dir=str(tmp_path / "bf16"))
+    results = eval_lib.evaluate(workdir, options, stream=QUIET)
+    assert results["precision"] == "mixed_bfloat16" and "--precision=mixed_bfloat16" in results["command"]
+    assert not results["comparability"]["comparable_to_paper"]
+    assert any("mixed_bfloat16" in note for note in results["comparability"]["notes"])
+    full = eval_lib.evaluate(workdir, dataclasses.replace(options, precision="float32",
+                                                          output_dir=str(tmp_path / "f32")), stream=QUIET)
+    assert full["precision"] == "float32" and "--precision" not in full["command"]
+    assert abs(full["metrics"]["psnr"]["mean"] - results["metrics"]["psnr"]["mean"]) < 0.5
 
 
 def test_lpips_and_fvd_from_weight_files(tmp_path_factory, tmp_path):
@@ -169,6 +187,8 @@ def test_lpips_and_fvd_from_weight_files(tmp_path_factory, tmp_path):
     (dict(conditioning_frames=1), f"fewer than the model's inference_frames={TINY_MODEL['inference_frames']}"),
     (dict(lpips_weights="/nonexistent/alex.pth"), "alexnet-owt-7be5be79.pth"),
     (dict(baseline="mean_frame"), "Unknown --baseline='mean_frame'"),
+    (dict(baseline="last_frame", precision="auto"), "--precision=auto applies to the run's checkpoint"),
+    (dict(precision="half"), "--precision=half: Unknown precision 'half'"),
 ])
 def test_bad_options_fail_with_a_clear_message(tmp_path_factory, options, message):
     with pytest.raises(eval_lib.EvalError, match=message):

@@ -41,6 +41,7 @@ def test_levers_reach_every_conv_and_batch_norm():
 
 def test_auto_precision_is_a_table_of_what_the_machine_can_do(monkeypatch):
     from tfvideo.perf import machine, onednn, precision
+    monkeypatch.delenv("ONEDNN_MAX_CPU_ISA", raising=False)  # (a cap would refuse bfloat16 on an AVX-512 CPU)
     monkeypatch.setattr(onednn, "tensorflow_onednn_enabled", lambda: True)
     monkeypatch.setattr(machine, "native_bfloat16", lambda: True)
     assert precision.resolve_precision("auto") == "mixed_bfloat16"

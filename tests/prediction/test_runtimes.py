@@ -20,6 +20,7 @@ from tfvideo.prediction.errors import PredictError
     ({}, "Give exactly one model: .*; got none"),
     ({"workdir": "a", "tflite": "b"}, "got --workdir and --tflite"),
     ({"saved_model": "a", "step": 3}, "--step picks a checkpoint of --workdir"),
+    ({"tflite": "a", "precision": "mixed_bfloat16"}, "--precision=mixed_bfloat16 applies to a --workdir's checkpoint"),
 ])
 def test_exactly_one_model(given, message):
     with pytest.raises(PredictError, match=message):

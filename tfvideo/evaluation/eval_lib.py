@@ -60,6 +60,7 @@ class EvalOptions:
     fvd_weights: str | None = None  # I3D state dict (see tfvideo/fvd.py)
     data_dir: str | None = None  # overrides the run's data.data_dir
     output_dir: str | None = None  # default: <workdir>/eval/<tag>
+    precision: str = "float32"  # dtype policy the model samples with (tfvideo.perf.precision); part of the tag
 
 
 @dataclasses.dataclass
@@ -103,6 +104,9 @@ def _check_sampling(options: EvalOptions, num_videos: int) -> None:
 
 def _load_predictor(workdir: str, options: EvalOptions, config):
     """(model or None, predict function, description dict) for the options' model, TFLite file or baseline."""
+    if options.precision != "float32" and (options.tflite is not None or options.baseline is not None):
+        raise EvalError(f"--precision={options.precision} applies to the run's checkpoint: a --tflite file keeps the "
+                        "precision it was exported with, and a --baseline has none. Drop --precision.")
     if options.tflite is not None:
         if options.baseline is not None:
             raise EvalError("Give --tflite or --baseline, not both.")
@@ -120,7 +124,7 @@ def _load_predictor(workdir: str, options: EvalOptions, config):
                                   "checkpoint_step": None}
     from tfvideo.models.base import InvalidInputError
     try:
-        trained = runs.load_trained_model(workdir)
+        trained = runs.load_trained_model(workdir, precision=options.precision)
     except runs.RunError as error:
         raise EvalError(str(error)) from None
     model = trained.model
@@ -135,8 +139,11 @@ def _load_predictor(workdir: str, options: EvalOptions, config):
         out = model.generate(context[None], num_samples=options.num_samples, horizon=horizon, dt=dt,
                              seed=options.seed + index)
         return out.numpy()[0]
-    return model, sample, {"predictor": "model", "checkpoint": os.path.abspath(trained.checkpoint),
-                           "checkpoint_step": trained.step}
+    described = {"predictor": "model", "checkpoint": os.path.abspath(trained.checkpoint),
+                 "checkpoint_step": trained.step}
+    if trained.precision != "float32":  # float32 evaluations keep the spec (and folder) they always had
+        described["precision"] = trained.precision
+    return model, sample, described
 
 
 def _check_context(model, config, num_context: int) -> None:
@@ -262,7 +269,7 @@ def _tag(spec: dict) -> str:
     if spec["dt"] is not None:
         tag += f"_dt{spec['dt']:g}_seed{spec['seed']}"
     extra = [m for m in spec["metrics"] if m not in ("psnr", "ssim")]
-    return "_".join([tag, *extra])
+    return "_".join([tag, *extra, *([spec["precision"]] if spec.get("precision") else [])])
 
 
 # ------------------------------------------------------------------------------------------------ per video

@@ -37,6 +37,7 @@ def aggregate(setup, records: list[dict]) -> dict:
         "format": FORMAT,
         "workdir": os.path.abspath(setup.workdir),
         **{k: spec[k] for k in ("predictor", "model", "checkpoint", "checkpoint_step")},
+        "precision": spec.get("precision", "float32"),
         "num_videos": len(records),
         "protocol": {k: spec[k] for k in ("num_samples", "conditioning_frames", "horizon", "dt", "seed",
                                           "seed_rule")}
@@ -67,6 +68,9 @@ def comparability(setup, num_videos: int) -> dict:
     if spec["dt"] is not None and spec["num_samples"] != spec["paper_num_samples"]:
         notes.append(f"Best of {spec['num_samples']} futures per video; this run's protocol is best of "
                      f"{spec['paper_num_samples']} (--test_samples).")
+    if spec.get("precision"):
+        notes.append(f"Sampled with the convolutional networks in {spec['precision']} (--precision); the papers "
+                     "sample in float32.")
     return {"comparable_to_paper": not notes, "notes": notes}
 
 
@@ -88,6 +92,8 @@ def reproduce_command(setup, num_videos: int) -> str:
         parts.append(f"--baseline={options.baseline}")
     else:
         parts += [f"--num_samples={spec['num_samples']}", f"--dt={spec['dt']:g}", f"--seed={spec['seed']}"]
+    if spec.get("precision"):
+        parts.append(f"--precision={spec['precision']}")
     for flag in ("tflite", "lpips_weights", "fvd_weights", "data_dir"):
         if getattr(options, flag):
             parts.append(f"--{flag}={getattr(options, flag)}")

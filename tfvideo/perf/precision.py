@@ -64,12 +64,14 @@ def check_supported(precision: str) -> None:
                          "(TensorFlow would abort in oneDNN): unset ONEDNN_MAX_CPU_ISA or use float32.")
 
 
-def resolve_precision(precision: str) -> str:
-    """The concrete policy name of `precision` ("auto" resolved for this machine; see the module docstring)."""
+def resolve_precision(precision: str, check: bool = True) -> str:
+    """The concrete policy name of `precision` ("auto" resolved for this machine; see the module docstring); with
+    `check`, ValueError when it would abort TensorFlow here (`check_supported`)."""
     if precision not in PRECISIONS:
         raise ValueError(f"Unknown precision {precision!r}; expected one of: {', '.join(PRECISIONS)}.")
     resolved = auto_precision()["precision"] if precision == "auto" else precision
-    check_supported(resolved)
+    if check:
+        check_supported(resolved)
     return resolved
 
 
@@ -105,6 +107,6 @@ def training_optimizer(optimizer: keras.optimizers.Optimizer, precision: str) ->
     """The optimizer to compile the model with: `optimizer` itself, wrapped in a LossScaleOptimizer for
     mixed_float16. Checkpoints keep holding the inner `optimizer` (the dynamic loss scale restarts at its
     initial value when a run resumes, and adapts within a few steps)."""
-    if resolve_precision(precision) == "mixed_float16":
+    if resolve_precision(precision, check=False) == "mixed_float16":
         return keras.optimizers.LossScaleOptimizer(optimizer)
     return optimizer

@@ -84,9 +84,9 @@ class Runtime:
 class TrainedRun(Runtime):
     """The newest checkpoint of a workdir (or the checkpoint of `step`), through `model.generate`."""
 
-    def __init__(self, workdir: str, step: int | None = None):
+    def __init__(self, workdir: str, step: int | None = None, precision: str = "float32"):
         try:
-            self.trained = runs.load_trained_model(workdir, step)
+            self.trained = runs.load_trained_model(workdir, step, precision)
         except runs.RunError as error:
             raise PredictError(str(error)) from None
         source = f"--workdir={workdir} (step {self.trained.step})"
@@ -144,8 +144,9 @@ class TFLiteRuntime(Runtime):
 
 
 def open_runtime(*, workdir: str | None = None, step: int | None = None, saved_model: str | None = None,
-                 tflite: str | None = None) -> Runtime:
-    """The runtime of exactly one of `workdir` (with `step`), `saved_model` and `tflite`."""
+                 tflite: str | None = None, precision: str = "float32") -> Runtime:
+    """The runtime of exactly one of `workdir` (with `step` and the sampling `precision`), `saved_model` and
+    `tflite`."""
     given = [name for name, value in (("--workdir", workdir), ("--saved_model", saved_model), ("--tflite", tflite))
              if value]
     if len(given) != 1:
@@ -154,8 +155,11 @@ def open_runtime(*, workdir: str | None = None, step: int | None = None, saved_m
                            f"--tflite=FILE (exports of python -m tfvideo.export); {got}.")
     if step is not None and not workdir:
         raise PredictError("--step picks a checkpoint of --workdir; an export holds one model.")
+    if precision != "float32" and not workdir:
+        raise PredictError(f"--precision={precision} applies to a --workdir's checkpoint: an export keeps the "
+                           "precision it was exported with. Drop --precision.")
     if workdir:
-        return TrainedRun(workdir, step)
+        return TrainedRun(workdir, step, precision)
     if saved_model:
         return SavedModelRuntime(saved_model)
     return TFLiteRuntime(tflite)
