@@ -86,9 +86,9 @@ HELP = {
                  "See tfvideo/perf/precision.py.",
     "kernel_grad": "Convolution kernel gradients: auto (a GEMM where measured faster: 16-bit layers with output "
                    "maps up to 8x8, on CPU) | native (TF's convolution kernels) | gemm (everywhere). Same math. See "
-                   "tfvideo/models/conv_ops.py.",
+                   "tfvideo/perf/conv_ops.py.",
     "fused_batch_norm": "Run batch norm as TF's fused kernel (same math, fewer passes over the activations). See "
-                        "tfvideo/models/batch_norm.py.",
+                        "tfvideo/perf/batch_norm.py.",
     "strategy": "tf.distribute strategy: default (one device) | mirrored (all local GPUs) | multi_worker "
                 "(hosts listed in TF_CONFIG) | tpu (a TPU VM, or TPU_NAME). --batch_size is the global batch, "
                 "split across replicas. See tfvideo/distribute.py.",
