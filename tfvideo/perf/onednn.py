@@ -2,8 +2,8 @@
 
 TensorFlow's x86-64 wheels carry two sets of CPU kernels: Eigen's and oneDNN's. TensorFlow reads
 `TF_ENABLE_ONEDNN_OPTS` once, while `import tensorflow` runs; unset, it turns oneDNN on only on CPUs with AVX-512
-VNNI/BF16 or AMX. On an AVX2 CPU it then runs SRVP's convolutions on Eigen, 2-4x slower than oneDNN (docs/
-performance.md has the figures and the command). So `import tfvideo` (which every CLI, console script and test
+VNNI/BF16 or AMX. On an AVX2 CPU it then runs SRVP's convolutions on Eigen, several times slower than oneDNN
+(docs/performance.md has the figures, the CPU they were measured on and the command). So `import tfvideo` (which every CLI, console script and test
 does before anything else) decides, by `configure()`:
 
 - `TF_ENABLE_ONEDNN_OPTS` set by the user (any value): left as it is; the user's choice always wins.
@@ -64,8 +64,8 @@ def configure(environ=None, modules=None, machine: str | None = None, enabled=te
     if "tensorflow" in modules:
         if enabled() is False:
             warnings.warn(f"tfvideo: TensorFlow was imported before tfvideo with its oneDNN kernels off, which makes "
-                          f"SRVP 2-4x slower on this CPU. Import tfvideo before tensorflow, or set {ENV}=1 before "
-                          "Python starts.", RuntimeWarning, stacklevel=3)
+                          "SRVP several times slower on CPUs without AVX-512. Import tfvideo before tensorflow, or set "
+                          f"{ENV}=1 before Python starts.", RuntimeWarning, stacklevel=3)
         return Decision("too late", "TensorFlow was imported before tfvideo")
     environ[ENV] = "1"
     return Decision("tfvideo", "x86-64 CPU, set by tfvideo")
