@@ -92,6 +92,8 @@ def test_main_rejects_bad_counts_and_variants(capsys):
     assert code == 2 and "--num_samples must be a whole number >= 1" in captured.err
     code, captured = _main(["--variant=precision=half"], capsys)
     assert code == 2 and "Unknown --precision='half'" in captured.err
+    code, captured = _main(["--levers", "--variant=precision=float32"], capsys)
+    assert code == 2 and "--levers times its own variants" in captured.err
 
 
 def test_main_writes_json_with_the_issue_keys(tmp_path, capsys):

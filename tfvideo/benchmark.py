@@ -14,7 +14,13 @@ A/B comparisons: each `--variant=FIELD=VALUE[,FIELD=VALUE...]` (config fields, e
 --variant=precision=mixed_bfloat16`) builds one model; the variants are timed round by round (interleaved), so
 that other jobs on a shared machine slow them alike. The JSON then holds one result per variant under
 "variants". The load average before and after is recorded: on a shared machine, compare variants of one run.
-`train_traces` / `generate_traces` count the graphs traced (1 each: no retracing).
+`train_traces` / `generate_traces` count the graphs traced (1 each: no retracing). Each figure also comes with the
+convolution GFLOP of its call and its rate, as a share of a float32 GEMM measured in the same run
+(tfvideo.perf.flops), and the CPU it ran on.
+
+Levers: `--levers` times `auto` next to every fixed choice of each speed lever (precision, kernel_grad,
+fused_batch_norm, jit_compile; tfvideo.perf.speed.lever_variants) and says per figure whether `auto` is within the
+noise of the fastest (`auto_verdicts`).
 
 Model comparison: `python -m tfvideo.benchmark --compare_models [--skip_timing] [--output=FILE.json]` prints
 the parameter counts of the papers' configurations (`--param_configs`, flagfiles in configs/ or paths: each model
@@ -360,6 +366,9 @@ def _measure() -> dict:
                               flags_lib.given_config_args(FLAGS), *counts, timing=not CLI.value("skip_timing"))
     config = flags_lib.config_from_flags(FLAGS)
     if CLI.value("levers"):
+        if CLI.value("variant") or CLI.value("input"):
+            raise config_lib.ConfigError("--levers times its own variants (auto and each fixed choice), without the "
+                                         "input pipeline: drop --variant and --input, or drop --levers.")
         return measure_levers(config, *counts)
     configs = {text: parse_variant(config, text) for text in CLI.value("variant")} or {"run": config}
     runs = run_variants(configs, *counts, CLI.value("input"))
