@@ -88,6 +88,17 @@ def test_missing_dataset_names_the_fix_and_leaves_no_run_behind(tmp_path, capsys
     assert run_main([*TINY_FLAGS, f"--workdir={workdir}", "--train_steps=2"]) == 0  # SM-MNIST in the same dir
 
 
+def test_a_precision_that_would_abort_tensorflow_is_refused_before_the_workdir(tmp_path, capsys, monkeypatch):
+    from tfvideo.perf import machine
+    monkeypatch.setenv("ONEDNN_MAX_CPU_ISA", "AVX2")  # oneDNN capped below the AVX-512 that the CPU reports
+    monkeypatch.setattr(machine, "cpu_flags", lambda path=None: frozenset({"avx2", "avx512f", "avx512_bf16"}))
+    workdir = tmp_path / "run"
+    assert run_main([*TINY_FLAGS, f"--workdir={workdir}", "--train_steps=1", "--precision=mixed_bfloat16"]) == 2
+    err = capsys.readouterr().err
+    assert "--precision=mixed_bfloat16: precision mixed_bfloat16 cannot run with ONEDNN_MAX_CPU_ISA=AVX2" in err
+    assert "Traceback" not in err and not workdir.exists()
+
+
 def test_unwritable_workdir_is_reported(tmp_path, capsys):
     blocker = tmp_path / "file"
     blocker.write_text("not a directory")

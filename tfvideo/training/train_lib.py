@@ -54,6 +54,10 @@ def train(config: config_lib.Config) -> TrainResult:
     strategy = distribute.build_strategy(tc.strategy)  # first: multi-worker collectives need a fresh runtime
     distribute.per_replica_batch(strategy, tc.batch_size)
     _check_batch_memory(config)
+    try:  # before the workdir: a precision that would abort TensorFlow here (precision_lib.check_supported)
+        precision_lib.resolve_precision(tc.precision)
+    except ValueError as error:
+        raise config_lib.ConfigError(f"--precision={tc.precision}: {error}") from None
     chief = distribute.is_chief(strategy)  # only the chief writes into the workdir
     run = _open_run(config, chief, strategy)
     model, optimizer, state, source, workdir = run.model, run.optimizer, run.state, run.source, run.workdir
