@@ -20,6 +20,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 from absl import flags  # noqa: E402
 
 from tfvideo.utils import cli_logging  # noqa: E402
+from tfvideo import config as config_lib  # noqa: E402
 from tfvideo import flags as flags_lib  # noqa: E402
 from tfvideo import validation  # noqa: E402
 
@@ -51,7 +52,7 @@ CLI.define(flags.DEFINE_list, "compare", [], "Runs (workdirs, or finished evalua
 CLI.define(flags.DEFINE_enum, "precision", "float32", "Dtype policy the model's convolutional networks sample with: "
            "float32 (the default) or a reduced precision where the machine has fast kernels for it (auto: see "
            "docs/performance.md). Part of the output folder's name and of results.json.",
-           enum_values=["float32", "auto", "mixed_bfloat16", "mixed_float16"])
+           enum_values=list(config_lib.PRECISIONS))
 CLI.define(flags.DEFINE_bool, "figures", True, "Write curves, sample grids/GIFs and (SRVP) analyses.")
 CLI.define(flags.DEFINE_integer, "figure_videos", 4, "Test videos shown in sample grids and GIFs.")
 

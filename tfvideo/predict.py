@@ -18,6 +18,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 from absl import flags  # noqa: E402
 
+from tfvideo import config as config_lib  # noqa: E402
 from tfvideo import flags as flags_lib  # noqa: E402
 from tfvideo import validation  # noqa: E402
 from tfvideo.utils import cli_logging  # noqa: E402
@@ -47,7 +48,7 @@ CLI.define(flags.DEFINE_bool, "uncertainty", False, "Add a panel of the per-pixe
                                                     "samples (.gif, .mp4, .png).")
 CLI.define(flags.DEFINE_enum, "precision", "float32", "With --workdir: the dtype policy the model's convolutional "
            "networks sample with, float32 (the default) or a reduced precision where the machine has fast kernels for "
-           "it (auto: see docs/performance.md).", enum_values=["float32", "auto", "mixed_bfloat16", "mixed_float16"])
+           "it (auto: see docs/performance.md).", enum_values=list(config_lib.PRECISIONS))
 CLI.define(flags.DEFINE_bool, "overwrite", False, "Replace an existing --output file.")
 CLI.define(flags.DEFINE_integer, "batch_samples", 16, "Futures sampled per call (bounds the memory of the model).")
 CLI.define(flags.DEFINE_float, "fps", 4.0, "Frames per second of .gif and .mp4 outputs.")

@@ -44,7 +44,8 @@ def auto_precision() -> dict:
     if gpus:
         capability = tf.config.experimental.get_device_details(gpus[0]).get("compute_capability") or (0, 0)
         if tuple(capability) >= (7, 0):
-            return {"precision": "mixed_float16", "reason": f"GPU of compute capability {capability[0]}.{capability[1]}"}
+            return {"precision": "mixed_float16",
+                    "reason": f"GPU of compute capability {capability[0]}.{capability[1]}"}
         return {"precision": "float32", "reason": "GPU without tensor cores"}
     if onednn.tensorflow_onednn_enabled() is False:
         return {"precision": "float32", "reason": "oneDNN off: no fast bfloat16 kernels"}
