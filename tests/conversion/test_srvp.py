@@ -108,13 +108,14 @@ def test_the_options_map_to_the_run_config(tmp_path):
             model.dynamics_layers, model.inference_frames) == (5, 2, 9, 3, 2)
     assert (model.dt, model.obs_scale, model.residual_gain, model.beta_z) == (0.5, 0.2, 1.2, 1.0)
     assert (data.dataset, data.channels, data.seq_len, data.conditioning_frames, data.test_horizon,
-            data.test_samples) == ("kth", 1, 5, 3, 2, 100)
+            data.test_samples) == ("kth", 1, 5, 3, 37, 100)  # the paper's KTH test: 40 frames
     assert config.train.train_steps == 1_100_000 and config.train.seed == 3
-    human = srvp_conversion.config_from_options({**options, "dataset": "human", "seq_len_test": 11})
-    assert human.data.dataset == "human36m" and human.data.test_horizon == 8
+    human = srvp_conversion.config_from_options({**options, "dataset": "human", "nt_cond": 8, "seq_len": 16})
+    assert human.data.dataset == "human36m" and human.data.test_horizon == 45
     mmnist = srvp_conversion.config_from_options({**options, "dataset": "smmnist", "deterministic": True,
                                                   "ndigits": 1})
     assert (mmnist.data.deterministic, mmnist.data.num_digits, mmnist.data.test_samples) == (True, 1, 1)
+    assert mmnist.data.test_horizon == 97
 
 
 @pytest.mark.parametrize("change,message", [
@@ -123,7 +124,7 @@ def test_the_options_map_to_the_run_config(tmp_path):
     ({"max_speed": 3, "dataset": "smmnist"}, "max_speed=3"),
     ({"subsampling": 4, "dataset": "human"}, "subsampling=4"),
     ({"n_euler_steps": 0}, "n_euler_steps=0"),
-    ({"nt_cond": 5}, "nt_cond=5"),
+    ({"nt_cond": 40}, "nt_cond=40"),
     ({"skipco": "yes"}, "skipco='yes'"),
     ({"nx": 128}, "image_size"),
     ({"new_option": 1}, "new_option"),

@@ -5,11 +5,12 @@ An experiment folder holds `config.json` (the options of the original training s
 `StochasticLatentResidualVideoPredictor`, read by `tfvideo.utils.torch_files` (legacy or zip format).
 
 Options (`OPTIONS`: original name -> tfvideo field) map one for one, with these rules: `n_euler_steps` -> dt =
-1 / n_euler_steps; `dataset` smmnist | kth | human | bair -> smmnist | kth | human36m | bair; the test horizon is
-`seq_len_test` (the test script's sequence length; `seq_len` when unset, as the original does) minus `nt_cond`;
-test samples: 100 (the paper's protocol), 1 with `deterministic` Moving MNIST; the training length is
+1 / n_euler_steps; `dataset` smmnist | kth | human | bair -> smmnist | kth | human36m | bair; the test protocol is
+the paper's, which the original README runs with `test.py --nt_gen=N` (`TEST_LENGTHS`: the test sequence length,
+conditioning frames included; `seq_len_test` is the length of the training script's validation): test horizon N
+- `nt_cond`, 100 samples (1 and N = 100 for `deterministic` Moving MNIST); the training length is
 `lr_scheduling_burnin + lr_scheduling_n_iter`. `FIXED` options must keep the one value tfvideo implements;
-`IGNORED` ones (paths, devices, mixed precision, validation schedule) change neither the model nor the test
+`IGNORED` ones (paths, devices, mixed precision, validation) change neither the model nor the test
 protocol. Any other option is refused by name. The model uses `initialization="pytorch"`: nn.Linear-shaped
 dense layers and an LSTM cell with PyTorch's two bias vectors, so every tensor has a variable of its own.
 
@@ -33,6 +34,8 @@ DEFAULT_CHECKPOINT = "model.pt"
 OPTIONS_FILE = "config.json"
 CHECKPOINT_NAME = re.compile(r"^model(_best|_\d+)?\.pt$")
 DATASETS = {"smmnist": "smmnist", "kth": "kth", "human": "human36m", "bair": "bair"}
+TEST_LENGTHS = {"smmnist": 25, "kth": 40, "human": 53, "bair": 30}  # test.py --nt_gen of the original README
+DETERMINISTIC_TEST_LENGTH = 100  # deterministic Moving MNIST, with --n_samples=1
 OPTIONS = {  # original option -> (section, tfvideo field)
     "nhx": ("model", "encoding_size"), "ny": ("model", "latent_size"), "nz": ("model", "noise_size"),
     "nt_inf": ("model", "inference_frames"), "obs_scale": ("model", "obs_scale"),
@@ -46,12 +49,12 @@ OPTIONS = {  # original option -> (section, tfvideo field)
     "lr_scheduling_n_iter": ("train", "lr_decay_steps"),
 }
 SMMNIST_OPTIONS = {"ndigits": ("data", "num_digits"), "deterministic": ("data", "deterministic")}
-# Rules above: n_euler_steps, dataset, seq_len_test, seed.
-RULES = ("n_euler_steps", "dataset", "seq_len_test", "seed")
+# Rules above: n_euler_steps, dataset, seed.
+RULES = ("n_euler_steps", "dataset", "seed")
 FIXED = {"max_speed": (4, "smmnist"), "subsampling": (8, "human")}  # value tfvideo implements, dataset using it
 IGNORED = frozenset({"save_path", "data_dir", "torch_amp", "apex_amp", "amp_opt_lvl", "keep_batchnorm_fp32",
                      "apex_verbose", "local_rank", "device", "n_workers", "val_interval", "chkpt_interval",
-                     "batch_size_test", "n_iter_test", "n_samples_test"})
+                     "batch_size_test", "n_iter_test", "n_samples_test", "seq_len_test"})
 REQUIRED = ("nx", "nc", "nf", "nhx", "ny", "nz", "skipco", "nt_inf", "nh_inf", "nlayers_inf", "nh_res",
             "nlayers_res", "archi", "n_euler_steps", "nt_cond", "seq_len", "dataset")
 
@@ -118,9 +121,10 @@ def config_from_options(options: dict[str, Any]) -> config_lib.Config:
         if options.get(name) is not None:
             sections[section][field] = _typed(options, name, getattr(defaults[section], field))
     sections["model"]["dt"] = 1.0 / _whole(options, "n_euler_steps")
-    seq_len_test = _whole(options, "seq_len_test" if options.get("seq_len_test") is not None else "seq_len")
-    sections["data"]["test_horizon"] = seq_len_test - _whole(options, "nt_cond", below=seq_len_test)
-    sections["data"]["test_samples"] = 1 if dataset == "smmnist" and options.get("deterministic") else 100
+    deterministic = dataset == "smmnist" and options.get("deterministic") is True
+    test_length = DETERMINISTIC_TEST_LENGTH if deterministic else TEST_LENGTHS[dataset]
+    sections["data"]["test_horizon"] = test_length - _whole(options, "nt_cond", below=test_length)
+    sections["data"]["test_samples"] = 1 if deterministic else 100
     sections["train"]["train_steps"] = (sections["train"].get("lr_burnin_steps", 1_000_000)
                                         + sections["train"].get("lr_decay_steps", 100_000))
     if options.get("seed") is not None:
