@@ -10,6 +10,8 @@ import shutil
 import subprocess
 import sys
 
+import pytest
+
 from tfvideo import runs
 
 FIXTURE = os.path.join(os.path.dirname(__file__), "fixtures", "original_srvp", "vgg_kth")
@@ -64,3 +66,15 @@ def test_unknown_sources_and_missing_flags_are_refused(tmp_path):
     result = _convert("--from=caffe", f"--source={FIXTURE}", f"--workdir={tmp_path / 'w'}")
     assert result.returncode == 2 and "error: --from='caffe': expected one of srvp" in result.stderr, result.stderr
     assert not (tmp_path / "w").exists()
+
+
+@pytest.mark.slow
+def test_a_converted_vgg_model_with_skips_exports_to_tflite(tmp_path):
+    """The authors' KTH, Human3.6M and BAIR models are VGG with skip connections (the TFLite converter needs the
+    skip tensors' static channel counts, which `SRVP.decode` keeps)."""
+    from tfvideo import conversion
+    from tfvideo.export import lib
+    workdir = str(tmp_path / "kth")
+    conversion.convert("srvp", FIXTURE, workdir)
+    result = lib.export(workdir, str(tmp_path / "exports"), format="tflite")
+    assert os.path.getsize(result.path) > 0
