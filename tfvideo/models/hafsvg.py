@@ -27,8 +27,8 @@ states at frame P depend on it); only the terms of frames 1..P-1 are left out.
 With --num_groups=1 and no aligner the model is SVG-LP's network: same variables (a checkpoint of one restores
 into the other), same generation; only the loss differs, by the context frames' terms.
 
-The paper's ablation "fix z^j to zero" (its Figure 8): `generate(..., zeroed_groups=(j,))`, groups numbered
-1..G as in the paper. The zeroed groups are zero at every predicted frame (the later groups condition on the
+The paper's ablation "fix z^j to zero" (its Figure 8): `generate(..., zeroed_groups=(j,))`, or
+`python -m tfvideo.evaluate --zeroed_groups=j`, groups numbered 1..G as in the paper. The zeroed groups are zero at every predicted frame (the later groups condition on the
 zeros); the context is still read with posterior samples.
 """
 
