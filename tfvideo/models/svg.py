@@ -199,8 +199,9 @@ class FramePredictor(keras.layers.Layer):
 class SVG(base.VideoPredictor):
     """SVG-LP as a Keras model. Videos are float32 [B, T, H, W, C] in [0, 1], H = W = 64.
 
-    `conditioning_frames` (P) is the training context length: it only chooses which frame's skips decode the
-    training frames (`skip_frame_indices`); at generation the context is whatever is given.
+    `conditioning_frames` (P) is the training context length: it chooses which frame's skips decode the training
+    frames (`skip_frame_indices`) and, in HAF-SVG, the first frame of the loss (`first_loss_frame`); at
+    generation the context is whatever is given.
     """
 
     loss_term_names = ("loss", "reconstruction", "kl_z")
