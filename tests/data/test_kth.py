@@ -218,7 +218,7 @@ def test_test_clips_are_the_originals_draws_action_person_trial_then_start():
     names = [names[i] for i in np.random.default_rng(5).permutation(len(names))]  # any listing order
     lengths = 6 + np.arange(len(names)) % 7
     store = _synthetic_test_store(names, lengths)
-    clips, skipped = kth.test_clips(store, 5, num_clips=60)
+    clips, skipped = kth.original_test_clips(store, 5, num_clips=60)
     rng, expected = np.random.RandomState(42), []
     for _ in range(60):
         action = kth.ACTIONS[rng.randint(6)]
@@ -234,7 +234,7 @@ def test_source_test_clips_are_the_scripts_draws(prepared):
     """The fixture holds 8 of the 120 test videos: the draws of the others are skipped and a note says so."""
     source = registry.get_data_source(_data_config(prepared))
     test_store = tfds_store.cached_store(prepared, "test", image_size=64, group_key="person")
-    clips, skipped = kth.test_clips(test_store, 7)
+    clips, skipped = kth.original_test_clips(test_store, 7)
     np.testing.assert_array_equal(source.test_videos(20), frame_store.clips_to_videos(test_store, clips[:20], 7))
     assert skipped > 0 and source.comparability_notes == (frame_store.skipped_note(skipped),)
     assert "make_test_set" in source.description
