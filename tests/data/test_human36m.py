@@ -130,3 +130,26 @@ def test_test_clips_are_the_originals_draws_one_frame_in_8(prepared):
         expected.append((video, rng.randint(test.lengths[video] - frame_store.span(4, 8) + 1)))
     assert _positions(test, clips) == [[place] for place in expected]
     assert {start % 8 for _, start in expected} - {0}
+
+
+def test_test_clips_draw_among_all_test_videos_in_the_originals_file_order():
+    """SRVP's make_test_set, written out: np.random.seed(42); per clip a video randint(V) among ALL the test
+    videos, listed as sorted(os.listdir()) lists its files S<n>-<action>.<camera>.npz, then a start
+    randint(frames - span + 1). A too-short video (where the original stops with a ValueError) is skipped."""
+    names = ["S9/Walking.54138969", "S11/Eating 2.60457274", "S9/Walking 1.55011271", "S11/Eating.54138969",
+             "S9/Directions.58860488", "S9/Directions 1.54138969"]
+    files = sorted(human36m.original_file_name(n) for n in names)
+    assert files[:2] == ["S11-Eating 2.60457274.npz", "S11-Eating.54138969.npz"]
+    lengths = dict(zip(names, (40, 30, 26, 33, 37, 12)))  # the last is too short for 3 frames one in 8 (span 17)
+    store = frame_store.build_store(frame_store.StoreVideo(name, 9, np.zeros((lengths[name], 1, 1, 1), np.uint8))
+                                    for name in names)
+    clips, skipped = human36m.original_test_clips(store, 3, num_clips=80)
+    rng, expected, expected_skipped = np.random.RandomState(42), [], 0
+    while len(expected) < 80:
+        name = files[rng.randint(len(files))][:-len(".npz")].replace("-", "/", 1)
+        if lengths[name] < 17:
+            expected_skipped += 1
+            continue
+        expected.append((names.index(name), rng.randint(lengths[name] - 17 + 1)))
+    np.testing.assert_array_equal(clips, expected)
+    assert skipped == expected_skipped > 0

@@ -29,7 +29,7 @@ residual_gain and its biases zero, as the original code's `init` sets them; the 
 The other layers, which the original leaves at PyTorch's defaults:
 - "keras" (default): Keras' defaults. Dense kernels glorot-uniform U(-sqrt(6 / (fan_in + fan_out)), +...), zero
   biases; the q(z) LSTMCell: glorot-uniform kernel, orthogonal recurrent kernel, one bias, zero but 1 on the forget
-  gate. Within one MLP the layers share one integer-seeded initializer (equal-shaped kernels start equal).
+  gate. Every layer of an MLP draws its kernel independently (`layers_lib.reseeded`), equal-shaped ones too.
 - "pytorch": the original's. Content network, q(y_1) MLP, q(z) head and p(z|y) MLP: kernel and bias
   ~ U(-1/sqrt(fan_in), 1/sqrt(fan_in)) (nn.Linear; layers_lib.PyTorchDense); q(z) LSTM (layers_lib.PyTorchLSTMCell):
   kernel, recurrent kernel and two bias vectors b_ih, b_hh ~ U(-1/sqrt(hidden), 1/sqrt(hidden)), both biases
