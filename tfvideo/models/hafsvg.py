@@ -49,7 +49,7 @@ class HAFSVG(svg.SVG):
             return super()._make_decoder()
         return aligner_lib.AlignedFrameDecoder(cfg.architecture, self.channels, cfg.base_channels,
                                                aligner_levels=cfg.aligner_levels, value_source=cfg.aligner_value,
-                                               name="decoder")
+                                               networks=cfg.networks, name="decoder")
 
     def validate_zeroed_groups(self, zeroed_groups) -> tuple[int, ...]:
         """Sorted tuple of distinct group numbers in 1..G, from an int or an iterable of ints."""

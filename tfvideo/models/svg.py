@@ -39,10 +39,11 @@ prior's groups condition on the posterior's samples of the earlier groups, so th
 KL(q || p) = sum_j KL(q_j(. | z^<j) || p_j(. | z^<j)) with z^<j ~ q. In generation each group conditions on
 the samples just drawn (from the posterior in the context, from the prior afterwards).
 
-Differences from the original left in place: the encoder is tfvideo's shared DCGAN/VGG encoder (SRVP's DCGAN
-has no batch norm on its first convolution, SVG's has), all frames of a batch are encoded in one call (batch
-norm statistics over B * T frames rather than per frame), and generation runs batch norm in inference mode
-(the original's generation script puts the encoder and decoder in training mode).
+Encoder and decoder: `model_config.networks` = "svg" builds SVG's own dcgan_64 / vgg_64 (the paper configs),
+"srvp" SRVP's versions of the same families (`tfvideo.models.networks`). Differences from the original left in
+place: all frames of a batch are encoded in one call (batch norm statistics over B * T frames rather than per
+frame), and generation runs batch norm in inference mode (the original's generation script puts the encoder and
+decoder in training mode).
 """
 
 from __future__ import annotations
@@ -218,7 +219,8 @@ class SVG(base.VideoPredictor):
         self.conditioning_frames = int(conditioning_frames)
         self.group_size = cfg.noise_size
         self.num_groups = cfg.num_groups
-        self.encoder = networks.FrameEncoder(cfg.architecture, cfg.encoding_size, cfg.base_channels, name="encoder")
+        self.encoder = networks.FrameEncoder(cfg.architecture, cfg.encoding_size, cfg.base_channels, cfg.networks,
+                                             name="encoder")
         self.decoder = self._make_decoder()
         self.posterior = GroupedGaussianLSTM(cfg.rnn_size, cfg.noise_size, cfg.num_groups, name="posterior")
         self.prior = GroupedGaussianLSTM(cfg.rnn_size, cfg.noise_size, cfg.num_groups, name="prior")
@@ -232,7 +234,7 @@ class SVG(base.VideoPredictor):
     def _make_decoder(self) -> keras.layers.Layer:
         cfg = self.model_config
         return networks.FrameDecoder(cfg.architecture, self.channels, cfg.base_channels, cfg.skip_connections,
-                                     name="decoder")
+                                     cfg.networks, name="decoder")
 
     def get_config(self):
         return {**super().get_config(), "conditioning_frames": self.conditioning_frames}
