@@ -64,3 +64,27 @@ def test_unknown_sources_and_missing_flags_are_refused(tmp_path):
     result = _convert("--from=caffe", f"--source={FIXTURE}", f"--workdir={tmp_path / 'w'}")
     assert result.returncode == 2 and "error: --from='caffe': expected one of srvp" in result.stderr, result.stderr
     assert not (tmp_path / "w").exists()
+
+
+SVG_FIXTURE = os.path.join(os.path.dirname(__file__), "fixtures", "original_svg", "svglp_vgg_legacy.pth")
+
+
+def test_an_svg_checkpoint_becomes_a_run(tmp_path):
+    workdir = tmp_path / "runs" / "svg"
+    result = _convert("--from=svg", f"--source={SVG_FIXTURE}", f"--workdir={workdir}")
+    assert result.returncode == 0, result.stderr
+    record = json.loads((workdir / "converted_from.json").read_text())
+    assert record["converter"] == "svg" and record["source"] == os.path.abspath(SVG_FIXTURE)
+    assert record["sha256"] == hashlib.sha256(open(SVG_FIXTURE, "rb").read()).hexdigest()
+    assert record["options"]["model"] == "vgg" and record["options"]["optimizer"] == "torch.optim.adam.Adam"
+    trained = runs.load_trained_model(str(workdir))
+    assert (trained.config.model.model, trained.config.model.networks) == ("svg", "svg")
+    assert trained.config.model.encoding_size == record["options"]["g_dim"]
+
+
+def test_a_checkpoint_of_another_model_is_one_error_line(tmp_path):
+    workdir = tmp_path / "runs" / "wrong"
+    result = _convert("--from=svg", f"--source={os.path.join(FIXTURE, 'model.pt')}", f"--workdir={workdir}")
+    errors = [line for line in result.stderr.splitlines() if line.startswith("error: ")]
+    assert result.returncode == 2 and len(errors) == 1 and "not an SVG checkpoint" in errors[0], result.stderr
+    assert not (tmp_path / "runs").exists()
