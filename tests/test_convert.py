@@ -10,6 +10,8 @@ import shutil
 import subprocess
 import sys
 
+import pytest
+
 from tfvideo import runs
 
 FIXTURE = os.path.join(os.path.dirname(__file__), "fixtures", "original_srvp", "vgg_kth")
@@ -69,6 +71,7 @@ def test_unknown_sources_and_missing_flags_are_refused(tmp_path):
 SVG_FIXTURE = os.path.join(os.path.dirname(__file__), "fixtures", "original_svg", "svglp_vgg_legacy.pth")
 
 
+@pytest.mark.slow  # a subprocess that imports TensorFlow and converts: ~30 s on a busy 2-core machine
 def test_an_svg_checkpoint_becomes_a_run(tmp_path):
     workdir = tmp_path / "runs" / "svg"
     result = _convert("--from=svg", f"--source={SVG_FIXTURE}", f"--workdir={workdir}")
