@@ -16,6 +16,7 @@ import tensorflow as tf
 from tfvideo import conversion, runs
 from tfvideo.conversion import common
 from tfvideo.conversion import svg as svg_conversion
+from tfvideo.utils import torch_files
 
 FIXTURES = os.path.join(os.path.dirname(os.path.dirname(__file__)), "fixtures", "original_svg")
 CASES = [(net, fmt) for net in ("dcgan", "vgg") for fmt in ("legacy", "zip")]
@@ -148,3 +149,19 @@ def test_a_missing_tensor_is_named():
     del original.tensors["prior.logvar_net.bias"]
     with pytest.raises(conversion.ConversionError, match="prior.logvar_net.bias"):
         svg_conversion.map_variables(build_model(original.config), original.tensors)
+
+
+def test_old_pytorch_parameters_and_variables_are_unwrapped():
+    """PyTorch < 0.4 pickles parameters and variables as their classes called on the tensor: records here."""
+    def record(class_name, *args):
+        return type(class_name.rsplit(".", 1)[-1], (torch_files.PickledRecord,), {"class_name": class_name})(*args)
+    weight, hidden = np.arange(6, dtype=np.float32).reshape(2, 3), np.ones(3, np.float32)
+    linear = record("torch.nn.modules.linear.Linear")
+    linear.state = {"_parameters": {"weight": record("torch.nn.parameter.Parameter", weight, True), "bias": None},
+                    "_buffers": {}, "_modules": {}}
+    net = record("models.lstm.lstm")
+    net.state = {"_parameters": {}, "_buffers": {}, "_modules": {"embed": linear},
+                 "hidden": [record("torch.autograd.variable.Variable", hidden)]}
+    tensors = svg_conversion.module_tensors(net, "frame_predictor", "f.pth")
+    assert list(tensors) == ["frame_predictor.embed.weight"]  # no bias, no saved hidden state
+    np.testing.assert_array_equal(tensors["frame_predictor.embed.weight"], weight)
