@@ -12,6 +12,7 @@ import sys
 
 import pytest
 
+from runs_testlib import run_cli
 from tfvideo import runs
 
 FIXTURE = os.path.join(os.path.dirname(__file__), "fixtures", "original_srvp", "vgg_kth")
@@ -46,7 +47,16 @@ class _Payload:
         return open, (self.marker, "w")
 
 
-def test_a_checkpoint_that_would_run_code_is_one_error_line_and_nothing_runs(tmp_path):
+def _convert_in_process(capsys, *args):
+    """(exit status, the `error:` lines) of the CLI's main run in this process."""
+    from tfvideo import convert
+    status = run_cli(convert, list(args), prog="tfvideo.convert")
+    err = capsys.readouterr().err
+    assert "Traceback" not in err, err
+    return status, [line for line in err.splitlines() if line.startswith("error: ")]
+
+
+def test_a_checkpoint_that_would_run_code_is_one_error_line_and_nothing_runs(tmp_path, capsys):
     folder = tmp_path / "xp"
     shutil.copytree(FIXTURE, folder)
     marker = tmp_path / "ran"
@@ -54,18 +64,41 @@ def test_a_checkpoint_that_would_run_code_is_one_error_line_and_nothing_runs(tmp
     pickle.dump(_Payload(str(marker)), buffer, protocol=2)  # in place of the legacy format's magic number
     (folder / "model.pt").write_bytes(buffer.getvalue())
     workdir = tmp_path / "runs" / "evil"
-    result = _convert("--from=srvp", f"--source={folder}", f"--workdir={workdir}")
-    assert result.returncode == 2
-    errors = [line for line in result.stderr.splitlines() if line.startswith("error: ")]
-    assert len(errors) == 1 and "Traceback" not in result.stderr and "not a PyTorch checkpoint" in errors[0], \
-        result.stderr
+    status, errors = _convert_in_process(capsys, "--from=srvp", f"--source={folder}", f"--workdir={workdir}")
+    assert status == 2 and len(errors) == 1 and "not a PyTorch checkpoint" in errors[0], errors
     assert not marker.exists() and not (tmp_path / "runs").exists()
 
 
-def test_unknown_sources_and_missing_flags_are_refused(tmp_path):
-    result = _convert("--from=caffe", f"--source={FIXTURE}", f"--workdir={tmp_path / 'w'}")
-    assert result.returncode == 2 and "error: --from='caffe': expected one of srvp" in result.stderr, result.stderr
+@pytest.mark.parametrize("args,message", [
+    (["--from=caffe", f"--source={FIXTURE}"], "--from='caffe': expected one of"),
+    (["--from=srvp"], "--source is required"),
+    (["--from=srvp", f"--source={FIXTURE}/config.json"], "is not a folder"),
+])
+def test_unknown_sources_and_missing_flags_are_refused(tmp_path, capsys, args, message):
+    status, errors = _convert_in_process(capsys, *args, f"--workdir={tmp_path / 'w'}")
+    assert status == 2 and len(errors) == 1 and message in errors[0], errors
     assert not (tmp_path / "w").exists()
+
+
+def test_an_existing_run_is_never_overwritten(tmp_path, capsys):
+    workdir = tmp_path / "run"
+    workdir.mkdir()
+    (workdir / "config.json").write_text("{}")
+    status, errors = _convert_in_process(capsys, "--from=srvp", f"--source={FIXTURE}", f"--workdir={workdir}")
+    assert status == 2 and "already holds files" in errors[0]
+    assert os.listdir(workdir) == ["config.json"]
+
+
+@pytest.mark.slow
+def test_a_converted_vgg_model_with_skips_exports_to_tflite(tmp_path):
+    """The authors' KTH, Human3.6M and BAIR models are VGG with skip connections (the TFLite converter needs the
+    skip tensors' static channel counts, which `SRVP.decode` keeps)."""
+    from tfvideo import conversion
+    from tfvideo.export import lib
+    workdir = str(tmp_path / "kth")
+    conversion.convert("srvp", FIXTURE, workdir)
+    result = lib.export(workdir, str(tmp_path / "exports"), format="tflite")
+    assert os.path.getsize(result.path) > 0
 
 
 SVG_FIXTURE = os.path.join(os.path.dirname(__file__), "fixtures", "original_svg", "svglp_vgg_legacy.pth")
@@ -85,9 +118,9 @@ def test_an_svg_checkpoint_becomes_a_run(tmp_path):
     assert trained.config.model.encoding_size == record["options"]["g_dim"]
 
 
-def test_a_checkpoint_of_another_model_is_one_error_line(tmp_path):
+def test_a_checkpoint_of_another_model_is_one_error_line(tmp_path, capsys):
     workdir = tmp_path / "runs" / "wrong"
-    result = _convert("--from=svg", f"--source={os.path.join(FIXTURE, 'model.pt')}", f"--workdir={workdir}")
-    errors = [line for line in result.stderr.splitlines() if line.startswith("error: ")]
-    assert result.returncode == 2 and len(errors) == 1 and "not an SVG checkpoint" in errors[0], result.stderr
+    status, errors = _convert_in_process(capsys, "--from=svg", f"--source={os.path.join(FIXTURE, 'model.pt')}",
+                                         f"--workdir={workdir}")
+    assert status == 2 and len(errors) == 1 and "not an SVG checkpoint" in errors[0], errors
     assert not (tmp_path / "runs").exists()

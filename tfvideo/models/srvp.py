@@ -182,8 +182,11 @@ class SRVP(base.VideoPredictor):
         flat_inputs = tf.reshape(inputs, [-1, inputs.shape[-1]])
         flat_skips = None
         if skips is not None:
-            flat_skips = [tf.reshape(tf.broadcast_to(s[:, None], tf.concat([shape[:2], tf.shape(s)[1:]], 0)),
-                                     tf.concat([[-1], tf.shape(s)[1:]], 0)) for s in skips]
+            # ensure_shape: the reshape loses the static channel counts, without which TFLite's converter cannot
+            # lower the decoder's convolutions of concat[h, skip] to builtins.
+            flat_skips = [tf.ensure_shape(
+                tf.reshape(tf.broadcast_to(s[:, None], tf.concat([shape[:2], tf.shape(s)[1:]], 0)),
+                           tf.concat([[-1], tf.shape(s)[1:]], 0)), [None, *s.shape[1:]]) for s in skips]
         frames = self.decoder(flat_inputs, flat_skips, training=training)
         return tf.reshape(frames, tf.concat([shape[:2], tf.shape(frames)[1:]], axis=0))
 
