@@ -124,3 +124,15 @@ def test_a_checkpoint_of_another_model_is_one_error_line(tmp_path, capsys):
                                          f"--workdir={workdir}")
     assert status == 2 and len(errors) == 1 and "not an SVG checkpoint" in errors[0], errors
     assert not (tmp_path / "runs").exists()
+
+
+@pytest.mark.slow
+def test_a_converted_svg_vgg_model_with_skips_exports_to_tflite(tmp_path):
+    """SVG's BAIR model is VGG with skip connections: the TFLite converter needs the skip tensors' static sizes
+    (which `SVG.encode` / `SVG.decode` keep) to lower the decoder's convolutions inside the rollout loop."""
+    from tfvideo import conversion
+    from tfvideo.export import lib
+    workdir = str(tmp_path / "bair")
+    conversion.convert("svg", SVG_FIXTURE, workdir)
+    result = lib.export(workdir, str(tmp_path / "exports"), format="tflite")
+    assert os.path.getsize(result.path) > 0

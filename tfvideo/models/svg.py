@@ -255,14 +255,18 @@ class SVG(base.VideoPredictor):
         shape = tf.shape(videos)
         flat = tf.reshape(videos, tf.concat([[-1], shape[2:]], axis=0))
         out = self.encoder(flat, training=training)
-        unflat = lambda t: tf.reshape(t, tf.concat([shape[:2], tf.shape(t)[1:]], axis=0))
+        # ensure_shape: the reshapes lose the static sizes, without which TFLite's converter cannot lower the
+        # decoder's convolutions of concat[h, skip] to builtins (as in SRVP.decode).
+        unflat = lambda t: tf.ensure_shape(tf.reshape(t, tf.concat([shape[:2], tf.shape(t)[1:]], axis=0)),
+                                           [None, None, *t.shape[1:]])
         return {"encoding": unflat(out["encoding"]), "skips": [unflat(s) for s in out["skips"]]}
 
     def decode(self, g, skips=None, training=False):
         """Frames [B, F, H, W, C] from predictor outputs g [B, F, g] and skips (list of [B, F, h, w, c]) or None."""
         shape = tf.shape(g)
         flat = tf.reshape(g, [-1, g.shape[-1]])
-        flat_skips = None if skips is None else [tf.reshape(s, tf.concat([[-1], tf.shape(s)[2:]], 0)) for s in skips]
+        flat_skips = None if skips is None else [
+            tf.ensure_shape(tf.reshape(s, tf.concat([[-1], tf.shape(s)[2:]], 0)), [None, *s.shape[2:]]) for s in skips]
         frames = self.decoder(flat, flat_skips, training=training)
         return tf.reshape(frames, tf.concat([shape[:2], tf.shape(frames)[1:]], axis=0))
 
