@@ -24,6 +24,7 @@ def _convert(*args):
                           timeout=300, env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"})
 
 
+@pytest.mark.slow
 def test_an_experiment_folder_becomes_a_run(tmp_path):
     workdir = tmp_path / "runs" / "kth"
     result = _convert("--from=srvp", f"--source={FIXTURE}", f"--workdir={workdir}")

@@ -30,8 +30,7 @@ CLI.define(flags.DEFINE_string, "checkpoint", None, "For --from=srvp: the checkp
                                                     "(default), model_best.pt or model_N.pt.")
 
 
-def _convert() -> str:
-    from tfvideo import conversion
+def _convert(conversion) -> str:
     for name in ("from", "source", "workdir"):
         if not CLI.value(name):
             raise conversion.ConversionError(f"--{name} is required (python -m tfvideo.convert --from=srvp "
@@ -47,7 +46,7 @@ def main(argv) -> int:
     cli_logging.quiet_logs()
     from tfvideo import conversion
     try:
-        print(_convert(), flush=True)
+        print(_convert(conversion), flush=True)
     except conversion.ConversionError as error:
         cli_logging.report_error(error)
         return 2

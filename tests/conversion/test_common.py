@@ -84,7 +84,7 @@ def test_existing_runs_and_files_are_not_overwritten(tmp_path):
 def test_the_run_is_written_whole_or_not_at_all(tmp_path, monkeypatch):
     from conftest import tiny_config
     from tfvideo.models import build_model
-    workdir = tmp_path / "runs" / "converted"
+    workdir = tmp_path / "runs" / "new" / "converted"
     config = tiny_config(str(workdir))
     model = build_model(config)
 
@@ -92,11 +92,12 @@ def test_the_run_is_written_whole_or_not_at_all(tmp_path, monkeypatch):
         raise OSError(28, "No space left on device")
 
     monkeypatch.setattr(checkpointing.RunCheckpoint, "save", fail)
+    (tmp_path / "runs").mkdir()
     with pytest.raises(common.ConversionError, match="No space left"):
         common.write_run(config, model, {"converter": "test"})
-    assert os.listdir(tmp_path / "runs") == []
+    assert os.listdir(tmp_path / "runs") == []  # neither the temporary folder nor the folder made for it
     monkeypatch.undo()
     assert common.write_run(config, model, {"converter": "test"}) == str(workdir)
     assert sorted(os.listdir(workdir)) == ["checkpoints", "config.json", "converted_from.json"]
     assert json.loads((workdir / "converted_from.json").read_text()) == {"converter": "test"}
-    assert os.listdir(tmp_path / "runs") == ["converted"]
+    assert os.listdir(tmp_path / "runs" / "new") == ["converted"]

@@ -160,7 +160,7 @@ def test_bad_sources_are_refused_and_nothing_is_written(tmp_path, damage):
     with pytest.raises(conversion.ConversionError):
         conversion.convert("srvp", str(folder), str(workdir))
     assert not workdir.exists()
-    assert os.listdir(tmp_path / "runs") == [] if (tmp_path / "runs").exists() else True
+    assert not (tmp_path / "runs").exists() or os.listdir(tmp_path / "runs") == []  # no temporary folder left
 
 
 def test_a_missing_checkpoint_names_those_present(tmp_path):
@@ -168,3 +168,25 @@ def test_a_missing_checkpoint_names_those_present(tmp_path):
         srvp_conversion.read(os.path.join(FIXTURES, "vgg_kth"), "model_7.pt")
     with pytest.raises(conversion.ConversionError, match="--checkpoint='../x.pt'"):
         srvp_conversion.read(os.path.join(FIXTURES, "vgg_kth"), "../x.pt")
+
+
+@pytest.mark.parametrize("change,message", [
+    ("drop", "no tensor 'inf_z.bias_hh_l0'"),
+    ("add", "1 tensor.*does not use, e.g. extra.weight"),
+])
+def test_a_missing_or_extra_tensor_is_refused_and_nothing_is_written(tmp_path, monkeypatch, change, message):
+    read = srvp_conversion.torch_files.load_state_dict
+
+    def altered(path):
+        tensors = read(path)
+        if change == "drop":
+            del tensors["inf_z.bias_hh_l0"]
+        else:
+            tensors["extra.weight"] = np.zeros(2, np.float32)
+        return tensors
+
+    monkeypatch.setattr(srvp_conversion.torch_files, "load_state_dict", altered)
+    workdir = tmp_path / "converted"
+    with pytest.raises(conversion.ConversionError, match=message):
+        conversion.convert("srvp", os.path.join(FIXTURES, "dcgan_smmnist"), str(workdir))
+    assert os.listdir(tmp_path) == []

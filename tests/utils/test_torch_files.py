@@ -17,8 +17,9 @@ from tfvideo.utils import torch_files
 
 
 class _Storage:
-    def __init__(self, key, type_name, array):
+    def __init__(self, key, type_name, array, cuda=False):
         self.key, self.type_name, self.array = key, type_name, np.ascontiguousarray(array).reshape(-1)
+        self.cuda = cuda
 
 
 class _Tensor:
@@ -42,8 +43,12 @@ def fake_torch(monkeypatch):
     _rebuild_tensor_v2.__qualname__ = "_rebuild_tensor_v2"
     utils._rebuild_tensor_v2 = _rebuild_tensor_v2
     torch._utils = utils
+    cuda = types.ModuleType("torch.cuda")  # files saved from a GPU name torch.cuda.FloatStorage
+    cuda.FloatStorage = type("FloatStorage", (), {"__module__": "torch.cuda", "__qualname__": "FloatStorage"})
+    torch.cuda = cuda
     monkeypatch.setitem(sys.modules, "torch", torch)
     monkeypatch.setitem(sys.modules, "torch._utils", utils)
+    monkeypatch.setitem(sys.modules, "torch.cuda", cuda)
     return torch
 
 
@@ -52,7 +57,8 @@ def _pickler(buffer, torch, legacy):
 
     def persistent_id(obj):
         if isinstance(obj, _Storage):
-            pid = ("storage", getattr(torch, obj.type_name), obj.key, "cpu", obj.array.size)
+            owner, location = (torch.cuda, "cuda:0") if obj.cuda else (torch, "cpu")
+            pid = ("storage", getattr(owner, obj.type_name), obj.key, location, obj.array.size)
             return pid + (None,) if legacy else pid
         return None
     pickler.persistent_id = persistent_id
@@ -106,6 +112,14 @@ def test_state_dicts_in_both_torch_layouts_are_read_exactly(tmp_path, fake_torch
     for name, value in expected.items():
         np.testing.assert_array_equal(loaded[name], value)
         assert loaded[name].dtype == value.dtype
+
+
+@pytest.mark.parametrize("writer", [_write_zip, _write_legacy])
+def test_tensors_saved_from_a_gpu_are_read(tmp_path, fake_torch, writer):
+    storage = _Storage("0", "FloatStorage", np.arange(6, dtype=np.float32), cuda=True)
+    path = str(tmp_path / "gpu.pt")
+    writer(path, {"w": _Tensor(storage, 1, (2, 2), (1, 2))}, [storage], fake_torch)
+    np.testing.assert_array_equal(torch_files.load_state_dict(path)["w"], [[1, 3], [2, 4]])
 
 
 def test_a_checkpoint_wrapping_the_state_dict_is_unwrapped(tmp_path, fake_torch):
@@ -267,13 +281,10 @@ def test_other_files_get_a_clear_error(tmp_path):
         torch_files.load_state_dict(str(tmp_path / "missing.pth"))
 
 
-def test_legacy_module_classes_and_gpu_storages_are_read(tmp_path, fake_torch, fake_modules, monkeypatch):
-    """Legacy pickles of whole modules (as SVG's checkpoints) name each module class through a ("module", class,
-    file, source) persistent id, and GPU runs save torch.cuda storages: the class is the allowed record, the
-    storage read as on the CPU."""
-    cuda = types.ModuleType("torch.cuda")
-    cuda.FloatStorage = type("FloatStorage", (), {"__module__": "torch.cuda", "__qualname__": "FloatStorage"})
-    monkeypatch.setitem(sys.modules, "torch.cuda", cuda)
+def test_legacy_module_class_ids_name_the_allowed_record(tmp_path, fake_torch, fake_modules):
+    """Legacy pickles of whole modules (as SVG's checkpoints, saved from a GPU) name each module class through a
+    ("module", class, file, source) persistent id: the class is the allowed record, its source is never used."""
+    cuda = fake_torch.cuda
     storage = _Storage("0", "FloatStorage", np.arange(6, dtype=np.float32))
     net = fake_modules()
     net._parameters["weight"] = _Tensor(storage, 2, (2, 2), (2, 1))

@@ -190,6 +190,7 @@ def write_run(config: config_lib.Config, model: keras.Model, provenance: dict[st
     built in a temporary folder next to it, then renamed; nothing is left on error. Returns the workdir."""
     workdir = check_workdir(config.train.workdir)
     parent = os.path.dirname(os.path.abspath(workdir))
+    missing = _missing_folders(parent)
     try:
         os.makedirs(parent, exist_ok=True)
         tmp = tempfile.mkdtemp(prefix=f".{os.path.basename(os.path.abspath(workdir))}.converting-", dir=parent)
@@ -203,13 +204,32 @@ def write_run(config: config_lib.Config, model: keras.Model, provenance: dict[st
             os.rmdir(workdir)  # empty (check_workdir)
         os.rename(tmp, workdir)
     except (OSError, checkpointing.WorkdirError) as error:
-        shutil.rmtree(tmp, ignore_errors=True)
+        _remove(tmp, missing)
         reason = getattr(error, "strerror", None) or error
         raise ConversionError(f"--workdir={workdir!r}: cannot write the run ({reason}).") from None
     except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
+        _remove(tmp, missing)
         raise
     return workdir
+
+
+def _missing_folders(path: str) -> list[str]:
+    """The folders of `path` that do not exist yet, deepest first."""
+    missing = []
+    while path and not os.path.exists(path):
+        missing.append(path)
+        path = os.path.dirname(path)
+    return missing
+
+
+def _remove(tmp: str, created: list[str]) -> None:
+    """Removes the temporary run folder and the (empty) folders created for it."""
+    shutil.rmtree(tmp, ignore_errors=True)
+    for folder in created:
+        try:
+            os.rmdir(folder)
+        except OSError:
+            return
 
 
 def _module_prefixes(tensors: dict[str, np.ndarray], prefix: str) -> list[str]:

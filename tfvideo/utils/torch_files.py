@@ -123,7 +123,7 @@ class _AllowListUnpickler(pickle.Unpickler):
     other global (see the module docstring)."""
 
     def __init__(self, file, storages: dict, records: Iterable[str] = ()):
-        super().__init__(file)
+        super().__init__(file, encoding="utf-8")  # as torch.load: Python 2 strings of old files read as UTF-8
         self.storages = storages
         self.records = {name: _record_class(name) for name in records}
 
@@ -133,7 +133,7 @@ class _AllowListUnpickler(pickle.Unpickler):
             return _rebuild_tensor
         if module in ("torch._utils", "torch.nn.parameter") and name in _PARAMETER_REBUILDERS:
             return _rebuild_parameter
-        if module in ("torch", "torch.cuda") and name in _STORAGE_DTYPES:  # files saved from a GPU: same bytes
+        if module in ("torch", "torch.cuda") and name in _STORAGE_DTYPES:  # torch.cuda: saved from a GPU
             return name
         if full == "collections.OrderedDict":
             return collections.OrderedDict
