@@ -1,4 +1,5 @@
 import dataclasses
+import os
 import re
 
 import pytest
@@ -29,6 +30,7 @@ def test_json_round_trip_is_exact():
     ("data", "image_size", 48, "--image_size=48 is not supported: the models' encoders and decoders take 64x64"),
     ("data", "image_size", 128, "Use --image_size=64"),
     ("model", "initialization", "torch", "Unknown --initialization='torch'; expected one of: keras, pytorch"),
+    ("model", "networks", "dcgan", "Unknown --networks='dcgan'; expected one of: srvp, svg"),
 ])
 def test_validation_names_the_flag(section, field, value, message):
     with pytest.raises(config_lib.ConfigError, match=message.replace("(", r"\(")):
@@ -85,6 +87,7 @@ def test_every_field_has_a_flag_with_help():
     ("hafsvg", "latent_size", 3, "--latent_size=3", "--model=srvp"),
     ("hafsvg", "obs_scale", 0.5, "--obs_scale=0.5", "--model=srvp"),
     ("svg", "initialization", "pytorch", "--initialization=pytorch", "--model=srvp"),
+    ("srvp", "networks", "svg", "--networks=svg", "--model=svg or --model=hafsvg"),
 ])
 def test_a_field_the_model_does_not_use_is_rejected_naming_it(model, field, value, flag, users):
     with pytest.raises(config_lib.ConfigError,
@@ -156,3 +159,24 @@ def test_model_fields_table_lists_what_each_model_reads(model, options):
     predictor.generate(videos[:, :3], num_samples=2, horizon=2, seed=0)
     assert recorder.read - config_lib.MODEL_FIELDS[model] == GUARD_READS[model]
     assert config_lib.MODEL_FIELDS[model] - recorder.read == {"model"}
+
+
+def test_a_config_json_without_networks_loads_the_networks_it_was_trained_with():
+    """config.json files written before the `networks` field existed hold SVG-LP / HAF-SVG runs trained on SRVP's
+    networks: they load as networks="srvp", and build encoders without biases."""
+    from tfvideo.models import build_model
+    for model in ("svg", "hafsvg"):
+        values = tiny_config(model={"model": model, "networks": "svg"}).to_dict()
+        del values["model"]["networks"]
+        old = config_lib.Config.from_dict(values).validate()
+        assert old.model.networks == "srvp"
+        encoder = build_model(old).encoder
+        assert encoder.networks == "srvp" and not encoder.block0_0.use_bias
+
+
+@pytest.mark.parametrize("name", [f"{model}_{dataset}" for model in ("svg", "hafsvg")
+                                  for dataset in ("smmnist", "bair", "kth")])
+def test_svg_paper_configs_use_svg_s_own_networks(name):
+    from tfvideo import flags as flags_lib
+    path = os.path.join(os.path.dirname(__file__), os.pardir, "configs", f"{name}.flags")
+    assert flags_lib.config_from_flagfile(path).model.networks == "svg"

@@ -100,3 +100,40 @@ def test_a_converted_vgg_model_with_skips_exports_to_tflite(tmp_path):
     conversion.convert("srvp", FIXTURE, workdir)
     result = lib.export(workdir, str(tmp_path / "exports"), format="tflite")
     assert os.path.getsize(result.path) > 0
+
+
+SVG_FIXTURE = os.path.join(os.path.dirname(__file__), "fixtures", "original_svg", "svglp_vgg_legacy.pth")
+
+
+@pytest.mark.slow  # a subprocess that imports TensorFlow and converts: ~30 s on a busy 2-core machine
+def test_an_svg_checkpoint_becomes_a_run(tmp_path):
+    workdir = tmp_path / "runs" / "svg"
+    result = _convert("--from=svg", f"--source={SVG_FIXTURE}", f"--workdir={workdir}")
+    assert result.returncode == 0, result.stderr
+    record = json.loads((workdir / "converted_from.json").read_text())
+    assert record["converter"] == "svg" and record["source"] == os.path.abspath(SVG_FIXTURE)
+    assert record["sha256"] == hashlib.sha256(open(SVG_FIXTURE, "rb").read()).hexdigest()
+    assert record["options"]["model"] == "vgg" and record["options"]["optimizer"] == "torch.optim.adam.Adam"
+    trained = runs.load_trained_model(str(workdir))
+    assert (trained.config.model.model, trained.config.model.networks) == ("svg", "svg")
+    assert trained.config.model.encoding_size == record["options"]["g_dim"]
+
+
+def test_a_checkpoint_of_another_model_is_one_error_line(tmp_path, capsys):
+    workdir = tmp_path / "runs" / "wrong"
+    status, errors = _convert_in_process(capsys, "--from=svg", f"--source={os.path.join(FIXTURE, 'model.pt')}",
+                                         f"--workdir={workdir}")
+    assert status == 2 and len(errors) == 1 and "not an SVG checkpoint" in errors[0], errors
+    assert not (tmp_path / "runs").exists()
+
+
+@pytest.mark.slow
+def test_a_converted_svg_vgg_model_with_skips_exports_to_tflite(tmp_path):
+    """SVG's BAIR model is VGG with skip connections: the TFLite converter needs the skip tensors' static sizes
+    (which `SVG.encode` / `SVG.decode` keep) to lower the decoder's convolutions inside the rollout loop."""
+    from tfvideo import conversion
+    from tfvideo.export import lib
+    workdir = str(tmp_path / "bair")
+    conversion.convert("svg", SVG_FIXTURE, workdir)
+    result = lib.export(workdir, str(tmp_path / "exports"), format="tflite")
+    assert os.path.getsize(result.path) > 0

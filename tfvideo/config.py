@@ -24,6 +24,7 @@ MODEL_NAMES = ("srvp", "svg", "hafsvg")
 DATASET_NAMES = ("smmnist", "bair", "kth", "human36m", "moving_mnist", "folder")
 BAIR_VIEWS = ("image_aux1", "image_main")
 ARCHITECTURES = ("dcgan", "vgg")
+NETWORKS = ("srvp", "svg")  # whose encoder/decoder of an architecture: tfvideo.models.networks
 DYNAMICS = ("residual", "mlp", "gru")
 ALIGNER_VALUES = ("decoder", "encoder")
 INITIALIZATIONS = ("keras", "pytorch")  # tfvideo.models.layers: SRVP's initial weight distributions
@@ -41,7 +42,7 @@ class ConfigError(ValueError):
 # The ModelConfig fields each model reads (every other field must keep its default: ModelConfig.validate).
 _EVERY_MODEL = ("model", "architecture", "skip_connections", "base_channels", "encoding_size", "noise_size", "dt",
                 "beta_z")
-_SVG = _EVERY_MODEL + ("rnn_size", "predictor_layers")
+_SVG = _EVERY_MODEL + ("networks", "rnn_size", "predictor_layers")
 MODEL_FIELDS = {
     "srvp": frozenset(_EVERY_MODEL + ("latent_size", "inference_hidden_size", "inference_layers",
                                       "dynamics_hidden_size", "dynamics_layers", "residual_gain", "initialization",
@@ -62,6 +63,10 @@ class ModelConfig:
 
     model: str = "srvp"
     architecture: str = "dcgan"  # encoder/decoder family: dcgan | vgg
+    # SVG-LP / HAF-SVG: whose version of the architecture: "srvp" (SRVP's, which SRVP always uses) | "svg" (SVG's own
+    # dcgan_64 / vgg_64: biases, batch norm on the first DCGAN convolution). The paper configs use "svg"; a
+    # config.json written before this field existed loads as "srvp", the networks it was trained with.
+    networks: str = "srvp"
     skip_connections: bool = False
     base_channels: int = 64  # filters of the first encoder convolution (nf)
     encoding_size: int = 128  # per-frame encoding: SRVP's nhx, SVG's g_dim
@@ -100,6 +105,7 @@ class ModelConfig:
     def validate(self) -> None:
         _check_choice("model", self.model, MODEL_NAMES)
         _check_choice("architecture", self.architecture, ARCHITECTURES)
+        _check_choice("networks", self.networks, NETWORKS)
         _check_choice("dynamics", self.dynamics, DYNAMICS)
         _check_choice("aligner_value", self.aligner_value, ALIGNER_VALUES)
         _check_choice("initialization", self.initialization, INITIALIZATIONS)

@@ -1,6 +1,7 @@
 """Conversion CLI: the authors' trained PyTorch models as tfvideo runs.
 
     python -m tfvideo.convert --from=srvp --source=EXPERIMENT_DIR --workdir=runs/NAME [--checkpoint=model.pt]
+    python -m tfvideo.convert --from=svg --source=svglp_smmnist2.pth --workdir=runs/NAME
 
 A thin main over `tfvideo.conversion.convert`: reads the original options and checkpoint without PyTorch (and
 without running anything the file names), maps them to a tfvideo config and variables, and writes a new run
@@ -21,9 +22,9 @@ from tfvideo.utils import cli_logging  # noqa: E402
 
 CLI = flags_lib.CliFlags()
 CLI.define(flags.DEFINE_string, "from", None, "The original code of the checkpoint: srvp (an experiment folder of "
-                                              "the SRVP code).")
+                                              "the SRVP code) | svg (a .pth file of SVG's train_svg_lp.py).")
 CLI.define(flags.DEFINE_string, "source", None, "The original files: for --from=srvp, the experiment folder holding "
-                                                "config.json and model.pt.")
+                                                "config.json and model.pt; for --from=svg, the .pth file.")
 CLI.define(flags.DEFINE_string, "workdir", None, "The new run folder to write (must not exist, or be empty).")
 CLI.define(flags.DEFINE_string, "checkpoint", None, "For --from=srvp: the checkpoint file of the folder, model.pt "
                                                     "(default), model_best.pt or model_N.pt.")

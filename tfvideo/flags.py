@@ -15,6 +15,9 @@ HELP = {
     # model
     "model": f"Model to train: {', '.join(config_lib.MODEL_NAMES)}.",
     "architecture": "Frame encoder/decoder family: dcgan | vgg.",
+    "networks": f"SVG/HAF-SVG: whose {' / '.join(config_lib.ARCHITECTURES)} encoder and decoder: "
+                f"{' | '.join(config_lib.NETWORKS)} (SRVP's, or SVG's own with biases and batch norm on the first "
+                "DCGAN convolution; see tfvideo/models/networks.py).",
     "skip_connections": "Skip connections from an encoded frame to the decoder.",
     "base_channels": "Filters of the first encoder convolution (nf); the others are multiples of it.",
     "encoding_size": "Size of each frame's encoding.",

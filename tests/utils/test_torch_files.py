@@ -279,3 +279,34 @@ def test_other_files_get_a_clear_error(tmp_path):
         torch_files.load_state_dict(str(path))
     with pytest.raises(FileNotFoundError):
         torch_files.load_state_dict(str(tmp_path / "missing.pth"))
+
+
+def test_legacy_module_class_ids_name_the_allowed_record(tmp_path, fake_torch, fake_modules):
+    """Legacy pickles of whole modules (as SVG's checkpoints, saved from a GPU) name each module class through a
+    ("module", class, file, source) persistent id: the class is the allowed record, its source is never used."""
+    cuda = fake_torch.cuda
+    storage = _Storage("0", "FloatStorage", np.arange(6, dtype=np.float32))
+    net = fake_modules()
+    net._parameters["weight"] = _Tensor(storage, 2, (2, 2), (2, 1))
+    path = str(tmp_path / "svg.pth")
+    with open(path, "wb") as handle:
+        for header in (0x1950A86A20F9469CFC6C, 1001, {"little_endian": True}):
+            pickle.dump(header, handle, protocol=2)
+        pickler, named = pickle.Pickler(handle, protocol=2), set()
+
+        def persistent_id(obj):
+            if isinstance(obj, _Storage):
+                return ("storage", cuda.FloatStorage, obj.key, "cuda:0", obj.array.size, None)
+            if obj is fake_modules and obj not in named:  # as torch.save: the id's own class pickles by name
+                named.add(obj)
+                return ("module", obj, "models/lstm.py", "class gaussian_lstm: ...")
+            return None
+        pickler.persistent_id = persistent_id
+        pickler.dump({"prior": net})
+        pickle.dump(["0"], handle, protocol=2)
+        handle.write(struct.pack("<q", 6) + storage.array.tobytes())
+    record = torch_files.load_object(path, records=["models.lstm.gaussian_lstm"])["prior"]
+    assert record.class_name == "models.lstm.gaussian_lstm"
+    np.testing.assert_array_equal(record.state["_parameters"]["weight"], np.arange(2, 6).reshape(2, 2))
+    with pytest.raises(torch_files.TorchFileError, match="names models.lstm.gaussian_lstm"):
+        torch_files.load_object(path)

@@ -17,8 +17,9 @@ import os
 from tfvideo import config as config_lib
 from tfvideo.conversion import common
 from tfvideo.conversion import srvp
+from tfvideo.conversion import svg
 
-CONVERTERS = {"srvp": srvp}
+CONVERTERS = {"srvp": srvp, "svg": svg}
 ConversionError = common.ConversionError
 
 

@@ -80,9 +80,10 @@ class AlignedFrameDecoder(networks.FrameDecoder):
     """
 
     def __init__(self, architecture: str = "dcgan", channels: int = 1, base_channels: int = 64,
-                 aligner_levels: int = config_lib.NUM_SKIP_LEVELS, value_source: str = "decoder", **kwargs):
+                 aligner_levels: int = config_lib.NUM_SKIP_LEVELS, value_source: str = "decoder",
+                 networks: str = "srvp", **kwargs):
         kwargs.pop("skip_connections", None)
-        super().__init__(architecture, channels, base_channels, skip_connections=True, **kwargs)
+        super().__init__(architecture, channels, base_channels, skip_connections=True, networks=networks, **kwargs)
         if not 1 <= aligner_levels <= config_lib.NUM_SKIP_LEVELS:
             raise ValueError(f"aligner_levels must be in 1..{config_lib.NUM_SKIP_LEVELS}; got {aligner_levels}.")
         self.aligner_levels = aligner_levels

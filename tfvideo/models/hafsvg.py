@@ -60,7 +60,7 @@ class HAFSVG(svg.SVG):
             return super()._make_decoder()
         return aligner_lib.AlignedFrameDecoder(cfg.architecture, self.channels, cfg.base_channels,
                                                aligner_levels=cfg.aligner_levels, value_source=cfg.aligner_value,
-                                               name="decoder")
+                                               networks=cfg.networks, name="decoder")
 
     def first_loss_frame(self) -> int:
         """Eq. 1 sums over the predicted frames t = P..T-1 only (see the module docstring)."""

@@ -9,7 +9,13 @@ Architectures follow SVG / SRVP (Denton & Fergus 2018; Franceschi et al. 2020), 
 - Decoders mirror them (transposed convolutions / nearest upsampling), input a flat vector seen as a 1x1
   map, sigmoid output in [0, 1]. With skip connections each block's input is concat[h, skip].
 
-Convolutions have no bias; weights ~ N(0, 0.02), BN gamma ~ N(1, 0.02) as in the reference code. Batch norm:
+`networks` picks whose version of these families is built (config field `networks`):
+
+- "srvp": SRVP's, as above: convolutions without bias, no batch norm on the DCGAN encoder's first convolution.
+- "svg": SVG's own dcgan_64 / vgg_64: every convolution (and transposed convolution, the decoder's last one
+  included) has a bias, and the DCGAN encoder's first convolution has batch norm too; otherwise the same layers.
+
+Weights ~ N(0, 0.02), biases 0, BN gamma ~ N(1, 0.02) as in the reference codes' init_weights. Batch norm:
 momentum 0.9 and epsilon 1e-5 (PyTorch's 0.1 and 1e-5); its moving variance is updated with the biased batch
 variance as Keras does, where PyTorch uses the unbiased one, n / (n - 1) larger with n = batch * H * W values per
 channel: below 0.1% at the SRVP paper's batch sizes (tfvideo/perf/batch_norm.py has the figures).
@@ -17,6 +23,8 @@ Skip lists are ordered from the deepest (smallest) tensor to the shallowest, the
 """
 
 from __future__ import annotations
+
+import functools
 
 import keras
 import tensorflow as tf
@@ -44,10 +52,18 @@ def gamma_initializer() -> keras.initializers.Initializer:
 IMAGE_SIZE = config_lib.IMAGE_SIZE
 
 
+def check_networks(networks: str) -> str:
+    """`networks` if it is one of config.NETWORKS ("srvp", "svg"), else ValueError."""
+    if networks not in config_lib.NETWORKS:
+        raise ValueError(f"Unknown networks {networks!r}; expected one of {', '.join(config_lib.NETWORKS)}.")
+    return networks
+
+
 def _conv_block(filters: int, kernel: int, strides: int = 1, padding: str = "same", *, batch_norm: bool = True,
-                activation: str | None = "leaky_relu", transpose: bool = False) -> list[keras.layers.Layer]:
+                activation: str | None = "leaky_relu", transpose: bool = False,
+                use_bias: bool = False) -> list[keras.layers.Layer]:
     conv_cls = conv_ops.Conv2DTranspose if transpose else conv_ops.Conv2D  # Keras' layers (+ optional GEMM grad)
-    layers = [conv_cls(filters, kernel, strides=strides, padding=padding, use_bias=False,
+    layers = [conv_cls(filters, kernel, strides=strides, padding=padding, use_bias=use_bias,
                        kernel_initializer=conv_initializer())]
     if batch_norm:
         layers.append(batch_norm_lib.BatchNormalization(momentum=0.9, epsilon=1e-5, gamma_initializer=gamma_initializer(),
@@ -93,29 +109,33 @@ def _apply(layers: list[keras.layers.Layer], x, training):
 class FrameEncoder(keras.layers.Layer):
     """Encodes frames [N, 64, 64, C] in [0, 1] into encodings [N, encoding_size] and skip tensors."""
 
-    def __init__(self, architecture: str = "dcgan", encoding_size: int = 128, base_channels: int = 64, **kwargs):
+    def __init__(self, architecture: str = "dcgan", encoding_size: int = 128, base_channels: int = 64,
+                 networks: str = "srvp", **kwargs):
         super().__init__(**kwargs)
         self.architecture = architecture
         self.encoding_size = encoding_size
         self.base_channels = base_channels
+        self.networks = check_networks(networks)
         nf = base_channels
+        svg = networks == "svg"
+        conv = functools.partial(_conv_block, use_bias=svg)
         if architecture == "dcgan":
             blocks = [
-                _conv_block(nf, 4, 2, batch_norm=False),
-                _conv_block(nf * 2, 4, 2),
-                _conv_block(nf * 4, 4, 2),
-                _conv_block(nf * 8, 4, 2),
+                conv(nf, 4, 2, batch_norm=svg),
+                conv(nf * 2, 4, 2),
+                conv(nf * 4, 4, 2),
+                conv(nf * 8, 4, 2),
             ]
-            head = _conv_block(encoding_size, 4, 1, "valid", activation="tanh")
+            head = conv(encoding_size, 4, 1, "valid", activation="tanh")
         elif architecture == "vgg":
             pool = keras.layers.MaxPooling2D
             blocks = [
-                _conv_block(nf, 3) + _conv_block(nf, 3),
-                [pool(2)] + _conv_block(nf * 2, 3) + _conv_block(nf * 2, 3),
-                [pool(2)] + _conv_block(nf * 4, 3) + _conv_block(nf * 4, 3) + _conv_block(nf * 4, 3),
-                [pool(2)] + _conv_block(nf * 8, 3) + _conv_block(nf * 8, 3) + _conv_block(nf * 8, 3),
+                conv(nf, 3) + conv(nf, 3),
+                [pool(2)] + conv(nf * 2, 3) + conv(nf * 2, 3),
+                [pool(2)] + conv(nf * 4, 3) + conv(nf * 4, 3) + conv(nf * 4, 3),
+                [pool(2)] + conv(nf * 8, 3) + conv(nf * 8, 3) + conv(nf * 8, 3),
             ]
-            head = [pool(2)] + _conv_block(encoding_size, 4, 1, "valid", activation="tanh")
+            head = [pool(2)] + conv(encoding_size, 4, 1, "valid", activation="tanh")
         else:
             raise ValueError(f"Unknown architecture {architecture!r}; expected 'dcgan' or 'vgg'.")
         self._structure = _track_blocks(self, {"block": blocks, "head": [head]})
@@ -134,7 +154,7 @@ class FrameEncoder(keras.layers.Layer):
 
     def get_config(self):
         return {**super().get_config(), "architecture": self.architecture, "encoding_size": self.encoding_size,
-                "base_channels": self.base_channels}
+                "base_channels": self.base_channels, "networks": self.networks}
 
 
 @keras.saving.register_keras_serializable(package="tfvideo")
@@ -142,29 +162,31 @@ class FrameDecoder(keras.layers.Layer):
     """Decodes vectors [N, D] (and optional skips) into frames [N, 64, 64, channels] in [0, 1]."""
 
     def __init__(self, architecture: str = "dcgan", channels: int = 1, base_channels: int = 64,
-                 skip_connections: bool = False, **kwargs):
+                 skip_connections: bool = False, networks: str = "srvp", **kwargs):
         super().__init__(**kwargs)
         self.architecture = architecture
         self.channels = channels
         self.base_channels = base_channels
         self.skip_connections = skip_connections
+        self.networks = check_networks(networks)
         nf = base_channels
+        conv = functools.partial(_conv_block, use_bias=networks == "svg")
         if architecture == "dcgan":
-            stem = _conv_block(nf * 8, 4, 1, "valid", transpose=True)
+            stem = conv(nf * 8, 4, 1, "valid", transpose=True)
             blocks = [
-                _conv_block(nf * 4, 4, 2, transpose=True),
-                _conv_block(nf * 2, 4, 2, transpose=True),
-                _conv_block(nf, 4, 2, transpose=True),
-                _conv_block(channels, 4, 2, batch_norm=False, activation=None, transpose=True),
+                conv(nf * 4, 4, 2, transpose=True),
+                conv(nf * 2, 4, 2, transpose=True),
+                conv(nf, 4, 2, transpose=True),
+                conv(channels, 4, 2, batch_norm=False, activation=None, transpose=True),
             ]
         elif architecture == "vgg":
             up = keras.layers.UpSampling2D
-            stem = _conv_block(nf * 8, 4, 1, "valid", transpose=True) + [up(2)]
+            stem = conv(nf * 8, 4, 1, "valid", transpose=True) + [up(2)]
             blocks = [
-                _conv_block(nf * 8, 3) + _conv_block(nf * 8, 3) + _conv_block(nf * 4, 3) + [up(2)],
-                _conv_block(nf * 4, 3) + _conv_block(nf * 4, 3) + _conv_block(nf * 2, 3) + [up(2)],
-                _conv_block(nf * 2, 3) + _conv_block(nf, 3) + [up(2)],
-                _conv_block(nf, 3) + _conv_block(channels, 3, batch_norm=False, activation=None, transpose=True),
+                conv(nf * 8, 3) + conv(nf * 8, 3) + conv(nf * 4, 3) + [up(2)],
+                conv(nf * 4, 3) + conv(nf * 4, 3) + conv(nf * 2, 3) + [up(2)],
+                conv(nf * 2, 3) + conv(nf, 3) + [up(2)],
+                conv(nf, 3) + conv(channels, 3, batch_norm=False, activation=None, transpose=True),
             ]
         else:
             raise ValueError(f"Unknown architecture {architecture!r}; expected 'dcgan' or 'vgg'.")
@@ -185,4 +207,5 @@ class FrameDecoder(keras.layers.Layer):
 
     def get_config(self):
         return {**super().get_config(), "architecture": self.architecture, "channels": self.channels,
-                "base_channels": self.base_channels, "skip_connections": self.skip_connections}
+                "base_channels": self.base_channels, "skip_connections": self.skip_connections,
+                "networks": self.networks}

@@ -40,10 +40,11 @@ prior's groups condition on the posterior's samples of the earlier groups, so th
 KL(q || p) = sum_j KL(q_j(. | z^<j) || p_j(. | z^<j)) with z^<j ~ q. In generation each group conditions on
 the samples just drawn (from the posterior in the context, from the prior afterwards).
 
-Differences from the original left in place: the encoder is tfvideo's shared DCGAN/VGG encoder (SRVP's DCGAN
-has no batch norm on its first convolution, SVG's has), all frames of a batch are encoded in one call (batch
-norm statistics over B * T frames rather than per frame), and generation runs batch norm in inference mode
-(the original's generation script puts the encoder and decoder in training mode).
+Encoder and decoder: `model_config.networks` = "svg" builds SVG's own dcgan_64 / vgg_64 (the paper configs),
+"srvp" SRVP's versions of the same families (`tfvideo.models.networks`). Differences from the original left in
+place: all frames of a batch are encoded in one call (batch norm statistics over B * T frames rather than per
+frame), and generation runs batch norm in inference mode (the original's generation script puts the encoder and
+decoder in training mode).
 """
 
 from __future__ import annotations
@@ -220,7 +221,8 @@ class SVG(base.VideoPredictor):
         self.conditioning_frames = int(conditioning_frames)
         self.group_size = cfg.noise_size
         self.num_groups = cfg.num_groups
-        self.encoder = networks.FrameEncoder(cfg.architecture, cfg.encoding_size, cfg.base_channels, name="encoder")
+        self.encoder = networks.FrameEncoder(cfg.architecture, cfg.encoding_size, cfg.base_channels, cfg.networks,
+                                             name="encoder")
         self.decoder = self._make_decoder()
         self.posterior = GroupedGaussianLSTM(cfg.rnn_size, cfg.noise_size, cfg.num_groups, name="posterior")
         self.prior = GroupedGaussianLSTM(cfg.rnn_size, cfg.noise_size, cfg.num_groups, name="prior")
@@ -234,7 +236,7 @@ class SVG(base.VideoPredictor):
     def _make_decoder(self) -> keras.layers.Layer:
         cfg = self.model_config
         return networks.FrameDecoder(cfg.architecture, self.channels, cfg.base_channels, cfg.skip_connections,
-                                     name="decoder")
+                                     cfg.networks, name="decoder")
 
     def get_config(self):
         return {**super().get_config(), "conditioning_frames": self.conditioning_frames}
@@ -255,14 +257,18 @@ class SVG(base.VideoPredictor):
         shape = tf.shape(videos)
         flat = tf.reshape(videos, tf.concat([[-1], shape[2:]], axis=0))
         out = self.encoder(flat, training=training)
-        unflat = lambda t: tf.reshape(t, tf.concat([shape[:2], tf.shape(t)[1:]], axis=0))
+        # ensure_shape: the reshapes lose the static sizes, without which TFLite's converter cannot lower the
+        # decoder's convolutions of concat[h, skip] to builtins (as in SRVP.decode).
+        unflat = lambda t: tf.ensure_shape(tf.reshape(t, tf.concat([shape[:2], tf.shape(t)[1:]], axis=0)),
+                                           [None, None, *t.shape[1:]])
         return {"encoding": unflat(out["encoding"]), "skips": [unflat(s) for s in out["skips"]]}
 
     def decode(self, g, skips=None, training=False):
         """Frames [B, F, H, W, C] from predictor outputs g [B, F, g] and skips (list of [B, F, h, w, c]) or None."""
         shape = tf.shape(g)
         flat = tf.reshape(g, [-1, g.shape[-1]])
-        flat_skips = None if skips is None else [tf.reshape(s, tf.concat([[-1], tf.shape(s)[2:]], 0)) for s in skips]
+        flat_skips = None if skips is None else [
+            tf.ensure_shape(tf.reshape(s, tf.concat([[-1], tf.shape(s)[2:]], 0)), [None, *s.shape[2:]]) for s in skips]
         frames = self.decoder(flat, flat_skips, training=training)
         return tf.reshape(frames, tf.concat([shape[:2], tf.shape(frames)[1:]], axis=0))
 

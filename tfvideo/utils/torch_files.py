@@ -6,7 +6,10 @@
 - `.npz` files (`load_state_dict` only), e.g. `numpy.savez(path, **{k: v.numpy() for k, v in sd.items()})`;
 - PyTorch's zip format (`torch.save` since torch 1.6): `<prefix>/data.pkl` plus one raw file per storage;
 - PyTorch's legacy format (older `torch.save`): magic number, protocol version, system info, the pickled object,
-  the storage keys, then each storage as an int64 element count followed by its raw little-endian bytes.
+  the storage keys, then each storage as an int64 element count followed by its raw little-endian bytes. Its
+  pickles of whole modules name each module class as ("module", class, source file, source code): the class
+  (an allowed record, see below) is used, the source never. Storages saved from a GPU (torch.cuda.*Storage)
+  are read as the CPU ones.
 
 Every pickle of a file, the legacy headers included, goes through `_AllowListUnpickler`. It resolves only:
 torch's tensor / parameter rebuild functions and storage types (-> arrays), `collections.OrderedDict`, and the
@@ -140,6 +143,9 @@ class _AllowListUnpickler(pickle.Unpickler):
                                      "(refused without running it)")
 
     def persistent_load(self, pid):
+        if isinstance(pid, tuple) and len(pid) == 4 and pid[0] == "module" and isinstance(pid[1], type) \
+                and issubclass(pid[1], PickledRecord):
+            return pid[1]  # legacy files name each pickled module's class with its source file and code
         if not (isinstance(pid, tuple) and len(pid) >= 5 and pid[0] == "storage"):
             raise pickle.UnpicklingError(f"unknown persistent id {pid!r}")
         storage_type, key, numel = pid[1], str(pid[2]), pid[4]
