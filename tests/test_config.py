@@ -156,3 +156,24 @@ def test_model_fields_table_lists_what_each_model_reads(model, options):
     predictor.generate(videos[:, :3], num_samples=2, horizon=2, seed=0)
     assert recorder.read - config_lib.MODEL_FIELDS[model] == GUARD_READS[model]
     assert config_lib.MODEL_FIELDS[model] - recorder.read == {"model"}
+
+
+@pytest.mark.parametrize("dataset, expected", [("kth", 0.25), ("bair", 0.0), ("smmnist", 0.0)])
+def test_a_run_recorded_with_the_kth_only_hold_out_reads_back_as_it_trained(dataset, expected):
+    values = config_lib.Config().to_dict()
+    del values["data"]["validation_fraction"]
+    values["data"].update(dataset=dataset, kth_validation_fraction=0.25)  # config.json of a KTH-only hold-out
+    assert config_lib.Config.from_dict(values).data.validation_fraction == expected
+
+
+def test_validation_and_adam_settings_are_checked_and_validation_is_resumable():
+    for train, message in ((dict(adam_update="sgd"), "--adam_update"), (dict(validation_every=-1), "--validation_every"),
+                           (dict(validation_videos=0), "--validation_videos"),
+                           (dict(validation_samples=0), "--validation_samples")):
+        with pytest.raises(config_lib.ConfigError, match=message):
+            tiny_config(train=train)
+    old = tiny_config()
+    new = old.replace(train=dict(validation_every=7, validation_videos=3, validation_samples=2))
+    assert config_lib.run_defining_differences(old, new) == []
+    assert config_lib.run_defining_differences(old, old.replace(train=dict(adam_update="pytorch"))) == [
+        "train.adam_update: 'keras' -> 'pytorch'"]

@@ -265,7 +265,7 @@ def window_stream(store: FrameStore, *, batch_size: int, seq_len: int, seed: int
 
 
 def random_clips(store: FrameStore, length: int, num_clips: int, seed: int = 42, *, stride: int = 1,
-                 legacy_rng: bool = False) -> np.ndarray:
+                 legacy_rng: bool = False, videos: np.ndarray | None = None) -> np.ndarray:
     """int64 [num_clips, 2] (video, start): clips of `length` frames taken one in `stride`, drawn like windows.
 
     Clip j's video is uniform among the videos spanning a clip, its start uniform among the valid ones; draws
@@ -275,8 +275,9 @@ def random_clips(store: FrameStore, length: int, num_clips: int, seed: int = 42,
       a script seeded with `np.random.seed(seed)` that calls `np.random.randint` does (SRVP's Human3.6M
       make_test_set): `np.random.RandomState(seed)` over the videos sorted by name, which yields that
       script's clips when the store holds the same videos with the same numbers of frames.
+    videos: draw only from these video indices (all when None), e.g. the videos held out for validation.
     """
-    eligible = eligible_videos(store, length, stride)
+    eligible = eligible_videos(store, length, stride, videos)
     if not len(eligible):
         return np.zeros((0, 2), np.int64)
     if legacy_rng:

@@ -9,8 +9,9 @@ uint8 [T, 64, 64, 3], `subject`, `action`, `camera`, `name`.
 
 Data source (`--dataset=human36m`), as SRVP's: a window or clip takes one frame in 8 (`FRAME_STRIDE`, 6.25 fps)
 from a start that may be any frame. Training windows of `--seq_len` frames (spanning 8 * (seq_len - 1) + 1
-stored frames) are drawn uniformly (video, then start). Test set = 1000 clips of `--conditioning_frames +
---test_horizon` frames (53 in the paper setting, spanning 417 stored frames) from the test videos, drawn as
+stored frames) are drawn uniformly (video, then start) from the train videos less the share
+`--validation_fraction` (0.05 as SRVP) held out for validation (`validation_split`). Test set = 1000 clips of
+`--conditioning_frames + --test_horizon` frames (53 in the paper setting, spanning 417 stored frames) from the test videos, drawn as
 SRVP's make_test_set does (`np.random.seed(42)`, a video uniformly among the test videos in name order, then a
 start), so they are the original's clips when the decoded videos have the same numbers of frames.
 
@@ -29,7 +30,7 @@ import numpy as np
 import tensorflow_datasets as tfds
 
 from tfvideo import config as config_lib
-from tfvideo.data import frame_store, store_source, tfds_store, video_files
+from tfvideo.data import frame_store, splits, store_source, tfds_store, video_files
 
 URL = "http://vision.imar.ro/human3.6m/"
 TRAIN_SUBJECTS = (1, 5, 6, 7, 8)
@@ -156,9 +157,19 @@ def data_source(cfg: config_lib.DataConfig):
     test = tfds_store.cached_store(builder, "test", image_size=cfg.image_size, group_key="subject")
     length = cfg.conditioning_frames + cfg.test_horizon
     clips = frame_store.random_clips(test, length, NUM_TEST_CLIPS, TEST_SEED, stride=FRAME_STRIDE, legacy_rng=True)
+    split = validation_split(train.names, cfg.validation_fraction)
     description = (f"Human3.6M (TFDS human36m in {builder.data_dir}): one frame in {FRAME_STRIDE} from any start; "
-                   f"{train.num_videos} train videos (subjects 1,5,6,7,8), {len(clips)} test clips of {length} "
+                   f"{len(split['train'])} of {train.num_videos} train videos (subjects 1,5,6,7,8; "
+                   f"{len(split['validation'])} held out for validation, --validation_fraction="
+                   f"{cfg.validation_fraction:g}), {len(clips)} test clips of {length} "
                    f"frames from {test.num_videos} test videos (subjects 9,11, drawn as SRVP's make_test_set with "
                    f"np.random.seed({TEST_SEED})), {cfg.image_size}px")
     return store_source.make_store_source(train, test, cfg, test_clips=clips, description=description,
-                                          what="Human3.6M", stride=FRAME_STRIDE)
+                                          what="Human3.6M", stride=FRAME_STRIDE, train_videos=split["train"],
+                                          validation_videos=split["validation"])
+
+
+def validation_split(names, fraction: float) -> dict[str, np.ndarray]:
+    """`splits.split_listed` of the training videos listed by name, as SRVP lists its per-video files (sorted):
+    {"train": int64 [K], "validation": int64 [V - K]}, increasing indices into `names`."""
+    return splits.split_listed(np.argsort(np.asarray(names, dtype=object), kind="stable"), fraction)
