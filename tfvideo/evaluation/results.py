@@ -38,6 +38,7 @@ def aggregate(setup, records: list[dict]) -> dict:
         "workdir": os.path.abspath(setup.workdir),
         **{k: spec[k] for k in ("predictor", "model", "checkpoint", "checkpoint_step")},
         "precision": spec.get("precision", "float32"),
+        "checkpoint_choice": spec.get("checkpoint_choice", "final"),  # --checkpoint: final or best
         "num_videos": len(records),
         "protocol": {k: spec[k] for k in ("num_samples", "conditioning_frames", "horizon", "dt", "seed",
                                           "seed_rule")}
@@ -94,6 +95,8 @@ def reproduce_command(setup, num_videos: int) -> str:
         parts += [f"--num_samples={spec['num_samples']}", f"--dt={spec['dt']:g}", f"--seed={spec['seed']}"]
     if spec.get("precision"):
         parts.append(f"--precision={spec['precision']}")
+    if spec.get("checkpoint_choice"):
+        parts.append(f"--checkpoint={spec['checkpoint_choice']}")
     for flag in ("tflite", "lpips_weights", "fvd_weights", "data_dir"):
         if getattr(options, flag):
             parts.append(f"--{flag}={getattr(options, flag)}")
