@@ -1,6 +1,7 @@
 """absl flags for the CLIs, one per config field (same name), and their freezing into a `Config`.
 
-Defaults are the SRVP paper's Stochastic Moving MNIST settings; `configs/*.flags` list only what differs.
+Defaults are the SRVP paper's Stochastic Moving MNIST settings, but for --initialization and --adam_update (Keras');
+`configs/*.flags` list only what differs.
 """
 
 from __future__ import annotations
