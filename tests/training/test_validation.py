@@ -108,7 +108,21 @@ def test_training_validates_periodically_keeps_the_best_and_a_resumed_run_keeps_
     assert {"validation/psnr", "validation/best_psnr"} <= tags
     train_lib.train(config.replace(train=dict(train_steps=5)))  # resumed: no validation at step 5
     assert f"Best validation score so far: {score:.3f} dB at step {best.best_step}" in capsys.readouterr().out
-    quiet = tiny_config(str(tmp_path / "quiet"), data=dict(validation_fraction=0.0), train=settings)
-    train_lib.train(quiet)
+    quiet = tiny_config(str(tmp_path / "quiet"), data=dict(validation_fraction=0.5),
+                        train={**settings, "validation_every": 0})
+    train_lib.train(quiet)  # validating draws nothing from the run's generators: the same weights without it
     assert "Validation at step" not in capsys.readouterr().out
     assert not os.path.exists(os.path.join(quiet.train.workdir, checkpointing.BEST_CHECKPOINT_DIR))
+    validated, plain = (tf.train.load_checkpoint(os.path.join(c.train.workdir, "checkpoints", "ckpt-4"))
+                        for c in (config, quiet))
+    names = [n for n in validated.get_variable_to_shape_map() if n.startswith("model/")]
+    assert names and all(np.array_equal(validated.get_tensor(n), plain.get_tensor(n)) for n in names)
+
+
+def test_a_dataset_without_validation_clips_is_never_validated(tmp_path):
+    from tfvideo.data import registry
+    config = tiny_config(str(tmp_path / "run"), data=dict(validation_fraction=0.0), train=dict(validation_every=1))
+    source = registry.get_data_source(config.data)
+    validator = validation.Validator(source, config, validation.BestCheckpoint(config.train.workdir,
+                                                                               build_model(config)))
+    assert source.num_validation_videos == 0 and not any(validator.due(step) for step in range(1, 5))
