@@ -64,6 +64,8 @@ class BestCheckpoint:
         self.state = checkpointing.RunCheckpoint(workdir, model, max_to_keep=1, owner=owner,
                                                  subdir=checkpointing.BEST_CHECKPOINT_DIR,
                                                  extra={SCORE_VARIABLE: self._score})
+        # Created now, out of any strategy scope, on every worker (see distribute.saving_checkpoint).
+        self.state.checkpoint.save_counter  # noqa: B018 - the property creates the variable
         self.best: float | None = None
         self.best_step: int | None = None
 
