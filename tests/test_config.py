@@ -167,7 +167,8 @@ def test_a_run_recorded_with_the_kth_only_hold_out_reads_back_as_it_trained(data
 
 
 def test_validation_and_adam_settings_are_checked_and_validation_is_resumable():
-    for train, message in ((dict(adam_update="sgd"), "--adam_update"), (dict(validation_every=-1), "--validation_every"),
+    for train, message in ((dict(adam_update="sgd"), "--adam_update"),
+                           (dict(validation_every=-1), "--validation_every"),
                            (dict(validation_videos=0), "--validation_videos"),
                            (dict(validation_samples=0), "--validation_samples")):
         with pytest.raises(config_lib.ConfigError, match=message):

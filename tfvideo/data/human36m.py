@@ -11,9 +11,10 @@ Data source (`--dataset=human36m`), as SRVP's: a window or clip takes one frame 
 from a start that may be any frame. Training windows of `--seq_len` frames (spanning 8 * (seq_len - 1) + 1
 stored frames) are drawn uniformly (video, then start) from the train videos less the share
 `--validation_fraction` (0.05 as SRVP) held out for validation (`validation_split`). Test set = 1000 clips of
-`--conditioning_frames + --test_horizon` frames (53 in the paper setting, spanning 417 stored frames) from the test videos, drawn as
-SRVP's make_test_set does (`np.random.seed(42)`, a video uniformly among the test videos in name order, then a
-start), so they are the original's clips when the decoded videos have the same numbers of frames.
+`--conditioning_frames + --test_horizon` frames (53 in the paper setting, spanning 417 stored frames) from the
+test videos, drawn as SRVP's make_test_set does (`np.random.seed(42)`, a video uniformly among the test videos in
+name order, then a start), so they are the original's clips when the decoded videos have the same numbers of
+frames.
 
 Size: all frames are kept, about 2.1 million (subjects 1, 5, 6, 7, 8: ~1.56 M; 9, 11: ~0.55 M), 8x as many as
 one in 8. The frame cache that training memory-maps (`tfds_store`) takes ~12 KB per 64x64 RGB frame, ~26 GB

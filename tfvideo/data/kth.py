@@ -15,8 +15,8 @@ Splits: persons 1-20 `train`, 21-25 `test`; one example per video: `video` uint8
 
 Data source (`--dataset=kth`): training windows of `--seq_len` frames drawn uniformly (video, then start) from
 the train videos, less the share `--validation_fraction` (0.05 as SRVP) held out for validation
-(`validation_split`, which validation clips come from); test set = 1000 clips of `--conditioning_frames + --test_horizon` frames (40 in the paper
-setting) drawn from the test videos with seed 42.
+(`validation_split`, which validation clips come from); test set = 1000 clips of `--conditioning_frames +
+--test_horizon` frames (40 in the paper setting) drawn from the test videos with seed 42.
 """
 
 from __future__ import annotations

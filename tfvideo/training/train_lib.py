@@ -2,7 +2,8 @@
 
 Every step is the model's own `train_step` (the ELBO), compiled once. The run resumes from its newest
 checkpoint with the same step, optimizer state, seed-generator states and data order; Ctrl-C saves a
-checkpoint before stopping. Sample GIFs (context | ground truth | samples) are written at the end.
+checkpoint before stopping. Every `--validation_every` steps the model is scored on held-out clips and the best
+weights kept (`tfvideo.training.validation`). Sample GIFs (context | ground truth | samples) are written at the end.
 """
 
 from __future__ import annotations
@@ -67,7 +68,8 @@ def train(config: config_lib.Config) -> TrainResult:
     if step < tc.train_steps:
         try:
             with strategy.scope():
-                step, metrics = _train_loop(model, optimizer, state, source, config, step, writer, preview, validator)
+                step, metrics = _train_loop(model, optimizer, state, source, config, step, writer, preview,
+                                            validator)
         except KeyboardInterrupt:
             interrupted = True
             step = int(state.step.numpy())
@@ -97,6 +99,10 @@ def _check_batch_memory(config: config_lib.Config) -> None:
                       f"The sample GIFs' --num_gif_videos={tc.num_gif_videos} x --num_gif_samples="
                       f"{tc.num_gif_samples} futures of --test_horizon={data.test_horizon} frames of {frame}",
                       "lower --num_gif_samples, --num_gif_videos or --test_horizon")
+    memory.check_fits(validation.clips_bytes(config),
+                      f"The --validation_videos={tc.validation_videos} held-out clips of "
+                      f"{data.conditioning_frames + data.test_horizon} frames of {frame}",
+                      "lower --validation_videos or --test_horizon, or --validation_every=0")
 
 
 @dataclasses.dataclass

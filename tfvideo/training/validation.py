@@ -5,9 +5,10 @@ of its data source (clips of `--conditioning_frames + --test_horizon` frames fro
 `tfvideo.data.splits`): for each clip, `--validation_samples` futures of `--test_horizon` frames are sampled from
 its conditioning frames (max(1, 128 // samples) clips per call, the call from clip i with seed `VALIDATION_SEED +
 i`, so every validation of a run samples alike), the future with the best mean PSNR over the predicted frames is
-kept (`metrics.best_of_samples`, the evaluation protocol), and the score is the mean of those PSNRs over the clips (dB, higher is better). SRVP's `train.py`
-computes the same average and minimises its negative; it picks the best future by PSNR over the reconstructed
-conditioning frames too.
+kept (`metrics.best_of_samples`, the evaluation protocol), and the score is the mean of those PSNRs over the
+clips (dB, higher is better). SRVP's `train.py` computes the same average and minimises its negative; it picks the
+best future by PSNR over the reconstructed conditioning frames too. Sampling with explicit seeds draws nothing from
+the model's seed generators, so a run trains the same with or without validation.
 
 `BestCheckpoint` keeps the weights of the best score so far in `<workdir>/best_checkpoint/` (one checkpoint,
 written with `RunCheckpoint`'s crash-safe rules, holding the score beside the weights), so a resumed run keeps its
@@ -95,6 +96,16 @@ class BestCheckpoint:
         return True
 
 
+def clips_bytes(config) -> int:
+    """Bytes of the float32 held-out clips a run's validations hold (at most `--validation_videos`; 0 without
+    validation)."""
+    data, tc = config.data, config.train
+    if not tc.validation_every or not data.validation_fraction:
+        return 0
+    length = data.conditioning_frames + data.test_horizon
+    return tc.validation_videos * length * data.image_size ** 2 * data.channels * memory.FLOAT32
+
+
 class Validator:
     """Training's periodic validation: the held-out clips, the settings and the best checkpoint of a run."""
 
@@ -108,12 +119,6 @@ class Validator:
         if tc.validation_every and not self.num_videos:
             logging.info("No validation score: --dataset=%s holds no validation clips (--validation_fraction=%g).",
                          data.dataset, data.validation_fraction)
-        if self.every:
-            length = data.conditioning_frames + data.test_horizon
-            memory.check_fits(self.num_videos * length * data.image_size ** 2 * data.channels * memory.FLOAT32,
-                              f"The --validation_videos={self.num_videos} held-out clips of {length} frames",
-                              "lower --validation_videos or --test_horizon")
-
     def due(self, step: int) -> bool:
         return bool(self.every) and step % self.every == 0
 
