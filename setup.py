@@ -40,6 +40,7 @@ CONSOLE_SCRIPTS = [
     "tfvideo-prepare=tfvideo.data.prepare:run",
     "tfvideo-data-benchmark=tfvideo.data.benchmark:run",
     "tfvideo-export-benchmark=tfvideo.export.benchmark:run",
+    "tfvideo-convert=tfvideo.convert:run",
 ]
 
 setup(

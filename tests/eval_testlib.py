@@ -108,3 +108,19 @@ def write_npz(path, weights: dict[str, np.ndarray]) -> str:
 
 def repo_root() -> str:
     return os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def hafsvg_run(tmp_path_factory) -> str:
+    """Workdir of a tiny untrained HAF-SVG with 2 groups of z and the aligner, saved at step 1."""
+    def build():
+        from tfvideo.models import build_model
+        from tfvideo.training import checkpointing
+        workdir = str(tmp_path_factory.mktemp("hafsvg_run") / "hafsvg_run")
+        config = tiny_config(workdir, model={"model": "hafsvg", "rnn_size": 6, "predictor_layers": 1,
+                                             "num_groups": 2, "skip_connections": True, "feature_aligner": True})
+        checkpointing.prepare_workdir(config)
+        model = build_model(config)
+        runs_testlib.sharpen(model, blob_videos(4, config.data.seq_len, seed=5), 3)
+        checkpointing.RunCheckpoint(workdir, model).save(1)
+        return workdir
+    return _once("hafsvg_run", build)

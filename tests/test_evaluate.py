@@ -8,7 +8,7 @@ import sys
 import pytest
 
 from conftest import TINY_DATA
-from eval_testlib import repo_root, run_cli, trained_run
+from eval_testlib import hafsvg_run, repo_root, run_cli, trained_run
 from tfvideo import evaluate
 
 
@@ -122,3 +122,25 @@ def test_checkpoint_best_evaluates_the_best_validation_weights_in_their_own_fold
     assert "best_checkpoint" in best["checkpoint"] and best["command"].endswith("--checkpoint=best")
     assert run_cli(evaluate, [*common, "--checkpoint=best", "--baseline=black"]) == 2
     assert "--checkpoint=best picks the run's weights" in capsys.readouterr().err
+
+
+def test_zeroed_groups_ablation_of_a_hafsvg_run_is_labelled(tmp_path_factory, capsys):
+    workdir = hafsvg_run(tmp_path_factory)
+    assert run_cli(evaluate, [f"--workdir={workdir}", "--num_videos=2", "--num_samples=2", "--zeroed_groups=2",
+                              "--nofigures"]) == 0
+    assert "| hafsvg_run (step 1, z^2 zeroed) |" in capsys.readouterr().out
+    name = f"step1_n2_c{TINY_DATA['conditioning_frames']}_h{TINY_DATA['test_horizon']}_dt1_seed0_zeroed2"
+    results = json.loads(open(os.path.join(workdir, "eval", name, "results.json")).read())
+    assert results["zeroed_groups"] == [2] and "--zeroed_groups=2" in results["command"]
+    assert any("HAF-SVG's ablation" in note for note in results["comparability"]["notes"])
+
+
+@pytest.mark.parametrize("run,groups,message", [
+    ("srvp", "1", "error: --zeroed_groups is HAF-SVG's ablation of its groups of z; this run's model is SRVP"),
+    ("hafsvg", "3", "error: --zeroed_groups: zeroed_groups [3] out of range"),
+    ("hafsvg", "two", "error: --zeroed_groups takes group numbers separated by commas (e.g. 2,3); got 'two'")])
+def test_zeroed_groups_are_refused_in_one_error_line(tmp_path_factory, capsys, run, groups, message):
+    workdir = trained_run(tmp_path_factory) if run == "srvp" else hafsvg_run(tmp_path_factory)
+    assert run_cli(evaluate, [f"--workdir={workdir}", "--num_videos=2", f"--zeroed_groups={groups}"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith(message), err

@@ -89,13 +89,36 @@ def test_window_stream_rejects_impossible_lengths(store):
         frame_store.window_stream(store, batch_size=1, seq_len=10)
 
 
-def test_random_clips_deterministic_prefix_stable_and_valid(store):
-    clips = frame_store.random_clips(store, 5, 20, seed=42)
-    np.testing.assert_array_equal(clips, frame_store.random_clips(store, 5, 20, seed=42))
-    np.testing.assert_array_equal(clips[:7], frame_store.random_clips(store, 5, 7, seed=42))
-    assert set(clips[:, 0]) <= {1, 2} and all(s + 5 <= LENGTHS[v] for v, s in clips)
-    assert not np.array_equal(clips, frame_store.random_clips(store, 5, 20, seed=43))
-    assert frame_store.random_clips(store, 50, 3).shape == (0, 2)
+def _pick_by_name(rng):
+    """A dataset's own video draw, as a make_test_set script would write it: one randint, then a name."""
+    return ("video0", "video1", "video2", "video3", "absent")[rng.randint(5)]
+
+
+def test_scripted_clips_follow_the_scripts_draws_and_skip_absent_or_short_videos(store):
+    """np.random.RandomState(seed): the video by the dataset's draw, then randint(T - span + 1); a draw of a
+    video that is absent or too short (4 frames taken one in 2 span 7: only video1 has them) draws no start."""
+    candidates = ("video0", "video1", "video2", "video3", "absent")
+    clips, skipped = frame_store.scripted_clips(store, 4, 20, 7, _pick_by_name, candidates, stride=2)
+    rng, expected, expected_skipped = np.random.RandomState(7), [], 0
+    while len(expected) < 20:
+        name = candidates[rng.randint(5)]
+        if name != "video1":
+            expected_skipped += 1
+            continue
+        expected.append((1, rng.randint(9 - 7 + 1)))
+    np.testing.assert_array_equal(clips, expected)
+    assert skipped == expected_skipped > 0 and "not the original's" in frame_store.skipped_note(skipped)
+    clips, skipped = frame_store.scripted_clips(store, 3, 30, 42, _pick_by_name, candidates)
+    rng, expected = np.random.RandomState(42), []
+    while len(expected) < 30:
+        name = candidates[rng.randint(5)]
+        if name in ("video0", "video1", "video2"):
+            video = int(name[-1])
+            expected.append((video, rng.randint(LENGTHS[video] - 3 + 1)))
+    np.testing.assert_array_equal(clips, expected)
+    assert {v for v, _ in clips} == {0, 1, 2} and all(s + 3 <= LENGTHS[v] for v, s in clips)
+    empty, _ = frame_store.scripted_clips(store, 50, 3, 42, _pick_by_name, candidates)
+    assert empty.shape == (0, 2)
 
 
 def test_first_clips_and_clip_videos(store):
@@ -150,21 +173,9 @@ def test_window_stream_restricted_to_videos(store):
         frame_store.window_stream(store, batch_size=1, seq_len=4, videos=np.array([0, 3]))
 
 
-def test_random_clips_with_stride_and_legacy_rng(store):
-    clips = frame_store.random_clips(store, 3, 50, seed=1, stride=2)
-    assert set(clips[:, 0]) == {1, 2} and all(s + 4 < LENGTHS[v] for v, s in clips)
-    assert set(clips[clips[:, 0] == 1, 1]) == {0, 1, 2, 3, 4}
-    videos = frame_store.clips_to_videos(store, clips[:5], 3, stride=2)
-    np.testing.assert_allclose(videos[:, :, 0, 0, 0] * 255, 40 * clips[:5, :1] + clips[:5, 1:] + [0, 2, 4],
+def test_clips_to_videos_with_stride(store):
+    clips = np.array([[1, 0], [1, 4], [2, 1]])
+    videos = frame_store.clips_to_videos(store, clips, 3, stride=2)
+    assert videos.shape == (3, 3, *SHAPE)
+    np.testing.assert_allclose(videos[:, :, 0, 0, 0] * 255, 40 * clips[:, :1] + clips[:, 1:] + [0, 2, 4],
                                atol=1e-4)
-    # legacy_rng: the draws of `np.random.seed(7)` + `np.random.randint`, over the videos in name order.
-    named = frame_store.build_store(frame_store.StoreVideo(name, 0, np.zeros((n, 1, 1, 1), np.uint8))
-                                    for name, n in (("b", 9), ("c", 20), ("a", 12), ("d", 3)))
-    legacy = frame_store.random_clips(named, 3, 30, seed=7, stride=2, legacy_rng=True)
-    rng, by_name = np.random.RandomState(7), ["a", "b", "c"]  # "d" is too short for 5 frames
-    expected = []
-    for _ in range(30):
-        name = by_name[rng.randint(3)]
-        video = named.names.index(name)
-        expected.append((video, rng.randint(named.lengths[video] - 5 + 1)))
-    np.testing.assert_array_equal(legacy, expected)

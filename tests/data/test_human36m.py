@@ -135,7 +135,8 @@ def test_test_clips_are_the_originals_draws_one_frame_in_8(prepared):
 def test_training_leaves_out_the_videos_held_out_by_name(prepared):
     train_store = tfds_store.cached_store(prepared, "train", image_size=64, group_key="subject")
     split = human36m.validation_split(train_store.names, 0.5)
-    by_name = np.argsort(train_store.names)
+    by_name = np.asarray(sorted(range(train_store.num_videos),
+                                key=lambda i: human36m.original_file_name(train_store.names[i])))
     listed = splits.holdout_split(train_store.num_videos, 0.5)
     assert split["validation"].tolist() == sorted(by_name[listed["validation"]].tolist()) and len(split["train"])
     source = registry.get_data_source(_data_config(prepared, validation_fraction=0.5))
@@ -145,3 +146,26 @@ def test_training_leaves_out_the_videos_held_out_by_name(prepared):
     clips = source.validation_videos(3)
     assert clips.shape == (3, 4, 64, 64, 3) and source.num_validation_videos == 1000
     assert f"{len(split['train'])} of {train_store.num_videos} train videos" in source.description
+
+
+def test_test_clips_draw_among_all_test_videos_in_the_originals_file_order():
+    """SRVP's make_test_set, written out: np.random.seed(42); per clip a video randint(V) among ALL the test
+    videos, listed as sorted(os.listdir()) lists its files S<n>-<action>.<camera>.npz, then a start
+    randint(frames - span + 1). A too-short video (where the original stops with a ValueError) is skipped."""
+    names = ["S9/Walking.54138969", "S11/Eating 2.60457274", "S9/Walking 1.55011271", "S11/Eating.54138969",
+             "S9/Directions.58860488", "S9/Directions 1.54138969"]
+    files = sorted(human36m.original_file_name(n) for n in names)
+    assert files[:2] == ["S11-Eating 2.60457274.npz", "S11-Eating.54138969.npz"]
+    lengths = dict(zip(names, (40, 30, 26, 33, 37, 12)))  # the last is too short for 3 frames one in 8 (span 17)
+    store = frame_store.build_store(frame_store.StoreVideo(name, 9, np.zeros((lengths[name], 1, 1, 1), np.uint8))
+                                    for name in names)
+    clips, skipped = human36m.original_test_clips(store, 3, num_clips=80)
+    rng, expected, expected_skipped = np.random.RandomState(42), [], 0
+    while len(expected) < 80:
+        name = files[rng.randint(len(files))][:-len(".npz")].replace("-", "/", 1)
+        if lengths[name] < 17:
+            expected_skipped += 1
+            continue
+        expected.append((names.index(name), rng.randint(lengths[name] - 17 + 1)))
+    np.testing.assert_array_equal(clips, expected)
+    assert skipped == expected_skipped > 0

@@ -216,3 +216,39 @@ def test_validation_fraction_is_checked(fraction):
     with pytest.raises(config_lib.ConfigError, match="--validation_fraction must be in"):
         tiny_config(data=dict(dataset="kth", validation_fraction=fraction))
     assert config_lib.DataConfig().validation_fraction == 0.05
+
+
+def _synthetic_test_store(names, lengths):
+    """A store of the test videos `names` in that (store) order, 1x1 frames whose value is the frame's index."""
+    return frame_store.build_store(
+        frame_store.StoreVideo(name, 0, np.arange(n, dtype=np.uint8)[:, None, None, None])
+        for name, n in zip(names, lengths))
+
+
+def test_test_clips_are_the_originals_draws_action_person_trial_then_start():
+    """SRVP's make_test_set.py, written out: np.random.seed(42); per clip randint(6) for the action,
+    randint(21, 26) for the person, randint(1, 5) for the trial, then randint(frames - seq_len + 1)."""
+    names = [f"person{p:02d}_{a}_d{t}" for a in kth.ACTIONS for p in kth.TEST_PERSONS for t in range(1, 5)]
+    names = [names[i] for i in np.random.default_rng(5).permutation(len(names))]  # any listing order
+    lengths = 6 + np.arange(len(names)) % 7
+    store = _synthetic_test_store(names, lengths)
+    clips, skipped = kth.original_test_clips(store, 5, num_clips=60)
+    rng, expected = np.random.RandomState(42), []
+    for _ in range(60):
+        action = kth.ACTIONS[rng.randint(6)]
+        person = rng.randint(21, 26)
+        trial = rng.randint(1, 5)
+        video = names.index(f"person{person:02d}_{action}_d{trial}")
+        expected.append((video, rng.randint(lengths[video] - 5 + 1)))
+    np.testing.assert_array_equal(clips, expected)
+    assert skipped == 0 and len({v for v, _ in expected}) > 30
+
+
+def test_source_test_clips_are_the_scripts_draws(prepared):
+    """The fixture holds 8 of the 120 test videos: the draws of the others are skipped and a note says so."""
+    source = registry.get_data_source(_data_config(prepared))
+    test_store = tfds_store.cached_store(prepared, "test", image_size=64, group_key="person")
+    clips, skipped = kth.original_test_clips(test_store, 7)
+    np.testing.assert_array_equal(source.test_videos(20), frame_store.clips_to_videos(test_store, clips[:20], 7))
+    assert skipped > 0 and source.comparability_notes == (frame_store.skipped_note(skipped),)
+    assert "make_test_set" in source.description

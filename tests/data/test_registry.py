@@ -173,3 +173,23 @@ def test_paper_configs_start_from_the_originals_initialisation_and_adam_update(p
     assert config.train.adam_update == "pytorch"
     assert config.model.model != "srvp" or config.model.initialization == "pytorch"
     assert config.data.validation_fraction == 0.05 and config.train.validation_every == 20_000
+
+
+@pytest.mark.parametrize("name,facts", [
+    ("hafsvg_smmnist", dict(dataset="smmnist", deterministic=True, num_groups=4, noise_size=16, beta_z=1e-4,
+                            conditioning_frames=5, seq_len=15, test_horizon=25, test_samples=100,
+                            architecture="dcgan")),
+    ("hafsvg_kth", dict(num_groups=4, noise_size=24, beta_z=1e-6, conditioning_frames=10, seq_len=20,
+                        test_horizon=20, architecture="vgg")),
+    ("hafsvg_bair", dict(num_groups=4, noise_size=64, beta_z=1e-4, conditioning_frames=2, seq_len=12,
+                         test_horizon=28, architecture="vgg"))])
+def test_hafsvg_paper_settings(name, facts):
+    """HAF-SVG's section 5: Moving-MNIST with constant-velocity bounces, |z^j| 16 / 24 / 64, 5->10 (test 25),
+    KTH 10->10 (test 20), BAIR 2->10 (test 28)."""
+    try:
+        _parse([f"--flagfile={os.path.join(REPO, 'configs', name + '.flags')}"])
+        values = {key: flags.FLAGS[key].value for key in facts}
+        assert flags.FLAGS["model"].value == "hafsvg" and flags.FLAGS["feature_aligner"].value
+    finally:
+        flags.FLAGS.unparse_flags()
+    assert values == facts

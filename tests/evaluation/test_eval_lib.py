@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from conftest import TINY_DATA, TINY_MODEL, needs_bfloat16
-from eval_testlib import i3d_weights, lpips_weights, trained_run, untrained_workdir, write_npz
+from eval_testlib import hafsvg_run, i3d_weights, lpips_weights, trained_run, untrained_workdir, write_npz
 from tfvideo.evaluation import eval_lib, metrics
 from tfvideo.evaluation import results as results_lib
 
@@ -216,23 +216,52 @@ def test_num_samples_defaults_to_the_runs_test_samples(tmp_path_factory, tmp_pat
     assert os.path.basename(setup.output_dir).startswith(f"step3_n3_c{P}_h{N}")
     given = eval_lib.prepare(workdir, eval_lib.EvalOptions(num_videos=2, num_samples=5))
     assert given.options.num_samples == 5 and given.spec["paper_num_samples"] == 3
-    assert results_lib.comparability(given, 2)["notes"][-1] == ("Best of 5 futures per video; this run's protocol is "
-                                                             "best of 3 (--test_samples).")
+    notes = results_lib.comparability(given, 2)["notes"]
+    assert notes[-2:] == ["Best of 5 futures per video; the SRVP paper (Franceschi et al. 2020) protocol is best of "
+                          "100 (--num_samples).",
+                          "Best of 5 futures per video; this run's protocol is best of 3 (--test_samples)."]
 
 
 def test_results_say_whether_they_can_be_compared_with_the_papers(tmp_path_factory, tmp_path):
     """results.json's "comparability" and results.md's notes: the dataset's notes (the offline digit subset), a part
-    of the test set; no note for the whole test set of a full dataset at the run's protocol."""
+    of the test set, the paper protocol (SRVP's SM-MNIST: 5 + 20); no note for the whole test set of a full dataset
+    at the paper's protocol."""
     setup = _fake_setup(tmp_path_factory, tmp_path, predict=None, num_videos=2)
     setup = dataclasses.replace(setup, predict=eval_lib._load_predictor("unused", setup.options, setup.config)[1])
     results = eval_lib.evaluate("unused", stream=QUIET, setup=setup)
     total = setup.source.num_test_videos
     subset = f"Scored on 2 of the {total} test videos (--num_videos); the papers score all of them."
+    protocol = (f"{P} conditioning + {N} predicted frames; the SRVP paper (Franceschi et al. 2020) protocol on smmnist "
+                "is 5 + 20 (--conditioning_frames, --horizon).")
     assert results["comparability"] == {"comparable_to_paper": False,
-                                        "notes": [*setup.source.comparability_notes, subset]}
+                                        "notes": [*setup.source.comparability_notes, subset, protocol]}
     table = open(os.path.join(setup.output_dir, eval_lib.TABLE_FILE)).read()
     assert f"not comparable with the papers' tables. {subset}" in table
-    full_data = dataclasses.replace(setup, spec={**setup.spec, "dataset": {**setup.spec["dataset"],
-                                                                          "comparability_notes": []}})
+    full_data = dataclasses.replace(setup, spec={**setup.spec, "conditioning_frames": 5, "horizon": 20,
+                                                 "dataset": {**setup.spec["dataset"], "comparability_notes": []}})
     assert results_lib.comparability(full_data, total) == {"comparable_to_paper": True, "notes": []}
     assert results_lib.comparability(full_data, total - 1)["comparable_to_paper"] is False
+    sampled = dataclasses.replace(full_data, spec={**full_data.spec, "dt": 1.0, "num_samples": 100,
+                                                   "paper_num_samples": 100, "metrics": ["psnr", "ssim", "fvd"]})
+    notes = results_lib.comparability(sampled, total)["notes"]
+    assert len(notes) == 1 and "PyTorch port" in notes[0] and "TF-Hub" in notes[0]
+    zeroed = dataclasses.replace(full_data, spec={**full_data.spec, "zeroed_groups": [2, 3]})
+    assert results_lib.comparability(zeroed, total)["notes"] == [
+        "Groups z^2,3 of z fixed to zero (--zeroed_groups): HAF-SVG's ablation (its Figure 8), not the model's "
+        "predictions."]
+
+
+def test_zeroed_groups_sample_the_ablation_in_their_own_folder(tmp_path_factory):
+    """--zeroed_groups: the predictor is the model's generate(..., zeroed_groups), the spec and folder name it."""
+    workdir = hafsvg_run(tmp_path_factory)
+    options = eval_lib.EvalOptions(num_videos=1, num_samples=2, zeroed_groups=("2",))
+    setup = eval_lib.prepare(workdir, options)
+    full = eval_lib.prepare(workdir, dataclasses.replace(options, zeroed_groups=()))
+    assert setup.spec["zeroed_groups"] == [2] and "zeroed_groups" not in full.spec
+    assert setup.output_dir.endswith("_zeroed2") and setup.output_dir != full.output_dir
+    context = next(iter(setup.source.test_batches(1)))[0, :P]
+    expected = setup.model.generate(context[None], num_samples=2, horizon=N, seed=0, zeroed_groups=(2,))
+    np.testing.assert_array_equal(setup.predict(context, 0), expected.numpy()[0])
+    assert not np.array_equal(setup.predict(context, 0), full.predict(context, 0))
+    with pytest.raises(eval_lib.EvalError, match="not to a --tflite file or a --baseline"):
+        eval_lib.prepare(workdir, dataclasses.replace(options, baseline="black"))

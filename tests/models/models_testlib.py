@@ -68,10 +68,11 @@ def zero_states(layer, rows):
     return [group.zero_state(rows) for group in layer.groups]
 
 
-def reference_loss(model, videos, z_noise):
+def reference_loss(model, videos, z_noise, first=1):
     """The original `train(x)`: teacher forcing, skips of the last observed frame min(i - 1, P - 1) (not the
     original's P - 2), nn.MSELoss() (mean) per frame summed over time, KL summed over dims / batch size.
-    With groups, the prior's groups condition on the posterior's samples. Returns (mse, kld) floats."""
+    With groups, the prior's groups condition on the posterior's samples. Only frames i >= first enter the
+    sums (HAF-SVG's eq. 1: first = P). Returns (mse, kld) floats."""
     batch, length = videos.shape[:2]
     enc = lambda frame: model.encoder(frame, training=False)
     post, prior = zero_states(model.posterior, batch), zero_states(model.prior, batch)
@@ -86,6 +87,8 @@ def reference_loss(model, videos, z_noise):
         mu_p, logvar_p, _, prior = grouped_step(model.prior, h, prior, z=z)
         g, pred = model.predictor.step(tf.concat([h, tf.constant(z, tf.float32)], -1), pred)
         x_pred = model.decoder(g, skip)
+        if i < first:
+            continue
         mse += np.mean((x_pred.numpy() - videos[:, i].numpy()) ** 2)
         kl = (0.5 * (logvar_p - logvar) + (np.exp(logvar) + (mu - mu_p) ** 2) / (2 * np.exp(logvar_p)) - 0.5)
         kld += kl.sum() / batch

@@ -67,6 +67,23 @@ def test_encoder_values_realign_a_shifted_feature_map():
     np.testing.assert_allclose(aligned, shifted, atol=1e-3)
 
 
+def test_query_reads_the_decoder_and_key_the_encoder():
+    """Q = F_dec Wq and K = F_enc Wk, rows of A over encoder positions: with one-hot codes, Wq mapping code c to
+    c + 1 and Wk = I, decoder position i attends to the encoder position holding code(F_dec[i]) + 1. Swapping the
+    query and key maps, or their inputs, makes it attend elsewhere (code - 1, or rows over decoder positions)."""
+    n = H * W
+    codes = tf.reshape(tf.eye(n), [1, H, W, n])  # encoder position p holds code p
+    decoder = tf.roll(codes, shift=2, axis=2)  # the decoder's positions hold other codes
+    aligner = FeatureAligner(n, "decoder")
+    aligner(decoder, codes)
+    aligner.query.kernel.assign(30.0 * np.roll(np.eye(n, dtype=np.float32), 1, axis=1))  # code c -> c + 1
+    aligner.key.kernel.assign(tf.eye(n))
+    attention = aligner.attention(decoder, codes).numpy()[0]
+    decoder_codes = np.argmax(decoder.numpy().reshape(n, n), axis=-1)
+    np.testing.assert_array_equal(np.argmax(attention, axis=-1), (decoder_codes + 1) % n)
+    assert attention.max(axis=-1).min() > 0.99
+
+
 @pytest.mark.parametrize("architecture", ["dcgan", "vgg"])
 def test_aligned_decoder_reads_3c_channels_at_the_aligned_levels(architecture):
     nf = 2

@@ -72,10 +72,12 @@ def test_sampled_groups_feed_the_later_groups(model):
 
 def test_loss_and_generation_match_step_by_step_references(model, videos):
     """The SVG-LP reference loops of test_svg with eq. 4 written out per group, on a model with 2 groups and the
-    aligner: training conditions the prior's groups on the posterior's samples."""
+    aligner: training conditions the prior's groups on the posterior's samples; eq. 1 sums over the predicted
+    frames P..T-1 only."""
     noise = tf.random.stateless_normal([B, T - 1, 2 * D], seed=[5, 6])
     terms = model.elbo_terms(videos, noise)
-    mse, kld = reference_loss(model, videos, noise.numpy())
+    mse, kld = reference_loss(model, videos, noise.numpy(), first=P)
+    assert 1 < P < T  # frames 1..P-1 left out, P..T-1 in
     assert kld > 0.1
     assert float(terms["reconstruction"]) == pytest.approx(mse, rel=1e-5)
     assert float(terms["kl_z"]) == pytest.approx(kld, rel=1e-4)
@@ -86,7 +88,8 @@ def test_loss_and_generation_match_step_by_step_references(model, videos):
     np.testing.assert_allclose(model.sample_futures(videos[:, :P], S, N, 1, sample_noise), expected, atol=1e-4)
 
 
-def test_one_group_without_aligner_is_exactly_svg(videos, tmp_path):
+def test_one_group_without_aligner_is_svgs_network_with_the_loss_of_eq_1(videos, tmp_path):
+    """Same variables and generation as SVG-LP; the loss leaves out the context frames' terms (SVG's keeps them)."""
     keras.utils.set_random_seed(3)
     svg = perturb_weights(build_model(tiny_config(model=dict(SVG_TINY, noise_size=D))))
     keras.utils.set_random_seed(4)
@@ -98,8 +101,12 @@ def test_one_group_without_aligner_is_exactly_svg(videos, tmp_path):
     assert tf.train.list_variables(svg_path) == tf.train.list_variables(haf_path)  # names and shapes
     tf.train.Checkpoint(model=haf).restore(svg_path).assert_consumed()
     noise = tf.random.stateless_normal([B, T - 1, D], seed=[8, 8])
-    for name, value in svg.elbo_terms(videos, noise).items():
-        np.testing.assert_array_equal(haf.elbo_terms(videos, noise)[name], value, err_msg=name)
+    svg_terms, haf_terms = svg.elbo_terms(videos, noise), haf.elbo_terms(videos, noise)
+    for first, terms in ((1, svg_terms), (P, haf_terms)):
+        mse, kld = reference_loss(svg, videos, noise.numpy(), first=first)
+        assert float(terms["reconstruction"]) == pytest.approx(mse, rel=1e-5)
+        assert float(terms["kl_z"]) == pytest.approx(kld, rel=1e-4)
+    assert float(haf_terms["reconstruction"]) < 0.9 * float(svg_terms["reconstruction"])
     sample_noise = svg.draw_noise(B, S, P, P - 1 + N, seed=9)
     np.testing.assert_array_equal(haf.sample_futures(videos[:, :P], S, N, 1, sample_noise),
                                   svg.sample_futures(videos[:, :P], S, N, 1, sample_noise))

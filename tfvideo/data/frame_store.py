@@ -11,8 +11,8 @@ window of any video one slice away, so training windows can be drawn independent
   among those spanning a window, then a start uniformly among its valid starts (SRVP's sampling). The stream
   therefore depends only on (store, seq_len, stride, videos, seed), and starting at `start_index` gives exactly
   the elements start_index, start_index + 1, ... of the stream that starts at 0 (resumption).
-- Fixed test clips: `random_clips` (seeded, e.g. KTH's 1000 clips with seed 42) or `first_clips` (the first
-  frames of every video long enough).
+- Fixed test clips: `scripted_clips` (drawn as SRVP's test-set scripts draw them, e.g. KTH's and Human3.6M's
+  1000 clips with seed 42) or `first_clips` (the first frames of every video long enough).
 
 Cache directory layout: `frames.u8` (raw uint8 frames, C order) and `index.json` (shape, offsets, names,
 groups, notes). It is written to a temporary directory and renamed into place, so a crash never leaves a
@@ -26,7 +26,7 @@ import json
 import os
 import shutil
 import tempfile
-from typing import Iterable, NamedTuple
+from typing import Any, Callable, Iterable, NamedTuple
 
 from absl import logging
 import numpy as np
@@ -261,35 +261,63 @@ def window_stream(store: FrameStore, *, batch_size: int, seq_len: int, seed: int
     return dataset.prefetch(tf.data.AUTOTUNE)
 
 
-# ---------------------------------------------------------------------------------------------- test clips
+# ------------------------------------------------------------------------------------ test and validation clips
 
 
-def random_clips(store: FrameStore, length: int, num_clips: int, seed: int = 42, *, stride: int = 1,
-                 legacy_rng: bool = False, videos: np.ndarray | None = None) -> np.ndarray:
-    """int64 [num_clips, 2] (video, start): clips of `length` frames taken one in `stride`, drawn like windows.
+def random_clips(store: FrameStore, length: int, num_clips: int, seed: int, *, stride: int = 1,
+                 videos: np.ndarray | None = None) -> np.ndarray:
+    """int64 [num_clips, 2] (video, start): clips of `length` frames taken one in `stride`, drawn like windows
+    from `np.random.default_rng(seed)` (e.g. the validation clips of the videos held out for validation).
 
-    Clip j's video is uniform among the videos spanning a clip, its start uniform among the valid ones; draws
-    are sequential (video then start, clip after clip), so the first k clips do not depend on num_clips.
-
-    legacy_rng: False draws from `np.random.default_rng(seed)` over the videos in store order. True draws as
-      a script seeded with `np.random.seed(seed)` that calls `np.random.randint` does (SRVP's Human3.6M
-      make_test_set): `np.random.RandomState(seed)` over the videos sorted by name, which yields that
-      script's clips when the store holds the same videos with the same numbers of frames.
-    videos: draw only from these video indices (all when None), e.g. the videos held out for validation.
+    Clip j's video is uniform among the videos spanning a clip (of `videos`, all when None), its start uniform
+    among the valid ones; draws are sequential (video then start, clip after clip), so the first k clips do not
+    depend on num_clips. [0, 2] when no video spans a clip.
     """
     eligible = eligible_videos(store, length, stride, videos)
     if not len(eligible):
         return np.zeros((0, 2), np.int64)
-    if legacy_rng:
-        eligible = eligible[np.argsort([store.names[v] for v in eligible], kind="stable")]
-        draw = np.random.RandomState(seed).randint
-    else:
-        draw = np.random.default_rng(seed).integers
+    draw = np.random.default_rng(seed).integers
     clips = np.empty((num_clips, 2), np.int64)
     for j in range(num_clips):
         video = eligible[draw(len(eligible))]
         clips[j] = video, draw(store.lengths[video] - span(length, stride) + 1)
     return clips
+
+
+def scripted_clips(store: FrameStore, length: int, num_clips: int, seed: int, pick_video: Callable[[Any], str],
+                   candidates: Iterable[str], *, stride: int = 1) -> tuple[np.ndarray, int]:
+    """Test clips drawn as SRVP's `make_test_set` scripts draw them: (clips int64 [num_clips, 2], skipped draws).
+
+    `np.random.RandomState(seed)` (the generator behind `np.random.seed(seed)` + `np.random.randint`), clip
+    after clip: `pick_video(rng)` draws the clip's video and returns its name (the dataset's own draw, e.g.
+    KTH's action, person, trial), then `rng.randint(T - span + 1)` its start, T being that video's frames.
+
+    A drawn video missing from the store or shorter than the clip's span is where the original script stops
+    with an error (no start is drawn); here that draw is skipped and the next video drawn, so the clips equal
+    the original's exactly when nothing is skipped. `candidates`: every name `pick_video` may return; when
+    none of them is in the store with enough frames, no clip is drawn ([0, 2]).
+    """
+    index = {name: v for v, name in enumerate(store.names)}
+    needed = span(length, stride)
+    if not any(name in index and store.lengths[index[name]] >= needed for name in candidates):
+        return np.zeros((0, 2), np.int64), 0
+    rng = np.random.RandomState(seed)
+    clips, skipped = [], 0
+    while len(clips) < num_clips:
+        video = index.get(pick_video(rng), -1)
+        if video < 0 or store.lengths[video] < needed:
+            skipped += 1
+            continue
+        clips.append((video, rng.randint(store.lengths[video] - needed + 1)))
+    if skipped:
+        logging.warning("Test clips: %s.", skipped_note(skipped))
+    return np.asarray(clips, np.int64).reshape(-1, 2), skipped
+
+
+def skipped_note(skipped: int) -> str:
+    """What `skipped` draws of `scripted_clips` mean for the test set (a description's and results' note)."""
+    return (f"{skipped} draw(s) of an absent or too short test video skipped (the original script stops there), "
+            "so these test clips are not the original's")
 
 
 def first_clips(store: FrameStore, length: int) -> np.ndarray:

@@ -8,13 +8,15 @@ with Lanczos (Pillow), RGB. Splits: subjects 1, 5, 6, 7, 8 `train`; 9, 11 `test`
 uint8 [T, 64, 64, 3], `subject`, `action`, `camera`, `name`.
 
 Data source (`--dataset=human36m`), as SRVP's: a window or clip takes one frame in 8 (`FRAME_STRIDE`, 6.25 fps)
-from a start that may be any frame. Training windows of `--seq_len` frames (spanning 8 * (seq_len - 1) + 1
-stored frames) are drawn uniformly (video, then start) from the train videos less the share
-`--validation_fraction` (0.05 as SRVP) held out for validation (`validation_split`). Test set = 1000 clips of
-`--conditioning_frames + --test_horizon` frames (53 in the paper setting, spanning 417 stored frames) from the
-test videos, drawn as SRVP's make_test_set does (`np.random.seed(42)`, a video uniformly among the test videos in
-name order, then a start), so they are the original's clips when the decoded videos have the same numbers of
-frames.
+from a start that may be any frame. Training windows of `--seq_len` frames (spanning 8 * (seq_len - 1) + 1 stored
+frames) are drawn uniformly (video, then start) from the train videos less the share `--validation_fraction`
+(0.05 as SRVP) held out for validation (`validation_split`). Test set = 1000 clips of `--conditioning_frames + --test_horizon`
+frames (53 in the paper setting, spanning 417 stored frames) from the test videos, drawn as SRVP's make_test_set
+does (`original_test_clips`: `np.random.seed(42)`, then per clip a video uniformly among all the test videos in the
+order of the original's file names, then a start), so they are the original's clips when the decoded videos have
+the same numbers of frames. A drawn video too short for the clip is where the original script stops
+(`np.random.randint` of a bound <= 0 raises ValueError); here that draw is skipped and the next video drawn, and
+the source's comparability notes say how many draws were skipped.
 
 Size: all frames are kept, about 2.1 million (subjects 1, 5, 6, 7, 8: ~1.56 M; 9, 11: ~0.55 M), 8x as many as
 one in 8. The frame cache that training memory-maps (`tfds_store`) takes ~12 KB per 64x64 RGB frame, ~26 GB
@@ -148,6 +150,22 @@ def read_human36m_video(path: str) -> np.ndarray:
         raise video_files.VideoReadError(f"{path}: {err}" if path not in str(err) else str(err)) from err
 
 
+def original_test_clips(store: frame_store.FrameStore, length: int, num_clips: int = NUM_TEST_CLIPS,
+               seed: int = TEST_SEED) -> tuple[np.ndarray, int]:
+    """SRVP's Human3.6M test clips of `length` frames taken one in `FRAME_STRIDE`: (clips int64 [num_clips, 2]
+    (video, start), skipped draws), `frame_store.scripted_clips` with a video drawn uniformly among *all* the
+    test videos, listed as the original lists its files (`sorted(os.listdir(...))` of
+    `S<n>-<action>.<camera>.npz`) (0 skipped: the original's clips when the videos have the same numbers of frames)."""
+    listed = sorted(store.names, key=original_file_name)
+    return frame_store.scripted_clips(store, length, num_clips, seed, lambda rng: listed[rng.randint(len(listed))],
+                                      listed, stride=FRAME_STRIDE)
+
+
+def original_file_name(name: str) -> str:
+    """SRVP's `convert.py` file for our video `name` `S<n>/<action>.<camera>`: `S<n>-<action>.<camera>.npz`."""
+    return name.replace("/", "-", 1) + ".npz"
+
+
 def data_source(cfg: config_lib.DataConfig):
     """The `--dataset=human36m` DataSource (see the module docstring)."""
     tfds_store.check_channels("Human3.6M", cfg.channels, 3)
@@ -157,7 +175,7 @@ def data_source(cfg: config_lib.DataConfig):
     train = tfds_store.cached_store(builder, "train", image_size=cfg.image_size, group_key="subject")
     test = tfds_store.cached_store(builder, "test", image_size=cfg.image_size, group_key="subject")
     length = cfg.conditioning_frames + cfg.test_horizon
-    clips = frame_store.random_clips(test, length, NUM_TEST_CLIPS, TEST_SEED, stride=FRAME_STRIDE, legacy_rng=True)
+    clips, skipped = original_test_clips(test, length)
     split = validation_split(train.names, cfg.validation_fraction)
     description = (f"Human3.6M (TFDS human36m in {builder.data_dir}): one frame in {FRAME_STRIDE} from any start; "
                    f"{len(split['train'])} of {train.num_videos} train videos (subjects 1,5,6,7,8; "
@@ -167,10 +185,12 @@ def data_source(cfg: config_lib.DataConfig):
                    f"np.random.seed({TEST_SEED})), {cfg.image_size}px")
     return store_source.make_store_source(train, test, cfg, test_clips=clips, description=description,
                                           what="Human3.6M", stride=FRAME_STRIDE, train_videos=split["train"],
-                                          validation_videos=split["validation"])
+                                          validation_videos=split["validation"],
+                                          comparability_notes=[frame_store.skipped_note(skipped)] if skipped else [])
 
 
 def validation_split(names, fraction: float) -> dict[str, np.ndarray]:
-    """`splits.split_listed` of the training videos listed by name, as SRVP lists its per-video files (sorted):
-    {"train": int64 [K], "validation": int64 [V - K]}, increasing indices into `names`."""
-    return splits.split_listed(np.argsort(np.asarray(names, dtype=object), kind="stable"), fraction)
+    """`splits.split_listed` of the training videos listed as SRVP lists its per-video files (sorted
+    `original_file_name`s): {"train": int64 [K], "validation": int64 [V - K]}, increasing indices into `names`."""
+    return splits.split_listed(np.asarray(sorted(range(len(names)), key=lambda i: original_file_name(names[i])),
+                                          np.int64), fraction)

@@ -13,10 +13,14 @@ a BT.601 grayscale conversion with OpenCV's INTER_AREA differs by 1.9 on average
 Splits: persons 1-20 `train`, 21-25 `test`; one example per video: `video` uint8 [T, 64, 64, 1], `person`,
 `action`, `scenario` (1-4), `name`.
 
-Data source (`--dataset=kth`): training windows of `--seq_len` frames drawn uniformly (video, then start) from
-the train videos, less the share `--validation_fraction` (0.05 as SRVP) held out for validation
-(`validation_split`, which validation clips come from); test set = 1000 clips of `--conditioning_frames +
---test_horizon` frames (40 in the paper setting) drawn from the test videos with seed 42.
+Data source (`--dataset=kth`): training windows of `--seq_len` frames drawn uniformly (video, then start) from the
+train videos, less the share `--validation_fraction` (0.05 as SRVP) held out for validation
+(`validation_split`, which validation clips come from); test set = 1000 clips of `--conditioning_frames + --test_horizon` frames (40 in the paper
+setting) drawn as SRVP's `make_test_set.py` does (`original_test_clips`: `np.random.seed(42)`, then per clip an
+action, a person, a trial and a start), so they are the original's clips when the decoded videos have the same
+numbers of frames. A drawn video that is absent (an incomplete test split) or too short, where the original script
+stops with an error, is skipped and the next one drawn; the source's comparability notes then say how many draws
+were skipped.
 """
 
 from __future__ import annotations
@@ -132,6 +136,24 @@ def validation_split(names: Sequence[str], fraction: float,
     return splits.split_listed(np.asarray(listed, np.int64), fraction, seed)
 
 
+def draw_test_video(rng) -> str:
+    """The next test video of SRVP's `make_test_set.py`: an action, a person (21-25), then a trial (1-4), drawn in
+    that order with `rng.randint` (a `np.random.RandomState`); returns `personPP_ACTION_dT`."""
+    action = ACTIONS[rng.randint(len(ACTIONS))]
+    person = rng.randint(TEST_PERSONS[0], TEST_PERSONS[-1] + 1)
+    trial = rng.randint(1, 5)
+    return f"person{person:02d}_{action}_d{trial}"
+
+
+def original_test_clips(store: frame_store.FrameStore, length: int, num_clips: int = NUM_TEST_CLIPS,
+               seed: int = TEST_SEED) -> tuple[np.ndarray, int]:
+    """SRVP's KTH test clips of `length` frames from the test videos in `store`: (clips int64 [num_clips, 2]
+    (video, start), skipped draws), `frame_store.scripted_clips` with `draw_test_video` (0 skipped: the
+    original's clips when the videos have the same numbers of frames)."""
+    names = [f"person{p:02d}_{a}_d{t}" for a in ACTIONS for p in TEST_PERSONS for t in range(1, 5)]
+    return frame_store.scripted_clips(store, length, num_clips, seed, draw_test_video, names)
+
+
 def read_kth_video(path: str) -> np.ndarray:
     """uint8 [T, 64, 64, 1]: every frame, as SRVP's preprocessing (see the module docstring)."""
     return video_files.read_video(path, channels=3, frame_transform=srvp_frame)
@@ -195,12 +217,15 @@ def data_source(cfg: config_lib.DataConfig):
     tfds_store.require_prepared(builder, MISSING)
     train = tfds_store.cached_store(builder, "train", image_size=cfg.image_size, group_key="person")
     test = tfds_store.cached_store(builder, "test", image_size=cfg.image_size, group_key="person")
-    clips = frame_store.random_clips(test, cfg.conditioning_frames + cfg.test_horizon, NUM_TEST_CLIPS, TEST_SEED)
+    clips, skipped = original_test_clips(test, cfg.conditioning_frames + cfg.test_horizon)
     split = validation_split(train.names, cfg.validation_fraction)
     description = (f"KTH (TFDS kth in {builder.data_dir}): {len(split['train'])} of {train.num_videos} train "
                    f"videos (persons 1-20; {len(split['validation'])} held out for validation, "
                    f"--validation_fraction={cfg.validation_fraction:g}, seed {splits.VALIDATION_SEED}), "
                    f"{len(clips)} test clips of {cfg.conditioning_frames + cfg.test_horizon} frames from "
-                   f"{test.num_videos} test videos (persons 21-25, seed {TEST_SEED}), {cfg.image_size}px")
+                   f"{test.num_videos} test videos (persons 21-25, drawn as SRVP's make_test_set with "
+                   f"np.random.seed({TEST_SEED})), {cfg.image_size}px")
+    notes = [frame_store.skipped_note(skipped)] if skipped else []
     return store_source.make_store_source(train, test, cfg, test_clips=clips, description=description, what="KTH",
-                                          train_videos=split["train"], validation_videos=split["validation"])
+                                          train_videos=split["train"], validation_videos=split["validation"],
+                                          comparability_notes=notes)

@@ -16,7 +16,7 @@ from tfvideo.data.registry import DataSource
 def make_store_source(train: frame_store.FrameStore, test: frame_store.FrameStore, cfg: config_lib.DataConfig,
                       *, test_clips: np.ndarray, description: str, what: str, stride: int = 1,
                       train_videos: np.ndarray | None = None,
-                      validation_videos: np.ndarray | None = None) -> DataSource:
+                      validation_videos: np.ndarray | None = None, comparability_notes=()) -> DataSource:
     """Training windows of `cfg.seq_len` frames from `train`; test set = `test_clips` [K, 2] of `test`.
 
     stride: windows and test clips take one stored frame in `stride` (Human3.6M: 8); `test_clips` must have
@@ -25,6 +25,7 @@ def make_store_source(train: frame_store.FrameStore, test: frame_store.FrameStor
     validation_videos: the indices of the `train` videos held out for validation; the source's validation clips
       are `splits.NUM_VALIDATION_CLIPS` clips of the test length drawn from them with seed
       `splits.VALIDATION_SEED` (none when None).
+    comparability_notes: the source's `comparability_notes` (why results cannot go next to the papers').
 
     Raises DatasetUnavailableError (naming `what`, the dataset) when no training video is long enough or
     there is no test clip.
@@ -68,7 +69,7 @@ def make_store_source(train: frame_store.FrameStore, test: frame_store.FrameStor
 
     return DataSource(train_stream=train_stream, test_videos=test_videos, description=description,
                       num_test_videos=num_test, test_batches=test_batches, validation_videos=validation,
-                      num_validation_videos=len(validation_clips))
+                      num_validation_videos=len(validation_clips), comparability_notes=tuple(comparability_notes))
 
 
 def _check_frames(store: frame_store.FrameStore, cfg: config_lib.DataConfig, what: str, split: str) -> None:

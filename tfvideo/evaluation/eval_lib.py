@@ -62,6 +62,7 @@ class EvalOptions:
     output_dir: str | None = None  # default: <workdir>/eval/<tag>
     precision: str = "float32"  # dtype policy the model samples with (tfvideo.perf.precision); part of the tag
     checkpoint: str = "final"  # config.CHECKPOINTS: the final checkpoint or the best validation score's
+    zeroed_groups: tuple = ()  # HAF-SVG's ablation: groups of z (1..G) fixed to zero; part of the tag
 
 
 @dataclasses.dataclass
@@ -111,6 +112,9 @@ def _load_predictor(workdir: str, options: EvalOptions, config):
     if options.checkpoint != "final" and (options.tflite is not None or options.baseline is not None):
         raise EvalError(f"--checkpoint={options.checkpoint} picks the run's weights: a --tflite file holds its own "
                         "and a --baseline has none. Drop --checkpoint.")
+    if options.zeroed_groups and (options.tflite is not None or options.baseline is not None):
+        raise EvalError("--zeroed_groups applies to a HAF-SVG run's checkpoint, not to a --tflite file or a "
+                        "--baseline: drop one of them.")
     if options.tflite is not None:
         if options.baseline is not None:
             raise EvalError("Give --tflite or --baseline, not both.")
@@ -138,18 +142,44 @@ def _load_predictor(workdir: str, options: EvalOptions, config):
     except InvalidInputError as error:
         raise EvalError(f"--dt: {error}") from None
     horizon = options.horizon or config.data.test_horizon
+    zeroed = _zeroed_groups(model, options.zeroed_groups)
+    extra = {"zeroed_groups": zeroed} if zeroed else {}
 
     def sample(context, index):
         out = model.generate(context[None], num_samples=options.num_samples, horizon=horizon, dt=dt,
-                             seed=options.seed + index)
+                             seed=options.seed + index, **extra)
         return out.numpy()[0]
     described = {"predictor": "model", "checkpoint": os.path.abspath(trained.checkpoint),
-                 "checkpoint_step": trained.step}
+                 "checkpoint_step": trained.step, **({"zeroed_groups": list(zeroed)} if zeroed else {})}
     if trained.precision != "float32":  # float32 evaluations keep the spec (and folder) they always had
         described["precision"] = trained.precision
     if options.checkpoint != "final":  # so do evaluations of the final checkpoint
         described["checkpoint_choice"] = options.checkpoint
     return model, sample, described
+
+
+def _zeroed_groups(model, groups) -> tuple[int, ...]:
+    """The sorted groups of --zeroed_groups (HAF-SVG's ablation, its Figure 8), checked against `model`."""
+    if not groups:
+        return ()
+    from tfvideo.models.base import InvalidInputError
+    if not hasattr(model, "validate_zeroed_groups"):
+        raise EvalError(f"--zeroed_groups is HAF-SVG's ablation of its groups of z; this run's model is "
+                        f"{type(model).__name__}, which has none: drop --zeroed_groups or evaluate a --model=hafsvg "
+                        "run.")
+    try:
+        return model.validate_zeroed_groups([_group_number(g) for g in groups])
+    except InvalidInputError as error:
+        raise EvalError(f"--zeroed_groups: {error}") from None
+
+
+def _group_number(value):
+    """An int from a --zeroed_groups item (the CLI gives strings); other values are left for the model to refuse."""
+    try:
+        return int(value) if isinstance(value, str) else value
+    except ValueError:
+        raise EvalError(f"--zeroed_groups takes group numbers separated by commas (e.g. 2,3); got {value!r}.") \
+            from None
 
 
 def _check_context(model, config, num_context: int) -> None:
@@ -276,7 +306,8 @@ def _tag(spec: dict) -> str:
     if spec["dt"] is not None:
         tag += f"_dt{spec['dt']:g}_seed{spec['seed']}"
     extra = [m for m in spec["metrics"] if m not in ("psnr", "ssim")]
-    return "_".join([tag, *extra, *([spec["precision"]] if spec.get("precision") else [])])
+    zeroed = ["zeroed" + "-".join(map(str, spec["zeroed_groups"]))] if spec.get("zeroed_groups") else []
+    return "_".join([tag, *extra, *([spec["precision"]] if spec.get("precision") else []), *zeroed])
 
 
 # ------------------------------------------------------------------------------------------------ per video

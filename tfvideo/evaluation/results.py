@@ -10,6 +10,7 @@ import os
 import numpy as np
 
 from tfvideo.evaluation import metrics as metrics_lib
+from tfvideo.evaluation import protocols
 
 FORMAT = "tfvideo-eval-v1"
 ONE_VIDEO_NOTE = "a 95% interval needs at least 2 videos"  # results of 1 video: ci95 and std are null
@@ -39,6 +40,7 @@ def aggregate(setup, records: list[dict]) -> dict:
         **{k: spec[k] for k in ("predictor", "model", "checkpoint", "checkpoint_step")},
         "precision": spec.get("precision", "float32"),
         "checkpoint_choice": spec.get("checkpoint_choice", "final"),  # --checkpoint: final or best
+        "zeroed_groups": list(spec.get("zeroed_groups", [])),
         "num_videos": len(records),
         "protocol": {k: spec[k] for k in ("num_samples", "conditioning_frames", "horizon", "dt", "seed",
                                           "seed_rule")}
@@ -58,21 +60,38 @@ def aggregate(setup, records: list[dict]) -> dict:
 
 
 def comparability(setup, num_videos: int) -> dict:
-    """{"comparable_to_paper": bool, "notes": why not}: whether these numbers can be put next to the papers' tables
-    (the dataset's own notes, e.g. the offline digit subset; a part of the test set; fewer samples than the run's
-    protocol)."""
+    """{"comparable_to_paper": bool, "notes": why not}: whether these numbers can be put next to the papers' tables.
+
+    Notes: the dataset's own (e.g. the offline digit subset, test clips that are not the original's); a part of
+    the test set; a departure from the paper protocol of the model and dataset (`protocols.protocol_notes`: a
+    dataset no paper used, conditioning frames, horizon, dt, samples); fewer or more samples than the run's
+    --test_samples; FVD from the PyTorch port of I3D; a reduced sampling precision; zeroed groups of z.
+    """
     spec = setup.spec
     notes = list(spec["dataset"]["comparability_notes"])
     if num_videos < setup.source.num_test_videos:
         notes.append(f"Scored on {num_videos} of the {setup.source.num_test_videos} test videos (--num_videos); "
                      "the papers score all of them.")
+    notes += protocols.protocol_notes(spec)
     if spec["dt"] is not None and spec["num_samples"] != spec["paper_num_samples"]:
         notes.append(f"Best of {spec['num_samples']} futures per video; this run's protocol is best of "
                      f"{spec['paper_num_samples']} (--test_samples).")
+    if "fvd" in spec["metrics"]:
+        notes.append("FVD from the PyTorch port's I3D weights (--fvd_weights), not the TF-Hub i3d-kinetics-400 "
+                     "module the papers used: the two networks differ slightly, so FVD values may differ from the "
+                     "published ones.")
     if spec.get("precision"):
         notes.append(f"Sampled with the convolutional networks in {spec['precision']} (--precision); the papers "
                      "sample in float32.")
+    if spec.get("zeroed_groups"):
+        notes.append(f"Groups {zeroed_text(spec['zeroed_groups'])} of z fixed to zero (--zeroed_groups): HAF-SVG's "
+                     "ablation (its Figure 8), not the model's predictions.")
     return {"comparable_to_paper": not notes, "notes": notes}
+
+
+def zeroed_text(groups) -> str:
+    """'z^2,3' style names of zeroed groups, as in labels and notes."""
+    return "z^" + ",".join(str(g) for g in groups)
 
 
 def _fvd(records: list[dict]) -> dict:
@@ -97,6 +116,8 @@ def reproduce_command(setup, num_videos: int) -> str:
         parts.append(f"--precision={spec['precision']}")
     if spec.get("checkpoint_choice"):
         parts.append(f"--checkpoint={spec['checkpoint_choice']}")
+    if spec.get("zeroed_groups"):
+        parts.append(f"--zeroed_groups={','.join(map(str, spec['zeroed_groups']))}")
     for flag in ("tflite", "lpips_weights", "fvd_weights", "data_dir"):
         if getattr(options, flag):
             parts.append(f"--{flag}={getattr(options, flag)}")
@@ -106,6 +127,8 @@ def reproduce_command(setup, num_videos: int) -> str:
 def label(results: dict) -> str:
     """Short name of an evaluation for tables and legends: the run's directory name and what was evaluated."""
     who = results["predictor"] if results["checkpoint_step"] is None else f"step {results['checkpoint_step']}"
+    if results.get("zeroed_groups"):
+        who += f", {zeroed_text(results['zeroed_groups'])} zeroed"
     return f"{os.path.basename(os.path.normpath(results['workdir']))} ({who})"
 
 

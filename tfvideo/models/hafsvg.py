@@ -14,10 +14,21 @@ SVG-LP (`tfvideo.models.svg`, whose docstring gives the model, the loss and its 
    (4 = every level, the paper). `--aligner_value=decoder` takes V from the decoder features as printed;
    `encoder` takes them from the encoder features.
 
-With --num_groups=1 and no aligner the model is exactly SVG-LP: same variables, same outputs.
+Objective: eq. 1 of the paper, the ELBO of the predicted frames given the first k = P conditioning frames,
 
-The paper's ablation "fix z^j to zero" (its Figure 8): `generate(..., zeroed_groups=(j,))`, groups numbered
-1..G as in the paper. The zeroed groups are zero at every predicted frame (the later groups condition on the
+    L = sum_{t=P}^{T-1} [ E_q log p(x_t | z_t, x_0:t-1) - beta KL(q(z_t | x_0:t) || p(z_t | x_0:t-1)) ]
+
+(frames numbered from 0 here, from 1 in the paper), with SVG-LP's reductions (module `svg`): minimised are
+reconstruction = sum_{t=P}^{T-1} mean (x^_t - x_t)^2 ("reconstruction") plus beta_z * kl_z, kl_z = mean_batch
+sum_{t=P}^{T-1} sum_dims KL ("kl_z"), with KL the sum of the groups' KLs. SVG's code (and `svg.SVG`) sums over
+t = 1..T-1, the context frames too. The context is still read by the posterior, prior and predictor (their
+states at frame P depend on it); only the terms of frames 1..P-1 are left out.
+
+With --num_groups=1 and no aligner the model is SVG-LP's network: same variables (a checkpoint of one restores
+into the other), same generation; only the loss differs, by the context frames' terms.
+
+The paper's ablation "fix z^j to zero" (its Figure 8): `generate(..., zeroed_groups=(j,))`, or
+`python -m tfvideo.evaluate --zeroed_groups=j`, groups numbered 1..G as in the paper. The zeroed groups are zero at every predicted frame (the later groups condition on the
 zeros); the context is still read with posterior samples.
 """
 
@@ -50,6 +61,10 @@ class HAFSVG(svg.SVG):
         return aligner_lib.AlignedFrameDecoder(cfg.architecture, self.channels, cfg.base_channels,
                                                aligner_levels=cfg.aligner_levels, value_source=cfg.aligner_value,
                                                name="decoder")
+
+    def first_loss_frame(self) -> int:
+        """Eq. 1 sums over the predicted frames t = P..T-1 only (see the module docstring)."""
+        return self.conditioning_frames
 
     def validate_zeroed_groups(self, zeroed_groups) -> tuple[int, ...]:
         """Sorted tuple of distinct group numbers in 1..G, from an int or an iterable of ints."""

@@ -29,7 +29,7 @@ residual_gain and its biases zero, as the original code's `init` sets them; the 
 The other layers, which the original leaves at PyTorch's defaults:
 - "keras" (default): Keras' defaults. Dense kernels glorot-uniform U(-sqrt(6 / (fan_in + fan_out)), +...), zero
   biases; the q(z) LSTMCell: glorot-uniform kernel, orthogonal recurrent kernel, one bias, zero but 1 on the forget
-  gate. Within one MLP the layers share one integer-seeded initializer (equal-shaped kernels start equal).
+  gate. Every layer of an MLP draws its kernel independently (`layers_lib.reseeded`), equal-shaped ones too.
 - "pytorch": the original's. Content network, q(y_1) MLP, q(z) head and p(z|y) MLP: kernel and bias
   ~ U(-1/sqrt(fan_in), 1/sqrt(fan_in)) (nn.Linear; layers_lib.PyTorchDense); q(z) LSTM (layers_lib.PyTorchLSTMCell):
   kernel, recurrent kernel and two bias vectors b_ih, b_hh ~ U(-1/sqrt(hidden), 1/sqrt(hidden)), both biases
@@ -182,8 +182,11 @@ class SRVP(base.VideoPredictor):
         flat_inputs = tf.reshape(inputs, [-1, inputs.shape[-1]])
         flat_skips = None
         if skips is not None:
-            flat_skips = [tf.reshape(tf.broadcast_to(s[:, None], tf.concat([shape[:2], tf.shape(s)[1:]], 0)),
-                                     tf.concat([[-1], tf.shape(s)[1:]], 0)) for s in skips]
+            # ensure_shape: the reshape loses the static channel counts, without which TFLite's converter cannot
+            # lower the decoder's convolutions of concat[h, skip] to builtins.
+            flat_skips = [tf.ensure_shape(
+                tf.reshape(tf.broadcast_to(s[:, None], tf.concat([shape[:2], tf.shape(s)[1:]], 0)),
+                           tf.concat([[-1], tf.shape(s)[1:]], 0)), [None, *s.shape[1:]]) for s in skips]
         frames = self.decoder(flat_inputs, flat_skips, training=training)
         return tf.reshape(frames, tf.concat([shape[:2], tf.shape(frames)[1:]], axis=0))
 

@@ -1,8 +1,9 @@
 """SVG-LP: Stochastic Video Generation with a Learned Prior (Denton & Fergus, ICML 2018).
 
 This module is also the one implementation of the SVG family: HAF-SVG (`tfvideo.models.hafsvg`) is this
-model with z split into G groups and a feature aligner in the decoder. With G = 1 and no aligner HAF-SVG *is*
-this model: same variables (a checkpoint of one restores into the other) and same outputs.
+model with z split into G groups, a feature aligner in the decoder, and a loss over the predicted frames only
+(`first_loss_frame`). With G = 1 and no aligner HAF-SVG has this model's variables (a checkpoint of one
+restores into the other) and generation.
 
 Frames x_0 .. x_{T-1}; h_t = E(x_t) is the frame encoder's output (g_dim = `encoding_size`, tanh). For t >= 1:
 
@@ -198,8 +199,9 @@ class FramePredictor(keras.layers.Layer):
 class SVG(base.VideoPredictor):
     """SVG-LP as a Keras model. Videos are float32 [B, T, H, W, C] in [0, 1], H = W = 64.
 
-    `conditioning_frames` (P) is the training context length: it only chooses which frame's skips decode the
-    training frames (`skip_frame_indices`); at generation the context is whatever is given.
+    `conditioning_frames` (P) is the training context length: it chooses which frame's skips decode the training
+    frames (`skip_frame_indices`) and, in HAF-SVG, the first frame of the loss (`first_loss_frame`); at
+    generation the context is whatever is given.
     """
 
     loss_term_names = ("loss", "reconstruction", "kl_z")
@@ -276,6 +278,11 @@ class SVG(base.VideoPredictor):
                                  seed=self.noise_seed)
         return self.elbo_terms(videos, noise, training=training)
 
+    def first_loss_frame(self) -> int:
+        """The first frame t (0-based) whose reconstruction and KL enter the loss: 1, every frame but the first,
+        as SVG's code (HAF-SVG: the first predicted frame)."""
+        return 1
+
     def elbo_terms(self, videos, z_noise, training=False):
         """Loss terms with explicit posterior noise z_noise [B, T - 1, G * nz] (entry t - 1 for frame t)."""
         encoded = self.encode(videos, training=training)
@@ -283,14 +290,17 @@ class SVG(base.VideoPredictor):
         q, z = self.posterior(h[:, 1:], noise=z_noise)
         p, _ = self.prior(h[:, :-1], z=z)
         g = self.predictor(tf.concat([h[:, :-1], z], axis=-1))
+        # Entry of the first frame in the loss among the [T - 1] per-frame terms; videos with no frame after it
+        # (the 2-frame videos `initialize` creates the variables with) are scored on their last frame.
+        first = tf.minimum(self.first_loss_frame(), tf.shape(videos)[1] - 1) - 1
         skips = None
         if self.model_config.skip_connections:
-            index = self.skip_frame_indices(tf.shape(videos)[1])
+            index = self.skip_frame_indices(tf.shape(videos)[1])[first:]
             skips = [tf.gather(s, index, axis=1) for s in encoded["skips"]]
-        frames = self.decode(g, skips, training=training)
-        squared = tf.square(frames - videos[:, 1:])
+        frames = self.decode(g[:, first:], skips, training=training)  # only the frames the loss reads
+        squared = tf.square(frames - videos[:, 1 + first:])
         reconstruction = tf.reduce_sum(tf.reduce_mean(squared, axis=[0, 2, 3, 4]))
-        kl_z = tf.reduce_mean(tf.reduce_sum(dist_lib.kl_summed(q, p), axis=1))
+        kl_z = tf.reduce_mean(tf.reduce_sum(dist_lib.kl_summed(q, p)[:, first:], axis=1))
         loss = reconstruction + self.model_config.beta_z * kl_z
         return {"loss": loss, "reconstruction": reconstruction, "kl_z": kl_z}
 
