@@ -180,3 +180,25 @@ def test_svg_paper_configs_use_svg_s_own_networks(name):
     from tfvideo import flags as flags_lib
     path = os.path.join(os.path.dirname(__file__), os.pardir, "configs", f"{name}.flags")
     assert flags_lib.config_from_flagfile(path).model.networks == "svg"
+
+
+@pytest.mark.parametrize("dataset, expected", [("kth", 0.25), ("bair", 0.0), ("smmnist", 0.0)])
+def test_a_run_recorded_with_the_kth_only_hold_out_reads_back_as_it_trained(dataset, expected):
+    values = config_lib.Config().to_dict()
+    del values["data"]["validation_fraction"]
+    values["data"].update(dataset=dataset, kth_validation_fraction=0.25)  # config.json of a KTH-only hold-out
+    assert config_lib.Config.from_dict(values).data.validation_fraction == expected
+
+
+def test_validation_and_adam_settings_are_checked_and_validation_is_resumable():
+    for train, message in ((dict(adam_update="sgd"), "--adam_update"),
+                           (dict(validation_every=-1), "--validation_every"),
+                           (dict(validation_videos=0), "--validation_videos"),
+                           (dict(validation_samples=0), "--validation_samples")):
+        with pytest.raises(config_lib.ConfigError, match=message):
+            tiny_config(train=train)
+    old = tiny_config()
+    new = old.replace(train=dict(validation_every=7, validation_videos=3, validation_samples=2))
+    assert config_lib.run_defining_differences(old, new) == []
+    assert config_lib.run_defining_differences(old, old.replace(train=dict(adam_update="pytorch"))) == [
+        "train.adam_update: 'keras' -> 'pytorch'"]

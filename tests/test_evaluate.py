@@ -100,6 +100,30 @@ def test_any_model_is_evaluated_and_only_srvp_gets_the_analyses(tmp_path, capsys
     assert os.path.isfile(out / "samples_000001.png") and not os.path.exists(out / "analyses")
 
 
+@pytest.mark.slow
+def test_checkpoint_best_evaluates_the_best_validation_weights_in_their_own_folder(tmp_path, capsys):
+    from conftest import tiny_config
+    from tfvideo.models import build_model
+    from tfvideo.training import checkpointing, validation
+    workdir = str(tmp_path / "run")
+    config = tiny_config(workdir)
+    checkpointing.prepare_workdir(config)
+    model = build_model(config)
+    common = [f"--workdir={workdir}", "--num_videos=2", "--num_samples=2", "--nofigures"]
+    assert run_cli(evaluate, [*common, "--checkpoint=best"]) == 2
+    assert "error: No best checkpoint in" in capsys.readouterr().err
+    validation.BestCheckpoint(workdir, model).offer(9.5, 2)
+    checkpointing.RunCheckpoint(workdir, model).save(4)
+    assert run_cli(evaluate, common) == 0 and run_cli(evaluate, [*common, "--checkpoint=best"]) == 0
+    final, best = (json.loads(open(os.path.join(workdir, "eval", name, "results.json")).read())
+                   for name in ("step4_n2_c5_h7_dt1_seed0", "beststep2_n2_c5_h7_dt1_seed0"))
+    assert (final["checkpoint_step"], final["checkpoint_choice"]) == (4, "final")
+    assert (best["checkpoint_step"], best["checkpoint_choice"]) == (2, "best")
+    assert "best_checkpoint" in best["checkpoint"] and best["command"].endswith("--checkpoint=best")
+    assert run_cli(evaluate, [*common, "--checkpoint=best", "--baseline=black"]) == 2
+    assert "--checkpoint=best picks the run's weights" in capsys.readouterr().err
+
+
 def test_zeroed_groups_ablation_of_a_hafsvg_run_is_labelled(tmp_path_factory, capsys):
     workdir = hafsvg_run(tmp_path_factory)
     assert run_cli(evaluate, [f"--workdir={workdir}", "--num_videos=2", "--num_samples=2", "--zeroed_groups=2",

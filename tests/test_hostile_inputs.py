@@ -83,7 +83,7 @@ CASES = [
     (TRAIN, ["--test_horizon=1000000000"], "lower --num_gif_samples, --num_gif_videos or --test_horizon", None),
     (TRAIN, ["--num_digits=100000"], "--num_digits must be 1, 2 or 3", None),
     (TRAIN, ["--image_size=48"], "--image_size=48 is not supported", None),
-    (TRAIN, ["--kth_validation_fraction=nan"], "--kth_validation_fraction must be in [0, 1)", None),
+    (TRAIN, ["--validation_fraction=nan"], "--validation_fraction must be in [0, 1)", None),
     (TRAIN, ["--dataset=folder", "--data_dir={file}"], "is not a folder", "file"),
     (TRAIN, ["--workdir={file}"], "is not writable (it is a file, or a folder above it is)", "file"),
     (TRAIN, ["--workdir={bad_config}"], "config.json is not a tfvideo config", "bad_config"),

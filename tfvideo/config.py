@@ -25,9 +25,11 @@ DATASET_NAMES = ("smmnist", "bair", "kth", "human36m", "moving_mnist", "folder")
 BAIR_VIEWS = ("image_aux1", "image_main")
 ARCHITECTURES = ("dcgan", "vgg")
 NETWORKS = ("srvp", "svg")  # whose encoder/decoder of an architecture: tfvideo.models.networks
+ADAM_UPDATES = ("keras", "pytorch")  # tfvideo.training.optimizers: where Adam adds its epsilon
 DYNAMICS = ("residual", "mlp", "gru")
 ALIGNER_VALUES = ("decoder", "encoder")
 INITIALIZATIONS = ("keras", "pytorch")  # tfvideo.models.layers: SRVP's initial weight distributions
+CHECKPOINTS = ("final", "best")  # tfvideo.runs: the newest training checkpoint, or the best validation score's
 PRECISIONS = ("auto", "float32", "mixed_bfloat16", "mixed_float16")  # tfvideo.perf.precision
 STRATEGIES = ("default", "mirrored", "multi_worker", "tpu")  # tfvideo.training.distribute
 KERNEL_GRADS = ("auto", "native", "gemm")  # tfvideo.perf.conv_ops
@@ -55,7 +57,8 @@ MODEL_FIELDS = {
 
 @dataclasses.dataclass(frozen=True)
 class ModelConfig:
-    """Model architecture and loss weights. Defaults: SRVP on Stochastic Moving MNIST (paper).
+    """Model architecture and loss weights. Defaults: SRVP on Stochastic Moving MNIST (paper), but for the initial
+    weights (`initialization`: Keras', the paper configs set the original's).
 
     One flat section for the three models (so config.json keeps one layout); `MODEL_FIELDS` says which fields
     each model reads, and `validate` rejects a field the chosen model does not read unless it keeps its default.
@@ -81,10 +84,9 @@ class ModelConfig:
     # uniform kernels, zero biases, q(z) LSTM with orthogonal recurrent kernel, one bias, forget-gate bias 1.
     # "pytorch", the original code's: content net, q(y_1), q(z) head and p(z|y) kernels and biases ~ nn.Linear's
     # U(-1/sqrt(fan_in), 1/sqrt(fan_in)); q(z) LSTM with two trainable bias vectors, every weight ~
-    # U(-1/sqrt(hidden), 1/sqrt(hidden)). f is orthogonal (residual_gain) with zero biases in both. Default keras: at
-    # a small equal budget both learn alike (configs/quickstart.flags for 300 steps, final nll / kl_z: keras -20190 /
-    # 52.2 (seed 0) and -18980 / 4.9 (seed 1), pytorch -19860 / 35.9 and -19970 / 49.2: seeds differ more than
-    # initialisations); "pytorch" is there to reproduce the original exactly.
+    # U(-1/sqrt(hidden), 1/sqrt(hidden)). f is orthogonal (residual_gain) with zero biases in both. The SRVP paper
+    # configs set "pytorch"; the default stays "keras", chosen by measurement on the quickstart, where both learn
+    # alike (docs/evaluation.md, "Differences from the original training").
     initialization: str = "keras"
     inference_frames: int = 5  # SRVP: k, frames inferring y_1 and the content w
     dynamics: str = "residual"  # SRVP: residual | mlp | gru
@@ -157,9 +159,9 @@ class DataConfig:
     num_digits: int = 2  # SM-MNIST only
     deterministic: bool = False  # SM-MNIST only: deterministic bounces
     bair_view: str = "image_aux1"  # BAIR only: camera view (image_aux1 as in the papers, or image_main)
-    # KTH only: share of the training videos held out for validation and left out of training windows (SRVP's
-    # 5%, picked by video with seed 42: tfvideo.data.kth.validation_split); 0 trains on every training video.
-    kth_validation_fraction: float = 0.05
+    # smmnist, kth, human36m, bair: share of the training items (digits, videos) held out for validation and left
+    # out of training (SRVP's 5%, seed 42: tfvideo.data.splits); 0 trains on every item (and has no validation).
+    validation_fraction: float = 0.05
 
     def validate(self) -> None:
         _check_choice("dataset", self.dataset, DATASET_NAMES)
@@ -173,9 +175,9 @@ class DataConfig:
             raise ConfigError(
                 f"--conditioning_frames={self.conditioning_frames} must be smaller than --seq_len={self.seq_len}: "
                 "training sequences need frames to predict after the conditioning ones.")
-        if isinstance(self.kth_validation_fraction, bool) or not 0 <= self.kth_validation_fraction < 1:
-            raise ConfigError(f"--kth_validation_fraction must be in [0, 1) (0.05 as SRVP, 0 to train on every "
-                              f"training video); got {self.kth_validation_fraction!r}.")
+        if isinstance(self.validation_fraction, bool) or not 0 <= self.validation_fraction < 1:
+            raise ConfigError(f"--validation_fraction must be in [0, 1) (0.05 as SRVP, 0 to train on every "
+                              f"training item); got {self.validation_fraction!r}.")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -187,6 +189,9 @@ class TrainConfig:
     batch_size: int = 128
     seed: int = 0
     learning_rate: float = 3e-4
+    # Adam's update: "keras" (epsilon 1e-7 added to sqrt(v) before the bias correction) or "pytorch" (the original
+    # codes': epsilon 1e-8 added to the bias-corrected sqrt(v)); tfvideo.training.optimizers.
+    adam_update: str = "keras"
     lr_burnin_steps: int = 1_000_000  # constant learning rate
     lr_decay_steps: int = 100_000  # then linear decay to 0
     checkpoint_every: int = 1000
@@ -201,16 +206,23 @@ class TrainConfig:
     strategy: str = "default"  # default | mirrored | multi_worker | tpu: tf.distribute strategy of training
     kernel_grad: str = "auto"  # auto | native | gemm: how convolution kernel gradients are computed
     fused_batch_norm: bool = True  # batch norm as TF's fused kernel (same math)
+    # Validation score (tfvideo.training.validation): every `validation_every` steps (0: never), the mean PSNR of
+    # the best of `validation_samples` futures of the first `validation_videos` held-out clips; the best-scoring
+    # weights are kept in best_checkpoint/. The original: every 20k steps, 25 batches of 16 clips, 100 samples.
+    validation_every: int = 20_000
+    validation_videos: int = 400
+    validation_samples: int = 100
 
     def validate(self) -> None:
         _check_choice("precision", self.precision, PRECISIONS)
         _check_choice("strategy", self.strategy, STRATEGIES)
         _check_choice("kernel_grad", self.kernel_grad, KERNEL_GRADS)
+        _check_choice("adam_update", self.adam_update, ADAM_UPDATES)
         for name in ("train_steps", "batch_size", "checkpoint_every", "max_checkpoints", "log_every",
-                     "max_nonfinite_steps",
+                     "max_nonfinite_steps", "validation_videos", "validation_samples",
                      "video_every", "num_gif_videos", "num_gif_samples"):
             _check_positive_int(name, getattr(self, name))
-        for name in ("lr_burnin_steps", "lr_decay_steps", "seed"):
+        for name in ("lr_burnin_steps", "lr_decay_steps", "seed", "validation_every"):
             if not isinstance(getattr(self, name), int) or getattr(self, name) < 0:
                 raise ConfigError(f"--{name} must be a whole number >= 0; got {getattr(self, name)!r}.")
         validation.int32_seed(self.seed, "--seed", error=ConfigError)  # seeds numpy, Python and TensorFlow
@@ -228,6 +240,7 @@ RESUMABLE_FIELDS = frozenset({
     "train.precision", "train.strategy",  # variables are float32 and strategy-independent in checkpoints
     "train.kernel_grad", "train.fused_batch_norm",
     "data.test_horizon", "data.test_samples",
+    "train.validation_every", "train.validation_videos", "train.validation_samples",  # what is scored, not trained
 })
 
 
@@ -266,7 +279,7 @@ class Config:
         parts = {}
         for name, part_cls in (("model", ModelConfig), ("data", DataConfig), ("train", TrainConfig)):
             known = {f.name for f in dataclasses.fields(part_cls)}
-            given = dict(values.get(name, {}))
+            given = _renamed_fields(name, dict(values.get(name, {})))
             unknown = set(given) - known
             if unknown:
                 raise ConfigError(f"Unknown {name} config field(s): {sorted(unknown)}.")
@@ -304,6 +317,15 @@ def run_defining_differences(old: Config, new: Config) -> list[str]:
             if a != b:
                 out.append(f"{name}: {a!r} -> {b!r}")
     return out
+
+
+def _renamed_fields(section: str, given: dict[str, Any]) -> dict[str, Any]:
+    """A config.json section with its renamed fields under their current names: `kth_validation_fraction` (a KTH-only
+    hold-out; the other datasets trained on every item) is `validation_fraction`, 0 for the other datasets."""
+    if section == "data" and "kth_validation_fraction" in given:
+        fraction = given.pop("kth_validation_fraction")
+        given.setdefault("validation_fraction", fraction if given.get("dataset", "smmnist") == "kth" else 0.0)
+    return given
 
 
 def _as_flag(name: str, value: Any) -> str:

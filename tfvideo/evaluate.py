@@ -1,5 +1,5 @@
-"""Evaluation CLI: `python -m tfvideo.evaluate --workdir=RUN [--num_samples=N] [--num_videos=N] [--dt=...]
-[--horizon=...] [--output_dir=DIR] [--compare=RUN1,RUN2] [--zeroed_groups=2,3]`.
+"""Evaluation CLI: `python -m tfvideo.evaluate --workdir=RUN [--checkpoint=final|best] [--num_samples=N]
+[--num_videos=N] [--dt=...] [--horizon=...] [--output_dir=DIR] [--compare=RUN1,RUN2] [--zeroed_groups=2,3]`.
 
 A thin main over `tfvideo.evaluation.eval_lib` (protocol, resume, results files) and `tfvideo.evaluation.report`
 (curves, sample grids and GIFs, SRVP analyses, comparisons). Writes to --output_dir (default
@@ -53,6 +53,10 @@ CLI.define(flags.DEFINE_enum, "precision", "float32", "Dtype policy the model's 
            "float32 (the default) or a reduced precision where the machine has fast kernels for it (auto: see "
            "docs/performance.md). Part of the output folder's name and of results.json.",
            enum_values=list(config_lib.PRECISIONS))
+CLI.define(flags.DEFINE_enum, "checkpoint", "final", "Weights to evaluate: final (the newest training checkpoint, as "
+           "the original's test script) | best (the best validation score's, kept by training in "
+           "<workdir>/best_checkpoint/). Part of the output folder's name (beststepN) and of results.json.",
+           enum_values=list(config_lib.CHECKPOINTS))
 CLI.define(flags.DEFINE_list, "zeroed_groups", [], "HAF-SVG runs: groups of z (numbered 1..G, e.g. 2,3) fixed to "
            "zero in every predicted frame, the paper's ablation (its Figure 8). Part of the output folder's name, "
            "the results' label and results.json.")
@@ -62,7 +66,7 @@ CLI.define(flags.DEFINE_integer, "figure_videos", 4, "Test videos shown in sampl
 
 def _options(eval_lib):
     names = ("num_samples", "num_videos", "dt", "horizon", "conditioning_frames", "seed", "batch_size", "baseline",
-             "tflite", "lpips_weights", "fvd_weights", "data_dir", "output_dir", "precision")
+             "tflite", "lpips_weights", "fvd_weights", "data_dir", "output_dir", "precision", "checkpoint")
     return eval_lib.EvalOptions(**{name: CLI.value(name) for name in names},
                                 zeroed_groups=tuple(CLI.value("zeroed_groups")))
 

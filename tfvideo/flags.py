@@ -1,6 +1,7 @@
 """absl flags for the CLIs, one per config field (same name), and their freezing into a `Config`.
 
-Defaults are the SRVP paper's Stochastic Moving MNIST settings; `configs/*.flags` list only what differs.
+Defaults are the SRVP paper's Stochastic Moving MNIST settings, but for --initialization and --adam_update (Keras');
+`configs/*.flags` list only what differs.
 """
 
 from __future__ import annotations
@@ -64,8 +65,9 @@ HELP = {
     "num_digits": "SM-MNIST: digits per video (1-3).",
     "deterministic": "SM-MNIST: deterministic bounces (Moving MNIST) instead of stochastic ones.",
     "bair_view": "BAIR: camera view, image_aux1 (the papers') or image_main.",
-    "kth_validation_fraction": "KTH: share of the training videos held out for validation, never in training "
-                               "windows (0.05 as SRVP: picked by video with seed 42); 0 trains on all of them.",
+    "validation_fraction": "smmnist, kth, human36m, bair: share of the training items (digits or videos) held out "
+                           "for validation, never trained on (0.05 with seed 42, as SRVP: tfvideo/data/splits.py); "
+                           "0 trains on all of them (no validation score).",
     # train
     "workdir": "Directory for checkpoints, TensorBoard logs, config.json and sample GIFs. Rerunning with the "
                "same workdir resumes.",
@@ -73,6 +75,9 @@ HELP = {
     "batch_size": "Training batch size.",
     "seed": "Seed of the weights' initialisation, the latent noise and the data stream.",
     "learning_rate": "Adam learning rate.",
+    "adam_update": "Adam's update: keras (epsilon 1e-7 added to sqrt(v) before the bias correction) | pytorch (the "
+                   "original SRVP/SVG codes': epsilon 1e-8 added to the bias-corrected sqrt(v)). Same optimizer "
+                   "state, so a checkpoint of either loads in both.",
     "lr_burnin_steps": "Steps at a constant learning rate before the linear decay.",
     "lr_decay_steps": "Steps of linear decay to 0 after the burn-in (0: constant rate).",
     "checkpoint_every": "Steps between checkpoints.",
@@ -95,6 +100,11 @@ HELP = {
     "strategy": "tf.distribute strategy: default (one device) | mirrored (all local GPUs) | multi_worker "
                 "(hosts listed in TF_CONFIG) | tpu (a TPU VM, or TPU_NAME). --batch_size is the global batch, "
                 "split across replicas. See tfvideo/distribute.py.",
+    "validation_every": "Steps between validation scores (0: never): mean PSNR of the best of --validation_samples "
+                        "futures of --validation_videos held-out clips (--validation_fraction), logged to TensorBoard; "
+                        "the best-scoring weights are kept in <workdir>/best_checkpoint/ (evaluate --checkpoint=best).",
+    "validation_videos": "Held-out clips scored by each validation (at most the dataset's pool of 1000).",
+    "validation_samples": "Futures sampled per held-out clip in each validation (best of N).",
     "max_nonfinite_steps": "Consecutive steps with a NaN/Inf loss or gradient (each skipped) before training "
                            "stops, keeping the last good checkpoint.",
 }

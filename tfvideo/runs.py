@@ -1,7 +1,8 @@
 """A training run read back: its config and its trained model, for evaluation, export and prediction.
 
-`load_trained_model(workdir, step=None)` rebuilds the run's model from its config.json (`load_config` +
-`build_model`) and restores the newest checkpoint (or the checkpoint of `step`) with `RunCheckpoint`. The
+`load_trained_model(workdir, step=None, checkpoint="final")` rebuilds the run's model from its config.json
+(`load_config` + `build_model`) and restores the newest checkpoint (or the checkpoint of `step`; with
+checkpoint="best", the weights of the best validation score in best_checkpoint/) with `RunCheckpoint`. The
 checkpoint also holds the optimizer state, which a trained model does not need, so the match is checked in both
 directions for the model alone:
 
@@ -34,6 +35,8 @@ from tfvideo.perf import precision as precision_lib
 from tfvideo.training import checkpointing
 
 _OBJECT_GRAPH_KEY = "_CHECKPOINTABLE_OBJECT_GRAPH"
+# --checkpoint: the training checkpoints (the newest is the final one) or the best validation score's.
+CHECKPOINT_DIRS = dict(zip(config_lib.CHECKPOINTS, (checkpointing.CHECKPOINT_DIR, checkpointing.BEST_CHECKPOINT_DIR)))
 # Edges below the model that lead to state a trained model does not restore: Keras' compile() tracks the
 # optimizer on the model (its variables are checked by training's own strict restore).
 _SKIPPED_EDGES = frozenset({"optimizer"})
@@ -60,9 +63,18 @@ def load_config(workdir: str) -> config_lib.Config:
         raise RunError(f"Cannot read the run in --workdir={workdir!r}: {error}") from None
 
 
-def load_trained_model(workdir: str, step: int | None = None, precision: str = "float32") -> TrainedModel:
+def load_trained_model(workdir: str, step: int | None = None, precision: str = "float32",
+                       checkpoint: str = "final") -> TrainedModel:
     """The run's model with the weights of its newest checkpoint (or of the checkpoint of `step`), every variable
-    matched (RunError if not), its convolutional networks computing in `precision` (see the module docstring)."""
+    matched (RunError if not), its convolutional networks computing in `precision` (see the module docstring).
+
+    checkpoint: "final" (the training checkpoints: the newest, or `step`'s) or "best" (the weights of the best
+      validation score, `checkpointing.BEST_CHECKPOINT_DIR`; `step` must be None).
+    """
+    if checkpoint not in CHECKPOINT_DIRS:
+        raise RunError(f"--checkpoint={checkpoint!r}: expected one of {', '.join(config_lib.CHECKPOINTS)}.")
+    if checkpoint == "best" and step is not None:
+        raise RunError("A step picks one of the final checkpoints: give it without --checkpoint=best.")
     config = load_config(workdir)
     try:
         policy = precision_lib.resolve_precision(precision)
@@ -73,7 +85,7 @@ def load_trained_model(workdir: str, step: int | None = None, precision: str = "
     except (config_lib.ConfigError, ValueError) as error:
         raise RunError(f"Cannot rebuild the model of --workdir={workdir!r} from its "
                        f"{checkpointing.CONFIG_FILE}: {error}") from None
-    state = checkpointing.RunCheckpoint(workdir, model)
+    state = checkpointing.RunCheckpoint(workdir, model, subdir=CHECKPOINT_DIRS[checkpoint])
     path = _checkpoint_path(state, workdir, step)
     _check_variables_match(path, model, workdir)
     _silence_unread_optimizer_warnings()
@@ -100,8 +112,12 @@ def _checkpoint_path(state: checkpointing.RunCheckpoint, workdir: str, step: int
         path = state.newest_readable()  # the checkpoint restore_latest restores
     except checkpointing.WorkdirError as error:
         raise RunError(str(error)) from None
+    if path is None and os.path.basename(state.directory) == checkpointing.BEST_CHECKPOINT_DIR:
+        raise RunError(f"No best checkpoint in {state.directory}: the run has not been validated yet (training "
+                       "validates every --validation_every steps on the held-out clips of --validation_fraction). "
+                       "Evaluate the final checkpoint (--checkpoint=final), or train further.")
     if path is None:
-        raise RunError(f"No checkpoint in {os.path.join(workdir, checkpointing.CHECKPOINT_DIR)}: train the run "
+        raise RunError(f"No checkpoint in {state.directory}: train the run "
                        "first (python -m tfvideo.train --workdir=...), or point --workdir at a trained run.")
     return path
 
@@ -130,7 +146,8 @@ class _UnreadOptimizerFilter(logging.Filter):
 
     PREFIXES = ("Detecting that an object or model or tf.train.Checkpoint is being deleted with unrestored",
                 "Value in checkpoint could not be found in the restored object: (root).optimizer",
-                "Value in checkpoint could not be found in the restored object: (root).model.optimizer")
+                "Value in checkpoint could not be found in the restored object: (root).model.optimizer",
+                "Value in checkpoint could not be found in the restored object: (root).validation_score")
 
     def filter(self, record: logging.LogRecord) -> bool:
         return not str(record.getMessage()).startswith(self.PREFIXES)

@@ -11,7 +11,7 @@ import tensorflow_datasets as tfds
 
 from tests.conftest import tiny_data_config
 from tfvideo import config as config_lib
-from tfvideo.data import bair, fake_data, registry
+from tfvideo.data import bair, fake_data, registry, splits
 from tfvideo.data.errors import DatasetUnavailableError
 
 NUM_TRAIN, NUM_TEST = 10, 4
@@ -97,3 +97,25 @@ def test_config_and_missing_data_errors(prepared, tmp_path):
         registry.get_data_source(_cfg(tmp_path))
     for needle in (bair.URL, "tfvideo.data.prepare --dataset=bair", "--data_dir=DIR", str(tmp_path)):
         assert needle in str(info.value)
+
+
+def test_held_out_videos_never_train_and_are_the_validation_clips(prepared):
+    source = registry.get_data_source(_cfg(prepared, validation_fraction=0.5))
+    squares = {video: fake_data.moving_square(30, 64, 64, 3, tag=video) for video in range(NUM_TRAIN)}
+    windows = [w for batch in source.train_stream(4, seed=1).take(5).as_numpy_iterator() for w in batch]
+    trained = {_owner(window, squares, range(26)) for window in windows}
+    assert len(trained) == 5  # the 5 kept videos, over two epochs
+    clips = source.validation_videos()
+    assert source.num_validation_videos == 5 and clips.shape == (5, 6, 64, 64, 3)
+    held_out = {_owner(clip, squares, [0]) for clip in clips}  # the first frames of each held-out video
+    assert held_out == set(range(NUM_TRAIN)) - trained
+    everything = registry.get_data_source(_cfg(prepared, validation_fraction=0.0))
+    assert everything.num_validation_videos == 0 and "10 of 10 train videos" in everything.description
+
+
+def _owner(window, squares, starts) -> int:
+    """The generated video whose frames from one of `starts` the window [T, 64, 64, 3] holds."""
+    found = [video for video, frames in squares.items() for start in starts
+             if np.allclose(window * 255, frames[start:start + len(window)], atol=1e-3)]
+    assert len(set(found)) == 1, found
+    return found[0]

@@ -10,7 +10,7 @@ import tensorflow_datasets as tfds
 
 from tests.conftest import tiny_config, tiny_data_config
 from tfvideo import config as config_lib
-from tfvideo.data import fake_data, frame_store, human36m, prepare, registry, tfds_store
+from tfvideo.data import fake_data, frame_store, human36m, prepare, registry, splits, tfds_store
 from tfvideo.data.errors import DatasetUnavailableError
 
 NUM_FRAMES = 40  # all kept; windows of 3 frames span 17 of them (starts 0-23), test clips of 4 span 25 (0-15)
@@ -130,6 +130,22 @@ def test_test_clips_are_the_originals_draws_one_frame_in_8(prepared):
         expected.append((video, rng.randint(test.lengths[video] - frame_store.span(4, 8) + 1)))
     assert _positions(test, clips) == [[place] for place in expected]
     assert {start % 8 for _, start in expected} - {0}
+
+
+def test_training_leaves_out_the_videos_held_out_by_name(prepared):
+    train_store = tfds_store.cached_store(prepared, "train", image_size=64, group_key="subject")
+    split = human36m.validation_split(train_store.names, 0.5)
+    by_name = np.asarray(sorted(range(train_store.num_videos),
+                                key=lambda i: human36m.original_file_name(train_store.names[i])))
+    listed = splits.holdout_split(train_store.num_videos, 0.5)
+    assert split["validation"].tolist() == sorted(by_name[listed["validation"]].tolist()) and len(split["train"])
+    source = registry.get_data_source(_data_config(prepared, validation_fraction=0.5))
+    expected = frame_store.window_stream(train_store, batch_size=6, seq_len=3, seed=4, stride=human36m.FRAME_STRIDE,
+                                         videos=split["train"])
+    np.testing.assert_array_equal(next(iter(source.train_stream(6, seed=4))).numpy(), next(iter(expected)).numpy())
+    clips = source.validation_videos(3)
+    assert clips.shape == (3, 4, 64, 64, 3) and source.num_validation_videos == 1000
+    assert f"{len(split['train'])} of {train_store.num_videos} train videos" in source.description
 
 
 def test_test_clips_draw_among_all_test_videos_in_the_originals_file_order():

@@ -180,7 +180,7 @@ def test_validation_split_follows_srvps_get_fold():
 
 def test_source_leaves_the_held_out_videos_out_of_training(prepared):
     train_store = tfds_store.cached_store(prepared, "train", image_size=64, group_key="person")
-    source = registry.get_data_source(_data_config(prepared, kth_validation_fraction=0.5))
+    source = registry.get_data_source(_data_config(prepared, validation_fraction=0.5))
     split = kth.validation_split(train_store.names, 0.5)
     assert len(split["train"]) == len(split["validation"]) == 4
     assert "4 of 8 train videos" in source.description and "4 held out for validation" in source.description
@@ -190,18 +190,32 @@ def test_source_leaves_the_held_out_videos_out_of_training(prepared):
     everything = next(iter(frame_store.window_stream(train_store, batch_size=16, seq_len=5, seed=2))).numpy()
     np.testing.assert_array_equal(windows, expected)
     assert not np.array_equal(windows, everything)
-    all_videos = registry.get_data_source(_data_config(prepared, kth_validation_fraction=0.0))
+    all_videos = registry.get_data_source(_data_config(prepared, validation_fraction=0.0))
     np.testing.assert_array_equal(next(iter(all_videos.train_stream(16, seed=2))).numpy(), everything)
     assert "8 of 8 train videos" in all_videos.description
-    assert "1 of 8 train videos" in registry.get_data_source(_data_config(prepared, kth_validation_fraction=0.9)
+    assert "1 of 8 train videos" in registry.get_data_source(_data_config(prepared, validation_fraction=0.9)
                                                              ).description  # at least one video trains
+
+
+def test_validation_clips_come_from_the_held_out_videos_only(prepared):
+    train_store = tfds_store.cached_store(prepared, "train", image_size=64, group_key="person")
+    source = registry.get_data_source(_data_config(prepared, validation_fraction=0.5))
+    split = kth.validation_split(train_store.names, 0.5)
+    clips = source.validation_videos(6)
+    assert clips.shape == (6, 7, 64, 64, 1) and source.num_validation_videos == 1000
+    held_out = {int(v) for v in split["validation"]}
+    for clip in np.round(clips * 255).astype(np.uint8):  # each clip is a window of a held-out video
+        assert any(np.array_equal(train_store.clip(video, start, 7), clip)
+                   for video in held_out for start in range(train_store.lengths[video] - 6))
+    np.testing.assert_array_equal(source.validation_videos(2), clips[:2])  # fixed clips: the first k of any draw
+    assert registry.get_data_source(_data_config(prepared, validation_fraction=0.0)).num_validation_videos == 0
 
 
 @pytest.mark.parametrize("fraction", [1.0, -0.1, True])
 def test_validation_fraction_is_checked(fraction):
-    with pytest.raises(config_lib.ConfigError, match="--kth_validation_fraction must be in"):
-        tiny_config(data=dict(dataset="kth", kth_validation_fraction=fraction))
-    assert config_lib.DataConfig().kth_validation_fraction == 0.05
+    with pytest.raises(config_lib.ConfigError, match="--validation_fraction must be in"):
+        tiny_config(data=dict(dataset="kth", validation_fraction=fraction))
+    assert config_lib.DataConfig().validation_fraction == 0.05
 
 
 def _synthetic_test_store(names, lengths):

@@ -165,6 +165,16 @@ def test_smmnist_from_the_offline_digit_subset_says_it_cannot_be_compared_with_t
     assert registry.get_data_source(tiny_config().data).comparability_notes == ()
 
 
+@pytest.mark.parametrize("path", sorted(set(glob.glob(os.path.join(REPO, "configs", "*.flags")))
+                                        - {os.path.join(REPO, "configs", "quickstart.flags")}), ids=os.path.basename)
+def test_paper_configs_start_from_the_originals_initialisation_and_adam_update(path):
+    from tfvideo import flags as flags_lib  # pylint: disable=g-import-not-at-top
+    config = flags_lib.config_from_flagfile(path)
+    assert config.train.adam_update == "pytorch"
+    assert config.model.model != "srvp" or config.model.initialization == "pytorch"
+    assert config.data.validation_fraction == 0.05 and config.train.validation_every == 20_000
+
+
 @pytest.mark.parametrize("name,facts", [
     ("hafsvg_smmnist", dict(dataset="smmnist", deterministic=True, num_groups=4, noise_size=16, beta_z=1e-4,
                             conditioning_frames=5, seq_len=15, test_horizon=25, test_samples=100,

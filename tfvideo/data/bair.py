@@ -10,6 +10,9 @@ its prepared order, without decoding images. Epoch e (of N videos) rotates that 
 drawn from (seed, i), and only the window's frames are decoded. Starting at `start_index` skips undecoded
 records, then continues exactly as the stream that starts at 0. Nothing depends on TF's global seed.
 
+Hold-out: `splits.holdout_split` of the train videos in prepared order (`--validation_fraction`, 5% as SRVP);
+training streams the kept ones, validation clips are the first frames of the held-out ones.
+
 Test set: the 256 test videos in prepared order, first `conditioning_frames + test_horizon` (<= 30) frames.
 """
 
@@ -21,7 +24,7 @@ import numpy as np
 import tensorflow as tf
 
 from tfvideo import config as config_lib
-from tfvideo.data import tfds_store
+from tfvideo.data import splits, tfds_store
 from tfvideo.data.errors import DatasetUnavailableError
 from tfvideo.data.registry import DataSource
 
@@ -102,9 +105,10 @@ def _epoch(base: tf.data.Dataset, epoch, seed: int, count: int, block_size: int)
 
 
 def train_dataset(tfds_builder, *, view: str, batch_size: int, seq_len: int, seed: int = 0, start_index: int = 0,
-                  image_size: int = FRAME_SIZE, with_actions: bool = False,
-                  block_size: int = BLOCK_SIZE) -> tf.data.Dataset:
-    """Endless training stream (see the module docstring).
+                  image_size: int = FRAME_SIZE, with_actions: bool = False, block_size: int = BLOCK_SIZE,
+                  videos: np.ndarray | None = None) -> tf.data.Dataset:
+    """Endless training stream (see the module docstring), of the train videos `videos` (indices in prepared
+    order; all when None).
 
     Returns:
       tf.data.Dataset of float32 [batch_size, seq_len, image_size, image_size, 3] in [0, 1], or with_actions:
@@ -113,8 +117,7 @@ def train_dataset(tfds_builder, *, view: str, batch_size: int, seq_len: int, see
     if not 1 <= seq_len <= FRAMES or batch_size < 1 or seed < 0 or start_index < 0:
         raise ValueError(f"Need 1 <= seq_len <= {FRAMES}, batch_size >= 1, seed and start_index >= 0; got "
                          f"{seq_len}, {batch_size}, {seed}, {start_index}.")
-    base = encoded_examples(tfds_builder, "train", view)
-    count = num_examples(tfds_builder, base, "train")
+    base, count = train_videos(tfds_builder, view, videos)
     first_epoch, skip = divmod(start_index, count)
 
     def indexed_epoch(epoch):
@@ -129,6 +132,28 @@ def train_dataset(tfds_builder, *, view: str, batch_size: int, seq_len: int, see
     dataset = tf.data.Dataset.range(first_epoch, np.iinfo(np.int64).max // (2 * count)).flat_map(indexed_epoch)
     dataset = dataset.skip(skip).map(window, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
     return dataset.batch(batch_size, drop_remainder=True).prefetch(tf.data.AUTOTUNE)
+
+
+def train_videos(tfds_builder, view: str, videos: np.ndarray | None = None) -> tuple[tf.data.Dataset, int]:
+    """(undecoded train videos `videos` in prepared order, all when None; how many there are)."""
+    base = encoded_examples(tfds_builder, "train", view)
+    count = num_examples(tfds_builder, base, "train")
+    if videos is None:
+        return base, count
+    keep = tf.constant(np.isin(np.arange(count), videos))
+    return base.enumerate().filter(lambda index, _: keep[index]).map(lambda _, example: example), \
+        int(keep.numpy().sum())
+
+
+def validation_set(tfds_builder, *, view: str, length: int, videos: np.ndarray, num_videos: int | None = None,
+                   image_size: int = FRAME_SIZE) -> np.ndarray:
+    """float32 [min(num_videos, len(videos)), length, image_size, image_size, 3]: the first `length` frames of
+    the train videos `videos` (held out for validation), in prepared order."""
+    base, count = train_videos(tfds_builder, view, videos)
+    clips = base.take(count if num_videos is None else num_videos).map(
+        lambda ex: _decode_window(ex, 0, length, image_size, False)).batch(256)
+    batches = list(clips.as_numpy_iterator())
+    return np.concatenate(batches) if batches else np.zeros((0, length, image_size, image_size, 3), np.float32)
 
 
 def test_set(tfds_builder, *, view: str, length: int, start: int = 0, end: int | None = None,
@@ -152,11 +177,18 @@ def data_source(cfg: config_lib.DataConfig) -> DataSource:
     tfds_builder = builder(cfg.data_dir)
     tfds_store.require_prepared(tfds_builder, MISSING)
     num_test = num_examples(tfds_builder, encoded_examples(tfds_builder, "test", cfg.bair_view), "test")
+    num_train = num_examples(tfds_builder, encoded_examples(tfds_builder, "train", cfg.bair_view), "train")
+    split = splits.holdout_split(num_train, cfg.validation_fraction)  # items: the train videos, prepared order
     common = dict(view=cfg.bair_view, image_size=cfg.image_size)
+    num_validation = min(len(split["validation"]), splits.NUM_VALIDATION_CLIPS)
 
     def train_stream(batch_size: int, seed: int = 0, start_index: int = 0) -> tf.data.Dataset:
         return train_dataset(tfds_builder, batch_size=batch_size, seq_len=cfg.seq_len, seed=seed,
-                             start_index=start_index, **common)
+                             start_index=start_index, videos=split["train"], **common)
+
+    def validation_videos(num_videos: int | None = None) -> np.ndarray:
+        count = num_validation if num_videos is None else min(int(num_videos), num_validation)
+        return validation_set(tfds_builder, length=length, videos=split["validation"], num_videos=count, **common)
 
     def test_batches(batch_size: int, start: int = 0, num_videos: int | None = None) -> Iterator[np.ndarray]:
         if batch_size < 1 or start < 0:
@@ -172,6 +204,10 @@ def data_source(cfg: config_lib.DataConfig) -> DataSource:
         return np.concatenate(batches) if batches else empty
 
     description = (f"BAIR robot pushing (TFDS {NAME} in {tfds_builder.data_dir}), view {cfg.bair_view}, "
-                   f"{num_test} test videos of {length} frames, {cfg.image_size}px")
+                   f"{len(split['train'])} of {num_train} train videos ({len(split['validation'])} held out for "
+                   f"validation, --validation_fraction={cfg.validation_fraction:g}), {num_test} test videos of "
+                   f"{length} frames, {cfg.image_size}px")
     return DataSource(train_stream=train_stream, test_videos=test_videos, description=description,
-                      num_test_videos=num_test, test_batches=test_batches)
+                      num_test_videos=num_test, test_batches=test_batches,
+                      validation_videos=validation_videos if num_validation else None,
+                      num_validation_videos=num_validation)

@@ -261,7 +261,27 @@ def window_stream(store: FrameStore, *, batch_size: int, seq_len: int, seed: int
     return dataset.prefetch(tf.data.AUTOTUNE)
 
 
-# ---------------------------------------------------------------------------------------------- test clips
+# ------------------------------------------------------------------------------------ test and validation clips
+
+
+def random_clips(store: FrameStore, length: int, num_clips: int, seed: int, *, stride: int = 1,
+                 videos: np.ndarray | None = None) -> np.ndarray:
+    """int64 [num_clips, 2] (video, start): clips of `length` frames taken one in `stride`, drawn like windows
+    from `np.random.default_rng(seed)` (e.g. the validation clips of the videos held out for validation).
+
+    Clip j's video is uniform among the videos spanning a clip (of `videos`, all when None), its start uniform
+    among the valid ones; draws are sequential (video then start, clip after clip), so the first k clips do not
+    depend on num_clips. [0, 2] when no video spans a clip.
+    """
+    eligible = eligible_videos(store, length, stride, videos)
+    if not len(eligible):
+        return np.zeros((0, 2), np.int64)
+    draw = np.random.default_rng(seed).integers
+    clips = np.empty((num_clips, 2), np.int64)
+    for j in range(num_clips):
+        video = eligible[draw(len(eligible))]
+        clips[j] = video, draw(store.lengths[video] - span(length, stride) + 1)
+    return clips
 
 
 def scripted_clips(store: FrameStore, length: int, num_clips: int, seed: int, pick_video: Callable[[Any], str],

@@ -9,7 +9,8 @@ uint8 [T, 64, 64, 3], `subject`, `action`, `camera`, `name`.
 
 Data source (`--dataset=human36m`), as SRVP's: a window or clip takes one frame in 8 (`FRAME_STRIDE`, 6.25 fps)
 from a start that may be any frame. Training windows of `--seq_len` frames (spanning 8 * (seq_len - 1) + 1 stored
-frames) are drawn uniformly (video, then start). Test set = 1000 clips of `--conditioning_frames + --test_horizon`
+frames) are drawn uniformly (video, then start) from the train videos less the share `--validation_fraction`
+(0.05 as SRVP) held out for validation (`validation_split`). Test set = 1000 clips of `--conditioning_frames + --test_horizon`
 frames (53 in the paper setting, spanning 417 stored frames) from the test videos, drawn as SRVP's make_test_set
 does (`original_test_clips`: `np.random.seed(42)`, then per clip a video uniformly among all the test videos in the
 order of the original's file names, then a start), so they are the original's clips when the decoded videos have
@@ -32,7 +33,7 @@ import numpy as np
 import tensorflow_datasets as tfds
 
 from tfvideo import config as config_lib
-from tfvideo.data import frame_store, store_source, tfds_store, video_files
+from tfvideo.data import frame_store, splits, store_source, tfds_store, video_files
 
 URL = "http://vision.imar.ro/human3.6m/"
 TRAIN_SUBJECTS = (1, 5, 6, 7, 8)
@@ -175,10 +176,21 @@ def data_source(cfg: config_lib.DataConfig):
     test = tfds_store.cached_store(builder, "test", image_size=cfg.image_size, group_key="subject")
     length = cfg.conditioning_frames + cfg.test_horizon
     clips, skipped = original_test_clips(test, length)
+    split = validation_split(train.names, cfg.validation_fraction)
     description = (f"Human3.6M (TFDS human36m in {builder.data_dir}): one frame in {FRAME_STRIDE} from any start; "
-                   f"{train.num_videos} train videos (subjects 1,5,6,7,8), {len(clips)} test clips of {length} "
+                   f"{len(split['train'])} of {train.num_videos} train videos (subjects 1,5,6,7,8; "
+                   f"{len(split['validation'])} held out for validation, --validation_fraction="
+                   f"{cfg.validation_fraction:g}), {len(clips)} test clips of {length} "
                    f"frames from {test.num_videos} test videos (subjects 9,11, drawn as SRVP's make_test_set with "
                    f"np.random.seed({TEST_SEED})), {cfg.image_size}px")
     return store_source.make_store_source(train, test, cfg, test_clips=clips, description=description,
-                                          what="Human3.6M", stride=FRAME_STRIDE,
+                                          what="Human3.6M", stride=FRAME_STRIDE, train_videos=split["train"],
+                                          validation_videos=split["validation"],
                                           comparability_notes=[frame_store.skipped_note(skipped)] if skipped else [])
+
+
+def validation_split(names, fraction: float) -> dict[str, np.ndarray]:
+    """`splits.split_listed` of the training videos listed as SRVP lists its per-video files (sorted
+    `original_file_name`s): {"train": int64 [K], "validation": int64 [V - K]}, increasing indices into `names`."""
+    return splits.split_listed(np.asarray(sorted(range(len(names)), key=lambda i: original_file_name(names[i])),
+                                          np.int64), fraction)

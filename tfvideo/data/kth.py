@@ -14,8 +14,8 @@ Splits: persons 1-20 `train`, 21-25 `test`; one example per video: `video` uint8
 `action`, `scenario` (1-4), `name`.
 
 Data source (`--dataset=kth`): training windows of `--seq_len` frames drawn uniformly (video, then start) from the
-train videos, less the share `--kth_validation_fraction` (0.05 as SRVP) held out for validation
-(`validation_split`); test set = 1000 clips of `--conditioning_frames + --test_horizon` frames (40 in the paper
+train videos, less the share `--validation_fraction` (0.05 as SRVP) held out for validation
+(`validation_split`, which validation clips come from); test set = 1000 clips of `--conditioning_frames + --test_horizon` frames (40 in the paper
 setting) drawn as SRVP's `make_test_set.py` does (`original_test_clips`: `np.random.seed(42)`, then per clip an
 action, a person, a trial and a start), so they are the original's clips when the decoded videos have the same
 numbers of frames. A drawn video that is absent (an incomplete test split) or too short, where the original script
@@ -34,7 +34,7 @@ import numpy as np
 import tensorflow_datasets as tfds
 
 from tfvideo import config as config_lib
-from tfvideo.data import frame_store, store_source, tfds_store, video_files
+from tfvideo.data import frame_store, splits, store_source, tfds_store, video_files
 
 ACTIONS = ("boxing", "handclapping", "handwaving", "jogging", "running", "walking")
 URL = "http://www.csc.kth.se/cvap/actions/"
@@ -43,7 +43,6 @@ TEST_PERSONS = tuple(range(21, 26))
 FRAME_SIZE = 64
 NUM_TEST_CLIPS = 1000
 TEST_SEED = 42
-VALIDATION_SEED = 42
 _FILE_NAME = re.compile(r"^person(\d+)_([a-z]+)_d(\d+)_uncomp\.avi$")
 
 MISSING = (
@@ -120,12 +119,11 @@ def parse_name(path: str) -> tuple[int, str, int] | None:
     return int(match.group(1)), match.group(2), int(match.group(3))
 
 
-def validation_split(names: Sequence[str], fraction: float, seed: int = VALIDATION_SEED) -> dict[str, np.ndarray]:
-    """Which training videos train and which are held out for validation, as SRVP's `get_fold('train'/'val')`.
-
-    The videos are listed action by action (in `ACTIONS` order) and by name within an action (SRVP lists each
-    action's directory, in the file system's order); `np.random.RandomState(seed)` shuffles their positions and
-    the first int((1 - fraction) * V) are kept for training (at least one), the rest held out.
+def validation_split(names: Sequence[str], fraction: float,
+                     seed: int = splits.VALIDATION_SEED) -> dict[str, np.ndarray]:
+    """Which training videos train and which are held out for validation: `splits.split_listed` with the videos
+    listed as SRVP lists them, action by action (in `ACTIONS` order) and by name within an action (SRVP lists
+    each action's directory in the file system's order).
 
     Args:
       names: V video names `personPP_ACTION_dS`, in any order (e.g. a FrameStore's).
@@ -135,11 +133,7 @@ def validation_split(names: Sequence[str], fraction: float, seed: int = VALIDATI
       {"train": int64 [K], "validation": int64 [V - K]}: increasing indices into `names`.
     """
     listed = sorted(range(len(names)), key=lambda i: (ACTIONS.index(names[i].split("_")[1]), names[i]))
-    positions = list(range(len(listed)))
-    np.random.RandomState(seed).shuffle(positions)
-    num_train = max(int((1 - fraction) * len(listed)), min(len(listed), 1))
-    return {"train": np.sort(np.asarray([listed[p] for p in positions[:num_train]], np.int64)),
-            "validation": np.sort(np.asarray([listed[p] for p in positions[num_train:]], np.int64))}
+    return splits.split_listed(np.asarray(listed, np.int64), fraction, seed)
 
 
 def draw_test_video(rng) -> str:
@@ -224,13 +218,14 @@ def data_source(cfg: config_lib.DataConfig):
     train = tfds_store.cached_store(builder, "train", image_size=cfg.image_size, group_key="person")
     test = tfds_store.cached_store(builder, "test", image_size=cfg.image_size, group_key="person")
     clips, skipped = original_test_clips(test, cfg.conditioning_frames + cfg.test_horizon)
-    split = validation_split(train.names, cfg.kth_validation_fraction)
+    split = validation_split(train.names, cfg.validation_fraction)
     description = (f"KTH (TFDS kth in {builder.data_dir}): {len(split['train'])} of {train.num_videos} train "
                    f"videos (persons 1-20; {len(split['validation'])} held out for validation, "
-                   f"--kth_validation_fraction={cfg.kth_validation_fraction:g}, seed {VALIDATION_SEED}), "
+                   f"--validation_fraction={cfg.validation_fraction:g}, seed {splits.VALIDATION_SEED}), "
                    f"{len(clips)} test clips of {cfg.conditioning_frames + cfg.test_horizon} frames from "
                    f"{test.num_videos} test videos (persons 21-25, drawn as SRVP's make_test_set with "
                    f"np.random.seed({TEST_SEED})), {cfg.image_size}px")
     notes = [frame_store.skipped_note(skipped)] if skipped else []
     return store_source.make_store_source(train, test, cfg, test_clips=clips, description=description, what="KTH",
-                                          train_videos=split["train"], comparability_notes=notes)
+                                          train_videos=split["train"], validation_videos=split["validation"],
+                                          comparability_notes=notes)

@@ -10,6 +10,11 @@ A `DataSource` gives:
   (all when None), so that evaluation of large test sets keeps memory bounded and can resume mid-set.
 - `num_test_videos`: size of the full test set.
 - `description`: where the data comes from (logged).
+- `validation_videos(num_videos)`: fixed validation clips from the training items held out by
+  `tfvideo.data.splits` (`--validation_fraction`), float32 [min(num_videos, num_validation_videos),
+  conditioning_frames + test_horizon, H, W, C]; the first k do not depend on num_videos. Training scores them
+  periodically. None for the datasets without a hold-out (folder, moving_mnist).
+- `num_validation_videos`: how many validation clips there are (0: no validation score).
 - `comparability_notes`: why results on this data cannot be put next to the papers' tables (empty when they
   can), e.g. SM-MNIST digits from the 5,000-digit offline subset; evaluation records them in results.json.
 """
@@ -33,6 +38,8 @@ class DataSource:
     num_test_videos: int
     test_batches: Callable[..., Iterator[np.ndarray]] | None = None
     comparability_notes: tuple[str, ...] = ()
+    validation_videos: Callable[..., np.ndarray] | None = None
+    num_validation_videos: int = 0
 
     def __post_init__(self):
         if self.test_batches is None:  # default: slices of `test_videos`, generated a batch at a time
@@ -75,33 +82,45 @@ def get_data_source(data_config: config_lib.DataConfig) -> DataSource:
 
 
 def _smmnist_source(cfg: config_lib.DataConfig) -> DataSource:
-    from tfvideo.data import mnist_digits, moving_mnist
+    from tfvideo.data import mnist_digits, moving_mnist, splits
     if cfg.channels != 1:
         raise config_lib.ConfigError(f"Moving MNIST is grayscale: use --channels=1 (got {cfg.channels}).")
     train_digits = mnist_digits.load_digits("train", cfg.data_dir)
+    split = splits.holdout_split(len(train_digits.images), cfg.validation_fraction)  # items: the digits
+    training_images, held_out_images = train_digits.images[split["train"]], train_digits.images[split["validation"]]
     num_test = len(mnist_digits.load_digits("test", cfg.data_dir).images) // cfg.num_digits
+    num_validation = min(len(held_out_images) // cfg.num_digits, splits.NUM_VALIDATION_CLIPS)
     common = dict(num_digits=cfg.num_digits, frame_size=cfg.image_size, deterministic=cfg.deterministic)
+    test_len = cfg.conditioning_frames + cfg.test_horizon
 
     def train_stream(batch_size: int, seed: int = 0, start_index: int = 0) -> tf.data.Dataset:
-        return moving_mnist.make_train_dataset(train_digits.images, batch_size=batch_size, seq_len=cfg.seq_len,
+        return moving_mnist.make_train_dataset(training_images, batch_size=batch_size, seq_len=cfg.seq_len,
                                                seed=seed, start_index=start_index, **common)
 
     def test_videos(num_videos: int | None = None, start: int = 0) -> np.ndarray:
         test_digits = mnist_digits.load_digits("test", cfg.data_dir)
-        return moving_mnist.make_test_set(test_digits.images, seq_len=cfg.conditioning_frames + cfg.test_horizon,
-                                          num_videos=num_videos, start=start, **common)
+        return moving_mnist.make_test_set(test_digits.images, seq_len=test_len, num_videos=num_videos, start=start,
+                                          **common)
 
     def test_batches(batch_size: int, start: int = 0, num_videos: int | None = None) -> Iterator[np.ndarray]:
         end = num_test if num_videos is None else min(int(num_videos), num_test)
         for first in range(start, end, batch_size):
             yield test_videos(min(first + batch_size, end), start=first)
 
+    def validation_videos(num_videos: int | None = None) -> np.ndarray:  # disjoint pairs of held-out digits
+        count = num_validation if num_videos is None else min(int(num_videos), num_validation)
+        return moving_mnist.make_test_set(held_out_images, seq_len=test_len, num_videos=count,
+                                          seed=splits.VALIDATION_SEED, **common)
+
     kind = "deterministic" if cfg.deterministic else "stochastic"
     description = (f"{kind} Moving MNIST, {cfg.num_digits} digit(s), {cfg.image_size}x{cfg.image_size}, digits "
-                   f"from {train_digits.source}")
+                   f"from {train_digits.source}: {len(training_images):,} training digits, {len(held_out_images):,} "
+                   f"held out for validation (--validation_fraction={cfg.validation_fraction:g})")
     notes = () if train_digits.full_mnist else (
         f"SM-MNIST digits come from the {MNIST_SUBSET}-digit offline subset ({len(train_digits.labels):,} training "
         f"digits, {num_test:,} test videos) instead of MNIST's 60,000 training digits and ~{PAPER_SMMNIST_TEST:,} "
         "test videos: prepare TFDS mnist (--data_dir) to compare with the papers.",)
     return DataSource(train_stream=train_stream, test_videos=test_videos, description=description,
-                      num_test_videos=num_test, test_batches=test_batches, comparability_notes=notes)
+                      num_test_videos=num_test, test_batches=test_batches, comparability_notes=notes,
+                      validation_videos=validation_videos if num_validation else None,
+                      num_validation_videos=num_validation)

@@ -8,19 +8,23 @@ import numpy as np
 import tensorflow as tf
 
 from tfvideo import config as config_lib
-from tfvideo.data import frame_store
+from tfvideo.data import frame_store, splits
 from tfvideo.data.errors import DatasetUnavailableError
 from tfvideo.data.registry import DataSource
 
 
 def make_store_source(train: frame_store.FrameStore, test: frame_store.FrameStore, cfg: config_lib.DataConfig,
                       *, test_clips: np.ndarray, description: str, what: str, stride: int = 1,
-                      train_videos: np.ndarray | None = None, comparability_notes=()) -> DataSource:
+                      train_videos: np.ndarray | None = None,
+                      validation_videos: np.ndarray | None = None, comparability_notes=()) -> DataSource:
     """Training windows of `cfg.seq_len` frames from `train`; test set = `test_clips` [K, 2] of `test`.
 
     stride: windows and test clips take one stored frame in `stride` (Human3.6M: 8); `test_clips` must have
       been drawn with the same stride.
     train_videos: the indices of the `train` videos that windows come from (all when None).
+    validation_videos: the indices of the `train` videos held out for validation; the source's validation clips
+      are `splits.NUM_VALIDATION_CLIPS` clips of the test length drawn from them with seed
+      `splits.VALIDATION_SEED` (none when None).
     comparability_notes: the source's `comparability_notes` (why results cannot go next to the papers').
 
     Raises DatasetUnavailableError (naming `what`, the dataset) when no training video is long enough or
@@ -56,9 +60,16 @@ def make_store_source(train: frame_store.FrameStore, test: frame_store.FrameStor
         for first in range(start, end, batch_size):
             yield test_videos(min(first + batch_size, end), start=first)
 
+    validation_clips = np.zeros((0, 2), np.int64) if validation_videos is None or not len(validation_videos) else \
+        frame_store.random_clips(train, test_len, splits.NUM_VALIDATION_CLIPS, splits.VALIDATION_SEED, stride=stride,
+                                 videos=validation_videos)
+
+    def validation(num_videos: int | None = None) -> np.ndarray:
+        return frame_store.clips_to_videos(train, validation_clips[:num_videos], test_len, stride)
+
     return DataSource(train_stream=train_stream, test_videos=test_videos, description=description,
-                      num_test_videos=num_test, test_batches=test_batches,
-                      comparability_notes=tuple(comparability_notes))
+                      num_test_videos=num_test, test_batches=test_batches, validation_videos=validation,
+                      num_validation_videos=len(validation_clips), comparability_notes=tuple(comparability_notes))
 
 
 def _check_frames(store: frame_store.FrameStore, cfg: config_lib.DataConfig, what: str, split: str) -> None:

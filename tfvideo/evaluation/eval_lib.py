@@ -61,6 +61,7 @@ class EvalOptions:
     data_dir: str | None = None  # overrides the run's data.data_dir
     output_dir: str | None = None  # default: <workdir>/eval/<tag>
     precision: str = "float32"  # dtype policy the model samples with (tfvideo.perf.precision); part of the tag
+    checkpoint: str = "final"  # config.CHECKPOINTS: the final checkpoint or the best validation score's
     zeroed_groups: tuple = ()  # HAF-SVG's ablation: groups of z (1..G) fixed to zero; part of the tag
 
 
@@ -108,6 +109,9 @@ def _load_predictor(workdir: str, options: EvalOptions, config):
     if options.precision != "float32" and (options.tflite is not None or options.baseline is not None):
         raise EvalError(f"--precision={options.precision} applies to the run's checkpoint: a --tflite file keeps the "
                         "precision it was exported with, and a --baseline has none. Drop --precision.")
+    if options.checkpoint != "final" and (options.tflite is not None or options.baseline is not None):
+        raise EvalError(f"--checkpoint={options.checkpoint} picks the run's weights: a --tflite file holds its own "
+                        "and a --baseline has none. Drop --checkpoint.")
     if options.zeroed_groups and (options.tflite is not None or options.baseline is not None):
         raise EvalError("--zeroed_groups applies to a HAF-SVG run's checkpoint, not to a --tflite file or a "
                         "--baseline: drop one of them.")
@@ -128,7 +132,7 @@ def _load_predictor(workdir: str, options: EvalOptions, config):
                                   "checkpoint_step": None}
     from tfvideo.models.base import InvalidInputError
     try:
-        trained = runs.load_trained_model(workdir, precision=options.precision)
+        trained = runs.load_trained_model(workdir, precision=options.precision, checkpoint=options.checkpoint)
     except runs.RunError as error:
         raise EvalError(str(error)) from None
     model = trained.model
@@ -149,6 +153,8 @@ def _load_predictor(workdir: str, options: EvalOptions, config):
                  "checkpoint_step": trained.step, **({"zeroed_groups": list(zeroed)} if zeroed else {})}
     if trained.precision != "float32":  # float32 evaluations keep the spec (and folder) they always had
         described["precision"] = trained.precision
+    if options.checkpoint != "final":  # so do evaluations of the final checkpoint
+        described["checkpoint_choice"] = options.checkpoint
     return model, sample, described
 
 
@@ -294,7 +300,8 @@ def _spec(config, data, options, described, source, lpips_net, i3d) -> dict:
 
 def _tag(spec: dict) -> str:
     """Directory name of an evaluation: what it depends on, e.g. step3000_n100_c5_h20_dt1_seed0."""
-    who = spec["predictor"].split(":")[-1] if spec["checkpoint_step"] is None else f"step{spec['checkpoint_step']}"
+    who = spec["predictor"].split(":")[-1] if spec["checkpoint_step"] is None else \
+        f"{spec.get('checkpoint_choice', '')}step{spec['checkpoint_step']}"
     tag = f"{who}_n{spec['num_samples']}_c{spec['conditioning_frames']}_h{spec['horizon']}"
     if spec["dt"] is not None:
         tag += f"_dt{spec['dt']:g}_seed{spec['seed']}"

@@ -39,6 +39,7 @@ def aggregate(setup, records: list[dict]) -> dict:
         "workdir": os.path.abspath(setup.workdir),
         **{k: spec[k] for k in ("predictor", "model", "checkpoint", "checkpoint_step")},
         "precision": spec.get("precision", "float32"),
+        "checkpoint_choice": spec.get("checkpoint_choice", "final"),  # --checkpoint: final or best
         "zeroed_groups": list(spec.get("zeroed_groups", [])),
         "num_videos": len(records),
         "protocol": {k: spec[k] for k in ("num_samples", "conditioning_frames", "horizon", "dt", "seed",
@@ -113,6 +114,8 @@ def reproduce_command(setup, num_videos: int) -> str:
         parts += [f"--num_samples={spec['num_samples']}", f"--dt={spec['dt']:g}", f"--seed={spec['seed']}"]
     if spec.get("precision"):
         parts.append(f"--precision={spec['precision']}")
+    if spec.get("checkpoint_choice"):
+        parts.append(f"--checkpoint={spec['checkpoint_choice']}")
     if spec.get("zeroed_groups"):
         parts.append(f"--zeroed_groups={','.join(map(str, spec['zeroed_groups']))}")
     for flag in ("tflite", "lpips_weights", "fvd_weights", "data_dir"):

@@ -4,6 +4,7 @@ Layout of a workdir:
     config.json             the frozen Config of the run (written once, atomically)
     checkpoints/ckpt-<step> model weights, optimizer state, step counter, seed-generator states
     checkpoints/corrupt/    checkpoints that failed to read, moved aside by `RunCheckpoint.restore_latest`
+    best_checkpoint/ckpt-<step>  the weights of the best validation score so far, and that score (same rules)
     tensorboard/            summaries
     samples/                GIFs (context | ground truth | samples)
 
@@ -36,6 +37,7 @@ from tfvideo.utils import files
 
 CONFIG_FILE = "config.json"
 CHECKPOINT_DIR = "checkpoints"
+BEST_CHECKPOINT_DIR = "best_checkpoint"  # the weights with the best validation score (tfvideo.training.validation)
 MIN_FREE_BYTES = 200 * 1024 * 1024
 
 
@@ -121,22 +123,25 @@ class RunCheckpoint:
       seed_states: the [2] state variables of the model's keras.random.SeedGenerators, saved with the weights so
         that a resumed run draws the same noise as an uninterrupted one.
       fallbacks: one message per unreadable checkpoint that the last `restore_latest` skipped.
+      subdir: the checkpoints' folder in the workdir (`CHECKPOINT_DIR`; the best one's: `BEST_CHECKPOINT_DIR`).
+      extra: more trackables saved and restored with the model under their names (e.g. the best validation score).
       owner: whether restores also repair the directory (remove partial writes, move unreadable checkpoints
         aside, rewrite the state file). Default: True with an optimizer (the training process; pass False for
         the non-chief workers of a multi-worker run). Readers (evaluation, export) only read, so that they
         cannot disturb a run that is writing a checkpoint at the same time.
     """
 
-    def __init__(self, workdir: str, model, optimizer=None, max_to_keep: int = 3, owner: bool | None = None):
+    def __init__(self, workdir: str, model, optimizer=None, max_to_keep: int = 3, owner: bool | None = None,
+                 subdir: str = CHECKPOINT_DIR, extra: dict | None = None):
         self.step = tf.Variable(0, dtype=tf.int64, trainable=False, name="step")
         self.seed_states = seed_generator_states(model)
-        self._objects = {"model": model, "step": self.step}
+        self._objects = {"model": model, "step": self.step, **(extra or {})}
         if optimizer is not None:
             self._objects["optimizer"] = optimizer
         self._variables = list(model.variables) + (list(optimizer.variables) if optimizer is not None else [])
         seeds = {"seed_states": list(self.seed_states)} if self.seed_states else {}
         self.checkpoint = tf.train.Checkpoint(**self._objects, **seeds)
-        self.directory = os.path.join(workdir, CHECKPOINT_DIR)
+        self.directory = os.path.join(workdir, subdir)
         self.max_to_keep = max_to_keep
         self.owner = optimizer is not None if owner is None else owner
         self.fallbacks: list[str] = []
@@ -157,7 +162,7 @@ class RunCheckpoint:
         index, self.fallbacks = self._first_readable(candidates)
         if index is None:
             if self.owner:
-                self._remove_partial_writes()
+                self.remove_partial_writes()
             return None
         path = candidates[index]
         step = self._restore(path, strict)
@@ -165,7 +170,7 @@ class RunCheckpoint:
         for message in self.fallbacks:
             logging.warning("%s Using the previous checkpoint %s.", message, os.path.basename(path))
         if self.owner:
-            self._remove_partial_writes()
+            self.remove_partial_writes()
             self._set_aside(candidates[:index])
             self._record(candidates[index:])
         logging.info("Restored checkpoint %s (step %d).", path, step)
@@ -265,7 +270,7 @@ class RunCheckpoint:
         files.atomic_write(os.path.join(self.directory, STATE_FILE), "\n".join(lines) + "\n")
         self.manager = self._new_manager()
 
-    def _remove_partial_writes(self) -> None:
+    def remove_partial_writes(self) -> None:
         """Deletes the ckpt-<step>_temp/ directories that a process killed while saving leaves behind."""
         for path in glob.glob(os.path.join(glob.escape(self.directory), "ckpt-*_temp")):
             if os.path.isdir(path):

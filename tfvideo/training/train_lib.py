@@ -2,7 +2,8 @@
 
 Every step is the model's own `train_step` (the ELBO), compiled once. The run resumes from its newest
 checkpoint with the same step, optimizer state, seed-generator states and data order; Ctrl-C saves a
-checkpoint before stopping. Sample GIFs (context | ground truth | samples) are written at the end.
+checkpoint before stopping. Every `--validation_every` steps the model is scored on held-out clips and the best
+weights kept (`tfvideo.training.validation`). Sample GIFs (context | ground truth | samples) are written at the end.
 """
 
 from __future__ import annotations
@@ -21,9 +22,10 @@ from tfvideo.training import distribute
 from tfvideo.perf import precision as precision_lib
 from tfvideo.utils import progress as progress_lib
 from tfvideo import config as config_lib
-from tfvideo.training import schedules
+from tfvideo.training.optimizers import make_optimizer
 from tfvideo.perf import speed
 from tfvideo.training import summaries
+from tfvideo.training import validation
 from tfvideo.utils import memory
 from tfvideo.utils import video_io
 from tfvideo.data import registry as data_registry
@@ -41,12 +43,6 @@ class TrainResult:
     interrupted: bool = False
 
 
-def make_optimizer(train_config: config_lib.TrainConfig) -> keras.optimizers.Optimizer:
-    schedule = schedules.BurnInLinearDecay(train_config.learning_rate, train_config.lr_burnin_steps,
-                                           train_config.lr_decay_steps)
-    return keras.optimizers.Adam(learning_rate=schedule)
-
-
 def train(config: config_lib.Config) -> TrainResult:
     """Trains `config.model` on `config.data` until `config.train.train_steps`; see the module docstring."""
     config.validate()
@@ -62,6 +58,7 @@ def train(config: config_lib.Config) -> TrainResult:
     run = _open_run(config, chief, strategy)
     model, optimizer, state, source, workdir = run.model, run.optimizer, run.state, run.source, run.workdir
     state.check_space()  # room for the run's checkpoints, before any training
+    validator = validation.Validator(source, config, run.best)
     step = run.resumed_from or 0
     logging.info("Model %s: %s parameters.", config.model.model, f"{model.count_params():,}")
     writer = tf.summary.create_file_writer(os.path.join(workdir, "tensorboard")) if chief else \
@@ -71,7 +68,8 @@ def train(config: config_lib.Config) -> TrainResult:
     if step < tc.train_steps:
         try:
             with strategy.scope():
-                step, metrics = _train_loop(model, optimizer, state, source, config, step, writer, preview)
+                step, metrics = _train_loop(model, optimizer, state, source, config, step, writer, preview,
+                                            validator)
         except KeyboardInterrupt:
             interrupted = True
             step = int(state.step.numpy())
@@ -101,6 +99,10 @@ def _check_batch_memory(config: config_lib.Config) -> None:
                       f"The sample GIFs' --num_gif_videos={tc.num_gif_videos} x --num_gif_samples="
                       f"{tc.num_gif_samples} futures of --test_horizon={data.test_horizon} frames of {frame}",
                       "lower --num_gif_samples, --num_gif_videos or --test_horizon")
+    memory.check_fits(validation.clips_bytes(config),
+                      f"The --validation_videos={tc.validation_videos} held-out clips of "
+                      f"{data.conditioning_frames + data.test_horizon} frames of {frame}",
+                      "lower --validation_videos or --test_horizon, or --validation_every=0")
 
 
 @dataclasses.dataclass
@@ -113,6 +115,7 @@ class _OpenRun:
     optimizer: keras.optimizers.Optimizer
     state: checkpointing.RunCheckpoint
     resumed_from: int | None  # the restored checkpoint's step, None for a fresh run
+    best: validation.BestCheckpoint  # the best validation score's weights (score restored)
 
 
 def _open_run(config: config_lib.Config, chief: bool, strategy) -> _OpenRun:
@@ -155,8 +158,11 @@ def _restore_run(config, strategy, workdir, source) -> _OpenRun:
         state = checkpointing.RunCheckpoint(workdir, model, optimizer, tc.max_checkpoints)
         resumed_from = state.restore_latest()
     state = distribute.saving_checkpoint(strategy, state, model, optimizer)  # out of the scope: chief-only vars
+    chief = distribute.is_chief(strategy)  # the other workers take part in the saves, in a scratch directory
+    best = validation.BestCheckpoint(workdir if chief else state.scratch_dir, model, owner=chief)
+    best.restore_score()
     return _OpenRun(workdir=workdir, source=source, model=model, optimizer=optimizer, state=state,
-                    resumed_from=resumed_from)
+                    resumed_from=resumed_from, best=best)
 
 
 def _report_start(run: _OpenRun, recorded: bool) -> None:
@@ -170,9 +176,12 @@ def _report_start(run: _OpenRun, recorded: bool) -> None:
     elif recorded:
         print(f"No checkpoint in {run.state.directory}: the run in {run.workdir} starts from scratch (step 0).",
               flush=True)
+    if run.best.best is not None:
+        print(f"Best validation score so far: {run.best.best:.3f} dB at step {run.best.best_step} (kept in "
+              f"{run.best.state.directory}).", flush=True)
 
 
-def _train_loop(model, optimizer, state, source, config, step, writer, preview):
+def _train_loop(model, optimizer, state, source, config, step, writer, preview, validator):
     tc = config.train
     stream = source.train_stream(tc.batch_size, seed=tc.seed, start_index=step * tc.batch_size)
     stream = distribute.distribute_stream(tf.distribute.get_strategy(), stream)  # global batches split on replicas
@@ -206,6 +215,8 @@ def _train_loop(model, optimizer, state, source, config, step, writer, preview):
             state.save(step)
         if step % tc.video_every == 0 and step != tc.train_steps:
             _write_video_summary(model, preview, config, step, writer)
+        if validator.due(step):
+            validator.validate(model, step, writer)
     return step, metrics
 
 
