@@ -17,9 +17,16 @@ class _Payload:
         return open, (self.marker, "w")
 
 
-def test_the_metrics_read_weights_with_the_shared_reader():
-    assert torch_weights.load_state_dict is torch_files.load_state_dict
-    assert torch_weights.WeightsFileError is torch_files.TorchFileError
+def test_the_metrics_read_weights_with_the_shared_reader_and_say_the_file_is_weights(tmp_path, monkeypatch):
+    calls = []
+    monkeypatch.setattr(torch_files, "load_state_dict", lambda path: calls.append(path) or {"w": 1})
+    assert torch_weights.load_state_dict("a.pth") == {"w": 1} and calls == ["a.pth"]
+    garbage = tmp_path / "garbage.pth"
+    garbage.write_bytes(bytes(range(256)))
+    monkeypatch.undo()
+    with pytest.raises(torch_weights.WeightsFileError, match=r"^Cannot read weights: .*garbage.pth is not a PyTorch"):
+        torch_weights.load_state_dict(str(garbage))
+    assert issubclass(torch_weights.WeightsFileError, torch_files.TorchFileError)
 
 
 @pytest.mark.parametrize("load", [lambda path: lpips.load_weights([path]), fvd.I3D.from_file])
