@@ -28,6 +28,7 @@ from tfvideo.data.registry import DataSource
 NAME = "bair_robot_pushing_small"
 VIEWS = config_lib.BAIR_VIEWS
 FRAMES = 30
+ACTION_SIZE = 4  # numbers per action
 FRAME_SIZE = 64
 BLOCK_SIZE = 512  # videos per shuffled block (~100 MB of PNG strings)
 URL = "http://rail.eecs.berkeley.edu/datasets/bair_robot_pushing_dataset_v0.tar"
@@ -154,17 +155,19 @@ def data_source(cfg: config_lib.DataConfig) -> DataSource:
     num_test = num_examples(tfds_builder, encoded_examples(tfds_builder, "test", cfg.bair_view), "test")
     common = dict(view=cfg.bair_view, image_size=cfg.image_size)
 
-    def train_stream(batch_size: int, seed: int = 0, start_index: int = 0) -> tf.data.Dataset:
+    def train_stream(batch_size: int, seed: int = 0, start_index: int = 0,
+                     with_actions: bool = False) -> tf.data.Dataset:
         return train_dataset(tfds_builder, batch_size=batch_size, seq_len=cfg.seq_len, seed=seed,
-                             start_index=start_index, **common)
+                             start_index=start_index, with_actions=with_actions, **common)
 
-    def test_batches(batch_size: int, start: int = 0, num_videos: int | None = None) -> Iterator[np.ndarray]:
+    def test_batches(batch_size: int, start: int = 0, num_videos: int | None = None,
+                     with_actions: bool = False) -> Iterator[np.ndarray | dict]:
         if batch_size < 1 or start < 0:
             raise ValueError(f"batch_size must be >= 1 and start >= 0; got {batch_size}, {start}.")
         end = num_test if num_videos is None else min(int(num_videos), num_test)
         if start < end:
-            yield from test_set(tfds_builder, length=length, start=start, end=end, **common).batch(
-                batch_size).as_numpy_iterator()
+            yield from test_set(tfds_builder, length=length, start=start, end=end, with_actions=with_actions,
+                                **common).batch(batch_size).as_numpy_iterator()
 
     def test_videos(num_videos: int | None = None, start: int = 0) -> np.ndarray:
         batches = list(test_batches(256, start, num_videos))
@@ -174,4 +177,4 @@ def data_source(cfg: config_lib.DataConfig) -> DataSource:
     description = (f"BAIR robot pushing (TFDS {NAME} in {tfds_builder.data_dir}), view {cfg.bair_view}, "
                    f"{num_test} test videos of {length} frames, {cfg.image_size}px")
     return DataSource(train_stream=train_stream, test_videos=test_videos, description=description,
-                      num_test_videos=num_test, test_batches=test_batches)
+                      num_test_videos=num_test, test_batches=test_batches, action_size=ACTION_SIZE)

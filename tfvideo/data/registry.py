@@ -10,6 +10,9 @@ A `DataSource` gives:
   (all when None), so that evaluation of large test sets keeps memory bounded and can resume mid-set.
 - `num_test_videos`: size of the full test set.
 - `description`: where the data comes from (logged).
+- `action_size`: numbers per action A of a dataset with actions (BAIR: 4), 0 without. A dataset with actions
+  takes `with_actions=True` in `train_stream` and `test_batches`, whose elements are then {"frames": the
+  frames as above, "actions": float32 [..., T, A]} aligned with the frames (`tfvideo.models.actions`).
 - `comparability_notes`: why results on this data cannot be put next to the papers' tables (empty when they
   can), e.g. SM-MNIST digits from the 5,000-digit offline subset; evaluation records them in results.json.
 """
@@ -33,6 +36,7 @@ class DataSource:
     num_test_videos: int
     test_batches: Callable[..., Iterator[np.ndarray]] | None = None
     comparability_notes: tuple[str, ...] = ()
+    action_size: int = 0
 
     def __post_init__(self):
         if self.test_batches is None:  # default: slices of `test_videos`, generated a batch at a time
