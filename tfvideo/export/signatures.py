@@ -8,6 +8,8 @@ Every model gets the `predict` endpoint (also exported as `serving_default`):
                           frames (the context is integrated at the training dt, as in the SRVP code)
              horizon      int32 scalar N >= 1: future frames at the training frame rate
              seed         int32 scalar, any value: same seed, same futures
+             actions      float32 [B, >= T - 1 + N, A], action-conditioned models only (and required by them):
+                          raw actions, a_t moving frame t to t + 1 (`tfvideo.models.actions`)
     output   frames       float32 [B, S, N * k, H, W, C] in [0, 1] (the frame rate is raised k times)
 
 It only uses the model's contract (`noise_shapes`, `sample_futures(..., include_intermediate=True)`,
@@ -78,12 +80,13 @@ def predict_endpoint(model: VideoPredictor, *, validate: bool = True, static_fra
 def predict_function(model: VideoPredictor) -> serving.ServingFunction:
     """`predict`: `model.sample_seeded` with every intermediate frame, the sampler `model.generate` runs."""
 
-    def predict(context, num_samples, steps_per_frame, horizon, seed):
+    def predict(context, num_samples, steps_per_frame, horizon, seed, **actions):
         return {FRAMES: model.sample_seeded(context, num_samples, horizon, steps_per_frame, seed,
-                                            include_intermediate=True)}
+                                            include_intermediate=True, **actions)}
 
+    inputs = (serving.CONTEXT, *serving.SAMPLING, *([serving.ACTIONS] if model.action_normalizer is not None else []))
     return serving.ServingFunction(
-        "predict", predict, (serving.CONTEXT, *serving.SAMPLING),
+        "predict", predict, inputs,
         "Sampled futures of each context video; same seed, same futures.",
         {FRAMES: "float32 [B, num_samples, horizon * k, H, W, C] in [0, 1], dt = 1/k: the frames at the training "
                  "rate and the k - 1 frames between each two of them"})
@@ -173,6 +176,8 @@ def _input_checks(model: VideoPredictor, inputs, values: dict, validate: bool):
             checks.append(checks_lib.count_check(value, spec.name))
         elif spec.kind == "states":
             checks.append(checks_lib.states_check(value, spec.name, spec.size))
+        elif spec.kind == "actions":
+            checks += checks_lib.actions_checks(model, value, values["context"], values["horizon"], spec.name)
         if spec.same_batch_as:
             checks.append(checks_lib.same_batch_check(value, values[spec.same_batch_as], spec.name,
                                                       spec.same_batch_as))
@@ -189,6 +194,9 @@ def _spec(model: VideoPredictor, spec: serving.ServingInput, static_frames: bool
         return tf.TensorSpec([None, None, None, None, None], tf.float32, spec.name)
     if spec.kind == "states":
         return tf.TensorSpec([None, None, None, spec.size], tf.float32, spec.name)
+    if spec.kind == "actions":  # any shape in the SavedModel, so that a wrong one fails with a named error
+        size = model.model_config.action_size if static_frames else None
+        return tf.TensorSpec([None, None, size], tf.float32, spec.name)
     return tf.TensorSpec([], tf.float32 if spec.kind == "dt" else tf.int32, spec.name)
 
 

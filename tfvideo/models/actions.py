@@ -79,21 +79,22 @@ def required_length(context_length, horizon):
     return context_length - 1 + horizon
 
 
-def check_actions(actions, *, conditioned: bool, action_size: int, batch_size: int, length: int, model_name: str,
+def check_actions(actions, *, conditioned: bool, action_size: int, batch_size: int, length: int, who: str,
                   error=ValueError):
     """float32 actions [B, >= length, A] (or None for a model without actions); `error` naming the problem.
 
-    An action-conditioned model needs them, a model without actions refuses them; shapes must match the context's
-    batch and the model's action size A, and every value must be finite.
+    An action-conditioned model (`who`: "this SRVP model", "this exported model") needs them, one without
+    refuses them; shapes must match the context's batch and the model's action size A, and every value must be
+    finite.
     """
     if not conditioned:
         if actions is not None:
-            raise error(f"actions were given, but model '{model_name}' is not action-conditioned (trained without "
+            raise error(f"actions were given, but {who} is not action-conditioned (trained without "
                         "--action_conditioned): drop actions, or train a model with --action_conditioned.")
         return None
     expected = f"[B={batch_size}, >= {length} (context frames - 1 + horizon), A={action_size}]"
     if actions is None:
-        raise error(f"model '{model_name}' is action-conditioned: give actions {expected}, raw (not normalised), "
+        raise error(f"{who} is action-conditioned: give actions {expected}, raw (not normalised), "
                     "a_t moving frame t to t + 1.")
     try:
         actions = np.asarray(actions, np.float32) if not isinstance(actions, tf.Tensor) else actions

@@ -241,7 +241,7 @@ class VideoPredictor(keras.Model):
         return actions_lib.check_actions(
             actions, conditioned=self.action_normalizer is not None, action_size=self.model_config.action_size,
             batch_size=int(context.shape[0]), length=actions_lib.required_length(int(context.shape[1]), horizon),
-            model_name=self.model_config.model, error=InvalidInputError)
+            who=f"this {type(self).__name__} model", error=InvalidInputError)
 
     def validate_dt(self, dt) -> int:
         """Returns k for dt = 1/k (`tfvideo.validation.steps_per_frame`), or raises InvalidInputError, naming the
