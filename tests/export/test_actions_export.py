@@ -60,12 +60,26 @@ def test_saved_model_predict_takes_actions_and_matches_python(model, served):
     path, signature = served
     with open(os.path.join(path, saved_model_lib.METADATA_FILE)) as handle:
         endpoints = json.load(handle)["endpoints"]
-    assert set(endpoints) == {"predict", "serving_default"}  # no latents / decode / content_swap / streaming
+    assert set(endpoints) == {"predict", "serving_default", "stream_start", "stream_next"}  # no latents etc.
     assert endpoints["predict"]["inputs"]["actions"]["shape"] == [-1, -1, -1]
     context = contexts(2, CONTEXT, seed=1)
     first, other = actions(2, 0), actions(2, 1)
     np.testing.assert_allclose(call(signature, context, first), expected(model, context, first), atol=1e-5)
     assert np.abs(call(signature, context, first) - call(signature, context, other)).max() > 1e-4
+
+
+def test_saved_model_stream_takes_the_next_action_and_gives_predicts_frames(model, served):
+    loaded = tf.saved_model.load(served[0])
+    context, acts = contexts(2, CONTEXT, seed=6), actions(2, 7)
+    state = loaded.signatures["stream_start"](context=tf.constant(context), num_samples=tf.constant(SAMPLES),
+                                              dt=tf.constant(DT), seed=tf.constant(4),
+                                              actions=tf.constant(acts[:, :CONTEXT - 1]))
+    frames, k = [], round(1 / DT)
+    for step in range(HORIZON * k):  # frame j's k calls each get the action of the step into it
+        out = loaded.signatures["stream_next"](**state, action=tf.constant(acts[:, CONTEXT - 1 + step // k]))
+        frames.append(out.pop("frame").numpy())
+        state = out
+    np.testing.assert_allclose(np.stack(frames, axis=2), expected(model, context, acts), atol=1e-5)
 
 
 @pytest.mark.parametrize("acts, message", [
@@ -97,9 +111,14 @@ def test_tflite_dynamic_and_fixed_shape_match_python(model, tmp_path):
         runner(context, SAMPLES, DT, HORIZON, 9, actions=np.full_like(acts, np.inf))
     with pytest.raises(ValueError, match="is action-conditioned: give actions"):
         runner(context, SAMPLES, DT, HORIZON, 9)
+    streamed = np.stack(list(runner.stream(context, SAMPLES, DT, HORIZON, 9, actions=acts)), axis=2)
+    np.testing.assert_allclose(streamed, want, atol=1e-4)
 
     shape = static_shape_lib.StaticShape(1, SAMPLES, HORIZON, CONTEXT, DT)
     fixed = tflite_lib.export_tflite(model, str(tmp_path / "fixed.tflite"), metadata=metadata(model),
                                      static_shape=shape)
     longer = np.concatenate([acts, actions(1, 5, length=4)], axis=1)  # trailing actions are not read
-    np.testing.assert_allclose(tflite_lib.TFLiteModel(fixed)(context, seed=9, actions=longer), want, atol=1e-4)
+    fixed_runner = tflite_lib.TFLiteModel(fixed)
+    np.testing.assert_allclose(fixed_runner(context, seed=9, actions=longer), want, atol=1e-4)
+    np.testing.assert_allclose(np.stack(list(fixed_runner.stream(context, seed=9, actions=longer)), axis=2), want,
+                               atol=1e-4)

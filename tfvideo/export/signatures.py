@@ -124,7 +124,8 @@ def stream_endpoints(model: VideoPredictor, *, validate: bool = True, static_fra
     streaming = model.streaming_functions()
     if streaming is None:
         return []
-    inputs = (serving.CONTEXT, *(spec for spec in serving.SAMPLING if spec.name != "horizon"))
+    inputs = (serving.CONTEXT, *(spec for spec in serving.SAMPLING if spec.name != "horizon"),
+              *([serving.ACTIONS] if streaming.takes_actions else []))
     start = serving.ServingFunction(
         STREAM_START, lambda **kwargs: prefixed_state(streaming.start(**kwargs)), inputs,
         "The sampling state after the context (nothing decoded): feed it to stream_next.", state_outputs(streaming))
@@ -132,18 +133,21 @@ def stream_endpoints(model: VideoPredictor, *, validate: bool = True, static_fra
             stream_next_endpoint(model, streaming)]
 
 
-def stream_next_endpoint(model: VideoPredictor, streaming: serving.StreamingFunctions, rows: int | None = None
-                         ) -> Endpoint:
-    """`stream_next(state_*) -> {"frame": [B, S, H, W, C], state_*}` (one Euler step, one decoded frame); `rows`
-    fixes the N = B * S rows of the state tensors (None: any)."""
+def stream_next_endpoint(model: VideoPredictor, streaming: serving.StreamingFunctions, rows: int | None = None,
+                         batch: int | None = None) -> Endpoint:
+    """`stream_next(state_* (, action)) -> {"frame": [B, S, H, W, C], state_*}` (one Euler step, one decoded
+    frame; `action` [B, A] of the frame stepped into for an action-conditioned model); `rows` fixes the N = B * S
+    rows of the state tensors and `batch` the B of `action` (None: any)."""
     names = list(streaming.state)
 
     def fn(*args):
-        frame, state = streaming.next(dict(zip(names, args)))
+        frame, state = streaming.next(dict(zip(names, args)), *args[len(names):])
         return {FRAME: _static_frames(model, frame), **prefixed_state(state)}
 
     specs = [tf.TensorSpec([rows if d is None else d for d in shape], dtype, STATE_PREFIX + name)
              for name, (dtype, shape) in streaming.state.items()]
+    if streaming.takes_actions:
+        specs.append(tf.TensorSpec([batch, model.model_config.action_size], tf.float32, "action"))
     outputs = {FRAME: "float32 [B, S, H, W, C] in [0, 1]: the next frame of predict's output (frame j at call j + 1)",
                **state_outputs(streaming)}
     return Endpoint(STREAM_NEXT, fn, specs, "One more frame of the streamed futures, and the state after it.",
@@ -177,7 +181,8 @@ def _input_checks(model: VideoPredictor, inputs, values: dict, validate: bool):
         elif spec.kind == "states":
             checks.append(checks_lib.states_check(value, spec.name, spec.size))
         elif spec.kind == "actions":
-            checks += checks_lib.actions_checks(model, value, values["context"], values["horizon"], spec.name)
+            horizon = values.get("horizon", tf.constant(0))  # stream_start: the context's actions only
+            checks += checks_lib.actions_checks(model, value, values["context"], horizon, spec.name)
         if spec.same_batch_as:
             checks.append(checks_lib.same_batch_check(value, values[spec.same_batch_as], spec.name,
                                                       spec.same_batch_as))

@@ -95,11 +95,17 @@ def endpoints(model, shape: StaticShape) -> list[signatures.Endpoint]:
                                   predict.description + f" Fixed shape: {shape.describe()}.", predict.outputs)]
     streaming = model.streaming_functions()
     if streaming is not None:
-        start = lambda context, seed: signatures.prefixed_state(streaming.start(context, shape.num_samples, k, seed))
-        result += [signatures.Endpoint(signatures.STREAM_START, start, [context_spec, seed_spec],
+        start_specs = [context_spec, seed_spec]
+        if streaming.takes_actions:  # the context's actions
+            start_specs.append(tf.TensorSpec([shape.batch, shape.context_frames - 1, model.model_config.action_size],
+                                             tf.float32, "actions"))
+        start = lambda context, seed, *actions: signatures.prefixed_state(
+            streaming.start(context, shape.num_samples, k, seed, *actions))
+        result += [signatures.Endpoint(signatures.STREAM_START, start, start_specs,
                                        "The sampling state after the context: feed it to stream_next.",
                                        signatures.state_outputs(streaming)),
-                   signatures.stream_next_endpoint(model, streaming, rows=shape.batch * shape.num_samples)]
+                   signatures.stream_next_endpoint(model, streaming, rows=shape.batch * shape.num_samples,
+                                                   batch=shape.batch)]
     return result
 
 

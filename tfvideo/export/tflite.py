@@ -182,24 +182,31 @@ class TFLiteModel:
     def __call__(self, context, num_samples=None, dt=None, horizon=None, seed: int = 0, actions=None) -> np.ndarray:
         return self.runner(**self.inputs(context, num_samples, dt, horizon, seed, actions))[signatures.FRAMES]
 
-    def stream_start(self, context, num_samples=None, dt=None, seed: int = 0) -> dict[str, np.ndarray]:
-        """The `stream_start` state (nothing decoded yet); inputs as `__call__`'s."""
+    def stream_start(self, context, num_samples=None, dt=None, seed: int = 0, actions=None,
+                     horizon=None) -> dict[str, np.ndarray]:
+        """The `stream_start` state (nothing decoded yet); inputs as `__call__`'s (an action-conditioned file's
+        actions checked for `horizon`, and its context's T - 1 fed)."""
         if not self.streams:
             raise ExportError(f"{self.path} has no streaming signatures (the model has no streaming_functions).")
-        inputs = self.inputs(context, num_samples, dt, None, seed)
+        inputs = self.inputs(context, num_samples, dt, horizon, seed, actions)
         inputs.pop("horizon", None)
+        if "actions" in inputs:
+            inputs["actions"] = inputs["actions"][:, :np.shape(inputs["context"])[1] - 1]
         return self.interpreter.get_signature_runner(signatures.STREAM_START)(**inputs)
 
-    def stream_next(self, state: dict) -> tuple[np.ndarray, dict[str, np.ndarray]]:
-        """(the next frame [B, S, H, W, C], the state after it)."""
-        out = dict(self.interpreter.get_signature_runner(signatures.STREAM_NEXT)(**state))
+    def stream_next(self, state: dict, action=None) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+        """(the next frame [B, S, H, W, C], the state after it); `action` [B, A] of the frame stepped into for an
+        action-conditioned file."""
+        extra = {} if action is None else {"action": np.asarray(action, np.float32)}
+        out = dict(self.interpreter.get_signature_runner(signatures.STREAM_NEXT)(**state, **extra))
         return out.pop(signatures.FRAME), out
 
-    def stream(self, context, num_samples=None, dt=None, horizon=None, seed: int = 0):
+    def stream(self, context, num_samples=None, dt=None, horizon=None, seed: int = 0, actions=None):
         """Yields the horizon * k frames [B, S, H, W, C] of `__call__` one at a time."""
         request = self.request(num_samples, dt, horizon)
-        self.inputs(context, **request, seed=seed)  # the checks of the whole request
-        state = self.stream_start(context, request["num_samples"], request["dt"], seed)
-        for _ in range(request["horizon"] * validation.steps_per_frame(request["dt"])):
-            frame, state = self.stream_next(state)
+        self.inputs(context, **request, seed=seed, actions=actions)  # the checks of the whole request
+        state = self.stream_start(context, request["num_samples"], request["dt"], seed, actions, request["horizon"])
+        k, first = validation.steps_per_frame(request["dt"]), np.shape(context)[1] - 1
+        for step in range(request["horizon"] * k):
+            frame, state = self.stream_next(state, None if actions is None else np.asarray(actions)[:, first + step // k])
             yield frame

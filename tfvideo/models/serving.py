@@ -66,8 +66,11 @@ class StreamingFunctions:
         decoded yet); the inputs as `predict`'s (validated, steps_per_frame the int32 k of dt = 1/k).
     next(state) -> (frame float32 [B, S, H, W, C] in [0, 1], the next state): frame j of `predict`'s output.
     state: {name: (dtype name, shape)} of the state tensors; None in a shape stands for N = B * S rows.
+    takes_actions: an action-conditioned model's: start also takes `actions` [B, >= T - 1, A] (the context's), and
+        next(state, action [B, A]) the action of the frame it steps into.
     """
 
     start: Callable
     next: Callable
     state: dict[str, tuple[str, tuple]]
+    takes_actions: bool = False

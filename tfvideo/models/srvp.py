@@ -29,7 +29,8 @@ x_t (it moves x_t to x_{t+1}), normalised by the training set's statistics, the 
 a_t is held over the k Euler steps from frame t to t + 1, as z is. The ELBO is the one above with
 KL(q(z_t | x_1:t) || p(z_t | y_{t-1}, a_{t-1})) in kl_z and the states rolled out with the actions; q(y_1), q(z)
 and the content do not read them (they see the frames). The mlp and gru ablations take [.., a_t] as extra input.
-With actions the model exports `predict` only (no latents, decode, content_swap or streaming signatures).
+With actions the model exports `predict` and the streaming pair (`stream_next` takes the next action), not
+latents, decode or content_swap.
 
 Ablations: `dynamics` = residual (above) | mlp (y_{t+1} = f(y_t, z)) | gru (y_{t+1} = GRU(z, y_t));
 `use_content=False` decodes g(y_t) alone; `stochastic=False` drops z (f(y_t) only, no kl_z).
@@ -310,10 +311,7 @@ class SRVP(base.VideoPredictor):
         return dist_lib.sample_with_noise(dist_lib.tfd.Normal(tile(y1.loc), tile(y1.scale)), y1_noise)
 
     def streaming_functions(self) -> serving.StreamingFunctions:
-        """Frame-by-frame sampling with predict's futures (`tfvideo.models.srvp_streaming`); None for an
-        action-conditioned model."""
-        if self.model_config.action_conditioned:
-            return None
+        """Frame-by-frame sampling with predict's futures (`tfvideo.models.srvp_streaming`)."""
         return srvp_streaming.streaming_functions(self)
 
     def render(self, states, inferred, num_samples):
