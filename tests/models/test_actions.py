@@ -104,7 +104,8 @@ def test_statistics_are_saved_with_the_weights(tmp_path):
     model.save_weights(path)
     other = action_model("svg")
     other.load_weights(path)
-    assert other.action_normalizer.statistics() == {"mean": [1.0, 2.0, 3.0], "std": [4.0, 5.0, float(np.float32(actions_lib.MIN_STD))]}
+    floor = float(np.float32(actions_lib.MIN_STD))
+    assert other.action_normalizer.statistics() == {"mean": [1.0, 2.0, 3.0], "std": [4.0, 5.0, floor]}
 
 
 def test_compute_statistics_of_a_stream():

@@ -2,8 +2,9 @@
 
 The TFLite file has the signature `serving_default`, with the inputs and output of the SavedModel's
 (`context` float32 [B, T, H, W, C], `num_samples`, `dt`, `horizon`, `seed`, and `actions` [B, >= T - 1 + horizon,
-A] for an action-conditioned model -> `frames`; the frame size is fixed in its input shape, [-1, -1, H, W, C]) and, for a model that streams, `stream_start` and `stream_next`
-(`signatures.stream_endpoints`). A fixed-shape file (`static_shape`) bakes the request in instead. TFLite drops Assert ops, so the file does not validate its
+A] for an action-conditioned model -> `frames`; the frame size is fixed in its input shape, [-1, -1, H, W, C])
+and, for a model that streams, `stream_start` and `stream_next` (`signatures.stream_endpoints`). A fixed-shape
+file (`static_shape`) bakes the request in instead. TFLite drops Assert ops, so the file does not validate its
 inputs: `TFLiteModel` checks them on the host first (`checks.check_inputs`), with the limits written in
 the metadata file beside the model (`<file>.tflite.json`).
 
@@ -119,7 +120,8 @@ class TFLiteModel:
     """A .tflite export in the LiteRT interpreter (`ai_edge_litert`), with host-side input checks.
 
     `model(context, num_samples, dt, horizon, seed, actions=None)` -> frames [B, S, horizon * k, H, W, C]; actions
-    [B, >= T - 1 + horizon, A] for (and only for) an action-conditioned model's file (metadata "action_size"). A dynamic-shape file
+    [B, >= T - 1 + horizon, A] for (and only for) an action-conditioned model's file (metadata "action_size").
+    A dynamic-shape file
     resizes its inputs on every call: one instance serves any batch size, context length, sample count, dt and
     horizon. A fixed-shape file (metadata "static_shape") answers its baked request only (None picks the baked
     num_samples, dt and horizon) and refuses others with a ValueError naming both shapes. Files with streaming
@@ -208,5 +210,6 @@ class TFLiteModel:
         state = self.stream_start(context, request["num_samples"], request["dt"], seed, actions, request["horizon"])
         k, first = validation.steps_per_frame(request["dt"]), np.shape(context)[1] - 1
         for step in range(request["horizon"] * k):
-            frame, state = self.stream_next(state, None if actions is None else np.asarray(actions)[:, first + step // k])
+            action = None if actions is None else np.asarray(actions)[:, first + step // k]
+            frame, state = self.stream_next(state, action)
             yield frame
