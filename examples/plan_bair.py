@@ -131,7 +131,8 @@ def main(argv=None) -> int:
           f"{args.candidates / seconds:.1f} candidates per second ({runtime.spec.source}).")
     print("rank  candidate  distance to goal (px)  first action")
     for rank, index in enumerate(order[:args.top], start=1):
-        print(f"{rank:4d}  {index:9d}  {scores[index]:21.2f}  {np.round(candidates[index, 0], 3).tolist()}")
+        first = ", ".join(f"{value:.3f}" for value in candidates[index, 0])
+        print(f"{rank:4d}  {index:9d}  {scores[index]:21.2f}  [{first}]")
     return 0
 
 

@@ -104,15 +104,14 @@ def test_statistics_are_saved_with_the_weights(tmp_path):
     model.save_weights(path)
     other = action_model("svg")
     other.load_weights(path)
-    floor = float(np.float32(actions_lib.MIN_STD))
-    assert other.action_normalizer.statistics() == {"mean": [1.0, 2.0, 3.0], "std": [4.0, 5.0, floor]}
+    assert other.action_normalizer.statistics() == {"mean": [1.0, 2.0, 3.0], "std": [4.0, 5.0, 1.0]}  # 0: not scaled
 
 
 def test_compute_statistics_of_a_stream():
     actions = np.arange(2 * 3 * 4 * A, dtype=np.float32).reshape(2 * 3, 4, A)
-    actions[..., 2] = 7.0  # constant dimension: std floored
+    actions[..., 2] = 7.0  # constant dimension: centred, not scaled
     stream = tf.data.Dataset.from_tensor_slices({"frames": np.zeros((6, 4, 1)), "actions": actions}).batch(3)
     stats = actions_lib.compute_statistics(stream, num_batches=1)  # the first batch only
     first = actions[:3].reshape(-1, A)
     np.testing.assert_allclose(stats["mean"], first.mean(0), rtol=1e-6)
-    np.testing.assert_allclose(stats["std"], np.maximum(first.std(0), actions_lib.MIN_STD), rtol=1e-6)
+    np.testing.assert_allclose(stats["std"], [*first.std(0)[:2], 1.0], rtol=1e-6)

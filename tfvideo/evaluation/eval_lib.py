@@ -71,8 +71,9 @@ class Setup:
     config: config_lib.Config  # the run's config
     options: EvalOptions
     source: object  # DataSource of the test set (with the evaluation's conditioning frames and horizon)
-    # (context [Tc, H, W, C], video index, the video's actions [T, A] or None) -> [S, F, H, W, C]
-    predict: Callable[[np.ndarray, int, np.ndarray | None], np.ndarray]
+    # (context [Tc, H, W, C], video index) -> [S, F, H, W, C]; an action-conditioned run's also gets the video's
+    # actions [T, A] as a third argument
+    predict: Callable[..., np.ndarray]
     spec: dict  # what the per-video records depend on
     output_dir: str
     num_videos: int
@@ -292,7 +293,7 @@ def video_record(setup: Setup, video: np.ndarray, index: int, actions: np.ndarra
     model): per metric, the best sample's per-frame curve."""
     num_context = setup.spec["conditioning_frames"]
     context, truth = video[:num_context], video[num_context:]
-    samples = setup.predict(context, index, actions)
+    samples = setup.predict(context, index) if actions is None else setup.predict(context, index, actions)
     if not np.isfinite(samples).all():
         raise _nonfinite_error(setup, index, "its predicted frames hold NaN/Inf")
     record = {"index": int(index), "best_sample": {}}

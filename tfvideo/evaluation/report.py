@@ -29,11 +29,11 @@ def figure_videos(setup: eval_lib.Setup, count: int) -> list[dict]:
     batch, actions = next(eval_lib.test_batches(setup, 0, batch_size=count, num_videos=count))
     out = []
     for index, video in enumerate(batch):
-        video_actions = None if actions is None else actions[index]
+        extra = [] if actions is None else [actions[index]]  # an action-conditioned run's: the video's actions
         with open(eval_lib.record_path(setup.output_dir, index)) as handle:
             best = json.load(handle)["best_sample"]["psnr"]
         out.append({"index": index, "context": video[:num_context], "truth": video[num_context:],
-                    "samples": setup.predict(video[:num_context], index, video_actions), "best": best, "video": video})
+                    "samples": setup.predict(video[:num_context], index, *extra), "best": best, "video": video})
     return out
 
 

@@ -29,7 +29,7 @@ import tensorflow as tf
 
 STATS_FILE = "action_stats.json"
 STATS_BATCHES = 50  # training batches whose actions give the statistics
-MIN_STD = 1e-6  # a dimension that never varies is centred, not scaled
+MIN_STD = 1e-6  # a dimension whose std is below this never varies: it is centred, not scaled (std 1)
 
 
 @keras.saving.register_keras_serializable(package="tfvideo")
@@ -48,13 +48,20 @@ class ActionNormalizer(keras.layers.Layer):
 
     def set_statistics(self, mean, std) -> None:
         self.mean.assign(np.asarray(mean, np.float32))
-        self.std.assign(np.maximum(np.asarray(std, np.float32), MIN_STD))
+        self.std.assign(scale(std))
 
     def statistics(self) -> dict[str, list[float]]:
         return {"mean": [float(v) for v in self.mean.numpy()], "std": [float(v) for v in self.std.numpy()]}
 
     def get_config(self):
         return {**super().get_config(), "action_size": self.action_size}
+
+
+def scale(std) -> np.ndarray:
+    """The divisor of each dimension: its std, or 1 where the std is below MIN_STD (a dimension that never varied in
+    training would otherwise turn any other value into a huge one)."""
+    std = np.asarray(std, np.float32)
+    return np.where(std < MIN_STD, np.float32(1.0), std)
 
 
 def split_batch(data):
@@ -122,7 +129,7 @@ def compute_statistics(stream: tf.data.Dataset, num_batches: int = STATS_BATCHES
         raise ValueError("The training stream gave no actions to compute their statistics.")
     mean = total / count
     std = np.sqrt(np.maximum(total_sq / count - mean ** 2, 0.0))
-    return {"mean": [float(v) for v in mean], "std": [float(max(v, MIN_STD)) for v in std]}
+    return {"mean": [float(v) for v in mean], "std": [float(v) for v in scale(std)]}
 
 
 def write_statistics(workdir: str, stats: dict) -> str:
