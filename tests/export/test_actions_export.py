@@ -122,3 +122,19 @@ def test_tflite_dynamic_and_fixed_shape_match_python(model, tmp_path):
     np.testing.assert_allclose(fixed_runner(context, seed=9, actions=longer), want, atol=1e-4)
     np.testing.assert_allclose(np.stack(list(fixed_runner.stream(context, seed=9, actions=longer)), axis=2), want,
                                atol=1e-4)
+
+
+def test_svg_saved_model_takes_actions_and_matches_python(tmp_path):
+    """SVG-LP (and so HAF-SVG): the same `actions` input, the same futures as `generate`."""
+    config = tiny_config(model={"model": "svg", "rnn_size": 8, "action_conditioned": True, "action_size": A})
+    svg = build_model(config)
+    svg.action_normalizer.set_statistics([0.5, -1.0, 2.0], [0.1, 0.2, 0.3])
+    runs_testlib.sharpen(svg, {"frames": contexts(8, 5, seed=3), "actions": actions(8, 0, length=5)}, 30)
+    path, _ = saved_model_lib.export_saved_model(svg, str(tmp_path), "svg", metadata=metadata(svg))
+    signature = tf.saved_model.load(path).signatures["serving_default"]
+    context, first, other = contexts(2, CONTEXT, seed=1), actions(2, 0), actions(2, 1)
+    served = signature(context=tf.constant(context), num_samples=tf.constant(SAMPLES), dt=tf.constant(1.0),
+                       horizon=tf.constant(HORIZON), seed=tf.constant(4), actions=tf.constant(first))["frames"].numpy()
+    want = svg.generate(context, SAMPLES, HORIZON, seed=4, actions=first).numpy()
+    np.testing.assert_allclose(served, want, atol=1e-5)
+    assert np.abs(want - svg.generate(context, SAMPLES, HORIZON, seed=4, actions=other).numpy()).max() > 1e-4
