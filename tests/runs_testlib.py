@@ -43,12 +43,13 @@ def run_train(argv: list[str]) -> int:
 def sharpen(model, videos, passes: int) -> None:
     """Makes a tiny (barely trained) model's frames depend visibly on its inputs, so that comparisons can fail:
     a tiny net with the DCGAN init outputs ~0.5 +- 1e-6 everywhere. Calibrates the batch-norm statistics with
-    `passes` training-mode passes over `videos` [B, T, 64, 64, C] (they update the moving mean and variance),
-    then scales the decoder's last convolution by 20, which spreads the frames over ~[0.35, 0.65]."""
+    `passes` training-mode passes over `videos` [B, T, 64, 64, C] (they update the moving mean and variance;
+    {"frames", "actions"} for an action-conditioned model), then scales the decoder's last convolution by 20, which
+    spreads the frames over ~[0.35, 0.65]."""
     import tensorflow as tf
     from tfvideo.models import networks
 
-    videos = tf.constant(videos)
+    videos = tf.nest.map_structure(tf.constant, videos)
     step = tf.function(lambda v: model.compute_loss_terms(v, training=True))
     for _ in range(passes):
         step(videos)

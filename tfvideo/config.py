@@ -43,7 +43,7 @@ class ConfigError(ValueError):
 
 # The ModelConfig fields each model reads (every other field must keep its default: ModelConfig.validate).
 _EVERY_MODEL = ("model", "architecture", "skip_connections", "base_channels", "encoding_size", "noise_size", "dt",
-                "beta_z")
+                "beta_z", "action_conditioned", "action_size")
 _SVG = _EVERY_MODEL + ("networks", "rnn_size", "predictor_layers")
 MODEL_FIELDS = {
     "srvp": frozenset(_EVERY_MODEL + ("latent_size", "inference_hidden_size", "inference_layers",
@@ -103,6 +103,11 @@ class ModelConfig:
     feature_aligner: bool = False  # HAF-SVG: attention aligner in place of the plain skip concatenation
     aligner_value: str = "decoder"  # HAF-SVG: aligner values V from decoder (as printed) | encoder features
     aligner_levels: int = NUM_SKIP_LEVELS  # HAF-SVG: skip levels, deepest first, that go through the aligner
+    # Every model: actions [B, T, A] enter the dynamics (SRVP: f and p(z | y); SVG-LP / HAF-SVG: the frame predictor
+    # and the learned prior), normalised by training-set statistics (tfvideo.models.actions). Needs a dataset with
+    # actions (bair).
+    action_conditioned: bool = False
+    action_size: int = 4  # A, numbers per action (BAIR: 4)
 
     def validate(self) -> None:
         _check_choice("model", self.model, MODEL_NAMES)
@@ -112,7 +117,7 @@ class ModelConfig:
         _check_choice("aligner_value", self.aligner_value, ALIGNER_VALUES)
         _check_choice("initialization", self.initialization, INITIALIZATIONS)
         self._check_fields_used()
-        for name in ("rnn_size", "predictor_layers", "num_groups", "aligner_levels"):
+        for name in ("rnn_size", "predictor_layers", "num_groups", "aligner_levels", "action_size"):
             _check_positive_int(name, getattr(self, name))
         if self.aligner_levels > NUM_SKIP_LEVELS:
             raise ConfigError(f"--aligner_levels must be at most {NUM_SKIP_LEVELS} (the encoders' skip levels); "

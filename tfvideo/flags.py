@@ -50,6 +50,8 @@ HELP = {
                      "features.",
     "aligner_levels": "HAF-SVG: how many skip levels, deepest first, go through the aligner (4 = all, the paper); "
                       "the finer ones keep plain skips. Attention memory grows with (h*w)^2 per level.",
+    "action_conditioned": "Condition the model on the data's actions (BAIR: 4 per frame; docs/actions.md).",
+    "action_size": "Numbers per action, A (BAIR: 4); with --action_conditioned.",
     # data
     "dataset": f"Dataset: {', '.join(config_lib.DATASET_NAMES)}.",
     "data_dir": "Where datasets live (TFDS data_dir). SM-MNIST needs none: digits come from a prepared TFDS "

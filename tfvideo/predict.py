@@ -3,6 +3,7 @@
     python -m tfvideo.predict --workdir=RUN [--step=N] | --saved_model=DIR | --tflite=FILE --input=CLIP
         [--start_frame=0] [--context_frames=N] [--num_samples=8] [--horizon=N] [--dt=1/k] [--seed=0]
         --output=futures.gif|.mp4|.png|.npy [--uncertainty] [--overwrite] [--batch_samples=16]
+        [--actions=ACTIONS.npy|.csv]  (action-conditioned models: docs/actions.md)
 
 A thin main over `tfvideo.prediction`: the output is checked first (its extension, its folder, an existing file
 without --overwrite), then the model is loaded, the request checked against it, the clip read through the
@@ -50,12 +51,16 @@ CLI.define(flags.DEFINE_enum, "precision", "float32", "With --workdir: the dtype
            "networks sample with, float32 (the default) or a reduced precision where the machine has fast kernels for "
            "it (auto: see docs/performance.md).", enum_values=list(config_lib.PRECISIONS))
 CLI.define(flags.DEFINE_bool, "overwrite", False, "Replace an existing --output file.")
+CLI.define(flags.DEFINE_string, "actions", None, "Action-conditioned models only (and required by them): the actions "
+           "[T, A] as .npy or .csv (one row per frame, raw), row 0 at the first context frame, at least context "
+           "frames - 1 + horizon rows; row t moves frame t to t + 1.")
 CLI.define(flags.DEFINE_integer, "batch_samples", 16, "Futures sampled per call (bounds the memory of the model).")
 CLI.define(flags.DEFINE_float, "fps", 4.0, "Frames per second of .gif and .mp4 outputs.")
 
 
 def _request(predict_lib):
-    names = ("input", "num_samples", "horizon", "dt", "seed", "start_frame", "context_frames", "batch_samples")
+    names = ("input", "num_samples", "horizon", "dt", "seed", "start_frame", "context_frames", "batch_samples",
+             "actions")
     return predict_lib.Request(**{name: CLI.value(name) for name in names})
 
 

@@ -31,6 +31,7 @@ from tfvideo.data.registry import DataSource
 NAME = "bair_robot_pushing_small"
 VIEWS = config_lib.BAIR_VIEWS
 FRAMES = 30
+ACTION_SIZE = 4  # numbers per action
 FRAME_SIZE = 64
 BLOCK_SIZE = 512  # videos per shuffled block (~100 MB of PNG strings)
 URL = "http://rail.eecs.berkeley.edu/datasets/bair_robot_pushing_dataset_v0.tar"
@@ -146,14 +147,20 @@ def train_videos(tfds_builder, view: str, videos: np.ndarray | None = None) -> t
 
 
 def validation_set(tfds_builder, *, view: str, length: int, videos: np.ndarray, num_videos: int | None = None,
-                   image_size: int = FRAME_SIZE) -> np.ndarray:
+                   image_size: int = FRAME_SIZE, with_actions: bool = False) -> np.ndarray | dict:
     """float32 [min(num_videos, len(videos)), length, image_size, image_size, 3]: the first `length` frames of
-    the train videos `videos` (held out for validation), in prepared order."""
+    the train videos `videos` (held out for validation), in prepared order; with_actions: {"frames": that,
+    "actions": float32 [..., length, 4]}."""
     base, count = train_videos(tfds_builder, view, videos)
     clips = base.take(count if num_videos is None else num_videos).map(
-        lambda ex: _decode_window(ex, 0, length, image_size, False)).batch(256)
+        lambda ex: _decode_window(ex, 0, length, image_size, True)).batch(256)
     batches = list(clips.as_numpy_iterator())
-    return np.concatenate(batches) if batches else np.zeros((0, length, image_size, image_size, 3), np.float32)
+    frames = np.concatenate([b["frames"] for b in batches]) if batches else np.zeros(
+        (0, length, image_size, image_size, 3), np.float32)
+    if not with_actions:
+        return frames
+    actions = np.concatenate([b["actions"] for b in batches]) if batches else np.zeros((0, length, 4), np.float32)
+    return {"frames": frames, "actions": actions.astype(np.float32)}
 
 
 def test_set(tfds_builder, *, view: str, length: int, start: int = 0, end: int | None = None,
@@ -182,21 +189,24 @@ def data_source(cfg: config_lib.DataConfig) -> DataSource:
     common = dict(view=cfg.bair_view, image_size=cfg.image_size)
     num_validation = min(len(split["validation"]), splits.NUM_VALIDATION_CLIPS)
 
-    def train_stream(batch_size: int, seed: int = 0, start_index: int = 0) -> tf.data.Dataset:
+    def train_stream(batch_size: int, seed: int = 0, start_index: int = 0,
+                     with_actions: bool = False) -> tf.data.Dataset:
         return train_dataset(tfds_builder, batch_size=batch_size, seq_len=cfg.seq_len, seed=seed,
-                             start_index=start_index, videos=split["train"], **common)
+                             start_index=start_index, videos=split["train"], with_actions=with_actions, **common)
 
-    def validation_videos(num_videos: int | None = None) -> np.ndarray:
+    def validation_videos(num_videos: int | None = None, with_actions: bool = False) -> np.ndarray | dict:
         count = num_validation if num_videos is None else min(int(num_videos), num_validation)
-        return validation_set(tfds_builder, length=length, videos=split["validation"], num_videos=count, **common)
+        return validation_set(tfds_builder, length=length, videos=split["validation"], num_videos=count,
+                              with_actions=with_actions, **common)
 
-    def test_batches(batch_size: int, start: int = 0, num_videos: int | None = None) -> Iterator[np.ndarray]:
+    def test_batches(batch_size: int, start: int = 0, num_videos: int | None = None,
+                     with_actions: bool = False) -> Iterator[np.ndarray | dict]:
         if batch_size < 1 or start < 0:
             raise ValueError(f"batch_size must be >= 1 and start >= 0; got {batch_size}, {start}.")
         end = num_test if num_videos is None else min(int(num_videos), num_test)
         if start < end:
-            yield from test_set(tfds_builder, length=length, start=start, end=end, **common).batch(
-                batch_size).as_numpy_iterator()
+            yield from test_set(tfds_builder, length=length, start=start, end=end, with_actions=with_actions,
+                                **common).batch(batch_size).as_numpy_iterator()
 
     def test_videos(num_videos: int | None = None, start: int = 0) -> np.ndarray:
         batches = list(test_batches(256, start, num_videos))
@@ -210,4 +220,4 @@ def data_source(cfg: config_lib.DataConfig) -> DataSource:
     return DataSource(train_stream=train_stream, test_videos=test_videos, description=description,
                       num_test_videos=num_test, test_batches=test_batches,
                       validation_videos=validation_videos if num_validation else None,
-                      num_validation_videos=num_validation)
+                      num_validation_videos=num_validation, action_size=ACTION_SIZE)

@@ -13,8 +13,12 @@ A `DataSource` gives:
 - `validation_videos(num_videos)`: fixed validation clips from the training items held out by
   `tfvideo.data.splits` (`--validation_fraction`), float32 [min(num_videos, num_validation_videos),
   conditioning_frames + test_horizon, H, W, C]; the first k do not depend on num_videos. Training scores them
-  periodically. None for the datasets without a hold-out (folder, moving_mnist).
+  periodically. None for the datasets without a hold-out (folder, moving_mnist). A dataset with actions also
+  takes `with_actions=True` ({"frames", "actions"} as below).
 - `num_validation_videos`: how many validation clips there are (0: no validation score).
+- `action_size`: numbers per action A of a dataset with actions (BAIR: 4), 0 without. A dataset with actions
+  takes `with_actions=True` in `train_stream` and `test_batches`, whose elements are then {"frames": the
+  frames as above, "actions": float32 [..., T, A]} aligned with the frames (`tfvideo.models.actions`).
 - `comparability_notes`: why results on this data cannot be put next to the papers' tables (empty when they
   can), e.g. SM-MNIST digits from the 5,000-digit offline subset; evaluation records them in results.json.
 """
@@ -40,6 +44,7 @@ class DataSource:
     comparability_notes: tuple[str, ...] = ()
     validation_videos: Callable[..., np.ndarray] | None = None
     num_validation_videos: int = 0
+    action_size: int = 0
 
     def __post_init__(self):
         if self.test_batches is None:  # default: slices of `test_videos`, generated a batch at a time

@@ -73,7 +73,9 @@ class Setup:
     config: config_lib.Config  # the run's config
     options: EvalOptions
     source: object  # DataSource of the test set (with the evaluation's conditioning frames and horizon)
-    predict: Callable[[np.ndarray, int], np.ndarray]  # (context [Tc, H, W, C], video index) -> [S, F, H, W, C]
+    # (context [Tc, H, W, C], video index) -> [S, F, H, W, C]; an action-conditioned run's also gets the video's
+    # actions [T, A] as a third argument
+    predict: Callable[..., np.ndarray]
     spec: dict  # what the per-video records depend on
     output_dir: str
     num_videos: int
@@ -124,7 +126,7 @@ def _load_predictor(workdir: str, options: EvalOptions, config):
             raise EvalError(f"Unknown --baseline={options.baseline!r}; available: {', '.join(BASELINES)}.")
         horizon = options.horizon or config.data.test_horizon
 
-        def baseline(context, index):  # [1, F, H, W, C]
+        def baseline(context, index, actions=None):  # [1, F, H, W, C]; actions are not read
             if options.baseline == "black":
                 return np.zeros((1, horizon, *context.shape[1:]), np.float32)
             return np.repeat(context[None, -1:], horizon, axis=1)
@@ -145,9 +147,10 @@ def _load_predictor(workdir: str, options: EvalOptions, config):
     zeroed = _zeroed_groups(model, options.zeroed_groups)
     extra = {"zeroed_groups": zeroed} if zeroed else {}
 
-    def sample(context, index):
+    def sample(context, index, actions=None):
         out = model.generate(context[None], num_samples=options.num_samples, horizon=horizon, dt=dt,
-                             seed=options.seed + index, **extra)
+                             seed=options.seed + index, actions=None if actions is None else actions[None],
+                             **extra)
         return out.numpy()[0]
     described = {"predictor": "model", "checkpoint": os.path.abspath(trained.checkpoint),
                  "checkpoint_step": trained.step, **({"zeroed_groups": list(zeroed)} if zeroed else {})}
@@ -295,6 +298,7 @@ def _spec(config, data, options, described, source, lpips_net, i3d) -> dict:
                                if k not in ("data_dir", "test_samples")},  # where the data is; a default
                     "comparability_notes": list(source.comparability_notes)},
         "paper_num_samples": config.data.test_samples,
+        **({"actions": "the test set's"} if config.model.action_conditioned else {}),
     }
 
 
@@ -323,11 +327,12 @@ def frame_metrics(setup: Setup, samples, truth) -> dict[str, np.ndarray]:
     return {name: value.numpy() for name, value in out.items()}
 
 
-def video_record(setup: Setup, video: np.ndarray, index: int) -> dict:
-    """The record of test video `index` [Tc + F, H, W, C]: per metric, the best sample's per-frame curve."""
+def video_record(setup: Setup, video: np.ndarray, index: int, actions: np.ndarray | None = None) -> dict:
+    """The record of test video `index` [Tc + F, H, W, C] (and its actions [Tc + F, A] for an action-conditioned
+    model): per metric, the best sample's per-frame curve."""
     num_context = setup.spec["conditioning_frames"]
     context, truth = video[:num_context], video[num_context:]
-    samples = setup.predict(context, index)
+    samples = setup.predict(context, index) if actions is None else setup.predict(context, index, actions)
     if not np.isfinite(samples).all():
         raise _nonfinite_error(setup, index, "its predicted frames hold NaN/Inf")
     record = {"index": int(index), "best_sample": {}}
@@ -436,11 +441,10 @@ def evaluate(workdir: str, options: EvalOptions = EvalOptions(), on_video: Calla
     if missing:
         sums = {name: 0.0 for name in setup.metric_names}
         index, new = missing[0], 0
-        for batch in setup.source.test_batches(setup.options.batch_size, start=missing[0],
-                                               num_videos=setup.num_videos):
-            for video in batch:
+        for videos, actions in test_batches(setup, missing[0]):
+            for position, video in enumerate(videos):
                 if index not in done:
-                    record = video_record(setup, video, index)
+                    record = video_record(setup, video, index, None if actions is None else actions[position])
                     _write_json(record_path(setup.output_dir, index), record)
                     done.add(index)
                     new += 1
@@ -454,6 +458,16 @@ def evaluate(workdir: str, options: EvalOptions = EvalOptions(), on_video: Calla
     _write_json(os.path.join(setup.output_dir, RESULTS_FILE), results)
     write_text(os.path.join(setup.output_dir, TABLE_FILE), markdown_report([results]))
     return results
+
+
+def test_batches(setup: Setup, start: int, batch_size: int | None = None, num_videos: int | None = None):
+    """The evaluation's test videos from `start` (to `num_videos`, default all evaluated ones): pairs (videos
+    [<= batch_size, T, H, W, C], their actions [<= batch_size, T, A] for an action-conditioned run, else None)."""
+    extra = {"with_actions": True} if setup.config.model.action_conditioned else {}
+    for batch in setup.source.test_batches(batch_size or setup.options.batch_size, start=start,
+                                           num_videos=setup.num_videos if num_videos is None else num_videos,
+                                           **extra):
+        yield (batch["frames"], batch["actions"]) if isinstance(batch, dict) else (batch, None)
 
 
 # ------------------------------------------------------------------------------------------------ results files

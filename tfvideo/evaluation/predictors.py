@@ -37,9 +37,10 @@ def tflite_predictor(path: str, options, config, error: type[Exception]):
         except ValueError as failure:
             raise error(f"--tflite={path}: {failure} The evaluation asks 1 video at a time.") from None
 
-    def sample(context, index):
+    def sample(context, index, actions=None):
         try:
-            return model(context[None], options.num_samples, dt, horizon, options.seed + index)[0]
+            extra = {} if actions is None else {"actions": actions[None]}
+            return model(context[None], options.num_samples, dt, horizon, options.seed + index, **extra)[0]
         except ValueError as failure:
             raise error(f"--tflite={path}: {failure}") from None
 

@@ -26,22 +26,24 @@ def figure_videos(setup: eval_lib.Setup, count: int) -> list[dict]:
     if count < 1:
         return []
     num_context = setup.spec["conditioning_frames"]
-    batch = next(iter(setup.source.test_batches(count, start=0, num_videos=count)))
+    batch, actions = next(eval_lib.test_batches(setup, 0, batch_size=count, num_videos=count))
     out = []
     for index, video in enumerate(batch):
+        extra = [] if actions is None else [actions[index]]  # an action-conditioned run's: the video's actions
         with open(eval_lib.record_path(setup.output_dir, index)) as handle:
             best = json.load(handle)["best_sample"]["psnr"]
         out.append({"index": index, "context": video[:num_context], "truth": video[num_context:],
-                    "samples": setup.predict(video[:num_context], index), "best": best, "video": video})
+                    "samples": setup.predict(video[:num_context], index, *extra), "best": best, "video": video})
     return out
 
 
 def write_evaluation_figures(setup: eval_lib.Setup, results: dict, count: int = 4) -> list[str]:
-    """curves.png, samples_<i>.png/.gif for the first `count` videos and, for SRVP, analyses/*: paths written."""
+    """curves.png, samples_<i>.png/.gif for the first `count` videos and, for SRVP without actions, analyses/*:
+    paths written."""
     paths = [figures.plot_curves([results], os.path.join(setup.output_dir, "curves.png"), [results_lib.label(results)])]
     videos = figure_videos(setup, count)
     paths += figures.write_sample_figures(videos, setup.output_dir)
-    if setup.model is not None and len(videos) >= 2:
+    if setup.model is not None and len(videos) >= 2 and not setup.config.model.action_conditioned:
         paths += analyses.write_srvp_analyses(setup.model, np.stack([v["video"] for v in videos]),
                                               setup.spec["conditioning_frames"],
                                               os.path.join(setup.output_dir, "analyses"), seed=setup.options.seed)

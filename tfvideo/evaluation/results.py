@@ -48,7 +48,8 @@ def aggregate(setup, records: list[dict]) -> dict:
            "averaged_over": "predicted frames only (conditioning frames excluded)",
            "interval": "mean +- 1.96 * std / sqrt(num_videos), std with ddof=1, over per-video means (none for 1 "
                        "video: " + ONE_VIDEO_NOTE + ")",
-           "time_steps": [spec["conditioning_frames"] + 1 + t for t in range(spec["horizon"])]},
+           "time_steps": [spec["conditioning_frames"] + 1 + t for t in range(spec["horizon"])]}
+        | ({"actions": spec["actions"]} if "actions" in spec else {}),  # action-conditioned runs
         "metric_versions": spec["metric_versions"],
         "weights_sha256": spec["weights_sha256"],
         "dataset": spec["dataset"],

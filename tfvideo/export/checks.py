@@ -15,6 +15,7 @@ import numpy as np
 import tensorflow as tf
 
 from tfvideo import validation
+from tfvideo.models import actions as actions_lib
 
 
 def assertion(condition, *message) -> tf.Operation:
@@ -53,6 +54,22 @@ def states_check(states: tf.Tensor, name: str, size: int) -> tf.Operation:
     shape = tf.shape(states)
     return assertion(tf.logical_and(tf.equal(tf.size(shape), 4), tf.equal(shape[-1], size)),
                      f"{name} must be float32 [B, S, F, {size}] latent states; got shape", shape)
+
+
+def actions_checks(model, actions: tf.Tensor, context: tf.Tensor, horizon: tf.Tensor, name: str = "actions"
+                   ) -> list[tf.Operation]:
+    """Checks of actions [B, >= T - 1 + horizon, A] for context [B, T, ...]: rank 3, the model's A, the length, and
+    finite values (the batch is `same_batch_check`'s)."""
+    size = model.model_config.action_size
+    shape = tf.shape(actions)
+    padded = tf.concat([shape, tf.fill([3], -1)], axis=0)[:3]
+    needed = tf.shape(context)[1] - 1 + horizon
+    shape_ok = tf.logical_and(tf.equal(tf.size(shape), 3), tf.equal(padded[2], size))
+    return [
+        assertion(tf.logical_and(shape_ok, padded[1] >= needed), f"{name} must be float32 [B, >= context frames - 1 "
+                  f"+ horizon, {size}] (a_t moves frame t to t + 1); needed length", needed, "got shape", shape),
+        assertion(tf.reduce_all(tf.math.is_finite(actions)), f"{name} hold NaN or Inf values: give finite actions"),
+    ]
 
 
 def same_batch_check(a: tf.Tensor, b: tf.Tensor, name_a: str, name_b: str) -> tf.Operation:
@@ -99,9 +116,12 @@ def after(checks: list[tf.Operation], *tensors) -> tuple:
 
 
 def check_inputs(context, num_samples, dt, horizon, seed, *, image_size: int, channels: int,
-                 min_context_frames: int, dt_supported: bool = True) -> dict[str, np.ndarray]:
+                 min_context_frames: int, dt_supported: bool = True, actions=None,
+                 action_size: int = 0) -> dict[str, np.ndarray]:
     """The numpy twin of the in-graph checks of `predict`, for runtimes that drop Assert ops (TFLite).
 
+    `actions` [B, >= T - 1 + horizon, A] go to a file of an action-conditioned model (`action_size` A > 0, from its
+    metadata) and only to one (`tfvideo.models.actions.check_actions`).
     Returns the inputs as the arrays the TFLite signature takes; raises ValueError naming the bad input.
     """
     context = _context_array(context, (image_size, image_size, channels), min_context_frames)
@@ -111,8 +131,14 @@ def check_inputs(context, num_samples, dt, horizon, seed, *, image_size: int, ch
     if k != 1 and not dt_supported:
         raise ValueError(f"dt: this model is a discrete-time model and only accepts dt=1; got {dt!r}.")
     seed = validation.int32_seed(seed, "seed")
-    return {"context": context, "num_samples": np.int32(num_samples), "dt": np.float32(dt),
-            "horizon": np.int32(horizon), "seed": np.int32(seed)}
+    out = {"context": context, "num_samples": np.int32(num_samples), "dt": np.float32(dt),
+           "horizon": np.int32(horizon), "seed": np.int32(seed)}
+    actions = actions_lib.check_actions(actions, conditioned=action_size > 0, action_size=action_size,
+                                        batch_size=context.shape[0], who="this exported model",
+                                        length=actions_lib.required_length(context.shape[1], horizon))
+    if actions is not None:
+        out["actions"] = actions.numpy()
+    return out
 
 
 def _context_array(context, expected: tuple[int, int, int], min_length: int) -> np.ndarray:

@@ -100,6 +100,7 @@ def export_metadata(trained: TrainedModel, workdir: str) -> dict:
         "min_context_frames": model.min_context_frames(),
         "training_dt": trained.config.model.dt,
         "dt_supported": bool(model.supports_dt(2)),
+        "action_size": model.model_config.action_size if model.model_config.action_conditioned else 0,
         "checkpoint": trained.checkpoint,
         "step": trained.step,
         "workdir": os.path.abspath(workdir),

@@ -8,6 +8,8 @@ Every model gets the `predict` endpoint (also exported as `serving_default`):
                           frames (the context is integrated at the training dt, as in the SRVP code)
              horizon      int32 scalar N >= 1: future frames at the training frame rate
              seed         int32 scalar, any value: same seed, same futures
+             actions      float32 [B, >= T - 1 + N, A], action-conditioned models only (and required by them):
+                          raw actions, a_t moving frame t to t + 1 (`tfvideo.models.actions`)
     output   frames       float32 [B, S, N * k, H, W, C] in [0, 1] (the frame rate is raised k times)
 
 It only uses the model's contract (`noise_shapes`, `sample_futures(..., include_intermediate=True)`,
@@ -78,12 +80,13 @@ def predict_endpoint(model: VideoPredictor, *, validate: bool = True, static_fra
 def predict_function(model: VideoPredictor) -> serving.ServingFunction:
     """`predict`: `model.sample_seeded` with every intermediate frame, the sampler `model.generate` runs."""
 
-    def predict(context, num_samples, steps_per_frame, horizon, seed):
+    def predict(context, num_samples, steps_per_frame, horizon, seed, **actions):
         return {FRAMES: model.sample_seeded(context, num_samples, horizon, steps_per_frame, seed,
-                                            include_intermediate=True)}
+                                            include_intermediate=True, **actions)}
 
+    inputs = (serving.CONTEXT, *serving.SAMPLING, *([serving.ACTIONS] if model.action_normalizer is not None else []))
     return serving.ServingFunction(
-        "predict", predict, (serving.CONTEXT, *serving.SAMPLING),
+        "predict", predict, inputs,
         "Sampled futures of each context video; same seed, same futures.",
         {FRAMES: "float32 [B, num_samples, horizon * k, H, W, C] in [0, 1], dt = 1/k: the frames at the training "
                  "rate and the k - 1 frames between each two of them"})
@@ -121,7 +124,8 @@ def stream_endpoints(model: VideoPredictor, *, validate: bool = True, static_fra
     streaming = model.streaming_functions()
     if streaming is None:
         return []
-    inputs = (serving.CONTEXT, *(spec for spec in serving.SAMPLING if spec.name != "horizon"))
+    inputs = (serving.CONTEXT, *(spec for spec in serving.SAMPLING if spec.name != "horizon"),
+              *([serving.ACTIONS] if streaming.takes_actions else []))
     start = serving.ServingFunction(
         STREAM_START, lambda **kwargs: prefixed_state(streaming.start(**kwargs)), inputs,
         "The sampling state after the context (nothing decoded): feed it to stream_next.", state_outputs(streaming))
@@ -129,18 +133,21 @@ def stream_endpoints(model: VideoPredictor, *, validate: bool = True, static_fra
             stream_next_endpoint(model, streaming)]
 
 
-def stream_next_endpoint(model: VideoPredictor, streaming: serving.StreamingFunctions, rows: int | None = None
-                         ) -> Endpoint:
-    """`stream_next(state_*) -> {"frame": [B, S, H, W, C], state_*}` (one Euler step, one decoded frame); `rows`
-    fixes the N = B * S rows of the state tensors (None: any)."""
+def stream_next_endpoint(model: VideoPredictor, streaming: serving.StreamingFunctions, rows: int | None = None,
+                         batch: int | None = None) -> Endpoint:
+    """`stream_next(state_* (, action)) -> {"frame": [B, S, H, W, C], state_*}` (one Euler step, one decoded
+    frame; `action` [B, A] of the frame stepped into for an action-conditioned model); `rows` fixes the N = B * S
+    rows of the state tensors and `batch` the B of `action` (None: any)."""
     names = list(streaming.state)
 
     def fn(*args):
-        frame, state = streaming.next(dict(zip(names, args)))
+        frame, state = streaming.next(dict(zip(names, args)), *args[len(names):])
         return {FRAME: _static_frames(model, frame), **prefixed_state(state)}
 
     specs = [tf.TensorSpec([rows if d is None else d for d in shape], dtype, STATE_PREFIX + name)
              for name, (dtype, shape) in streaming.state.items()]
+    if streaming.takes_actions:
+        specs.append(tf.TensorSpec([batch, model.model_config.action_size], tf.float32, "action"))
     outputs = {FRAME: "float32 [B, S, H, W, C] in [0, 1]: the next frame of predict's output (frame j at call j + 1)",
                **state_outputs(streaming)}
     return Endpoint(STREAM_NEXT, fn, specs, "One more frame of the streamed futures, and the state after it.",
@@ -173,6 +180,9 @@ def _input_checks(model: VideoPredictor, inputs, values: dict, validate: bool):
             checks.append(checks_lib.count_check(value, spec.name))
         elif spec.kind == "states":
             checks.append(checks_lib.states_check(value, spec.name, spec.size))
+        elif spec.kind == "actions":
+            horizon = values.get("horizon", tf.constant(0))  # stream_start: the context's actions only
+            checks += checks_lib.actions_checks(model, value, values["context"], horizon, spec.name)
         if spec.same_batch_as:
             checks.append(checks_lib.same_batch_check(value, values[spec.same_batch_as], spec.name,
                                                       spec.same_batch_as))
@@ -189,6 +199,9 @@ def _spec(model: VideoPredictor, spec: serving.ServingInput, static_frames: bool
         return tf.TensorSpec([None, None, None, None, None], tf.float32, spec.name)
     if spec.kind == "states":
         return tf.TensorSpec([None, None, None, spec.size], tf.float32, spec.name)
+    if spec.kind == "actions":  # any shape in the SavedModel, so that a wrong one fails with a named error
+        size = model.model_config.action_size if static_frames else None
+        return tf.TensorSpec([None, None, size], tf.float32, spec.name)
     return tf.TensorSpec([], tf.float32 if spec.kind == "dt" else tf.int32, spec.name)
 
 

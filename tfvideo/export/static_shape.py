@@ -5,7 +5,8 @@ every tensor has a static shape: the latent loops are unrolled (Python counts, s
 XNNPACK delegate takes the convolutions, which it cannot do with the dynamic-shape file's runtime sample count and
 horizon. Its signatures:
 
-    serving_default(context float32 [B, T, H, W, C] fixed, seed int32 []) -> frames [B, S, horizon * k, H, W, C]
+    serving_default(context float32 [B, T, H, W, C] fixed, seed int32 [] (, actions float32 [B, T - 1 + horizon, A]
+        for an action-conditioned model)) -> frames [B, S, horizon * k, H, W, C]
     stream_start(context, seed) -> state_*;  stream_next(state_*) -> frame [B, S, H, W, C], state_*
         (models with `streaming_functions()`, see `signatures.stream_endpoints`)
 
@@ -80,20 +81,31 @@ def endpoints(model, shape: StaticShape) -> list[signatures.Endpoint]:
     seed_spec = tf.TensorSpec([], tf.int32, "seed")
     k = shape.steps_per_frame
     predict = signatures.predict_function(model)
+    specs = [context_spec, seed_spec]
+    if model.action_normalizer is not None:
+        specs.append(tf.TensorSpec([shape.batch, shape.context_frames - 1 + shape.horizon,
+                                    model.model_config.action_size], tf.float32, "actions"))
 
-    def predict_fn(context, seed):  # Python counts: static shapes and unrolled loops
-        frames = model.sample_seeded(context, shape.num_samples, shape.horizon, k, seed, include_intermediate=True)
+    def predict_fn(context, seed, *actions):  # Python counts: static shapes and unrolled loops
+        frames = model.sample_seeded(context, shape.num_samples, shape.horizon, k, seed, include_intermediate=True,
+                                     **({"actions": actions[0]} if actions else {}))
         return {signatures.FRAMES: frames}
 
-    result = [signatures.Endpoint(signatures.SERVING_DEFAULT, predict_fn, [context_spec, seed_spec],
+    result = [signatures.Endpoint(signatures.SERVING_DEFAULT, predict_fn, specs,
                                   predict.description + f" Fixed shape: {shape.describe()}.", predict.outputs)]
     streaming = model.streaming_functions()
     if streaming is not None:
-        start = lambda context, seed: signatures.prefixed_state(streaming.start(context, shape.num_samples, k, seed))
-        result += [signatures.Endpoint(signatures.STREAM_START, start, [context_spec, seed_spec],
+        start_specs = [context_spec, seed_spec]
+        if streaming.takes_actions:  # the context's actions
+            start_specs.append(tf.TensorSpec([shape.batch, shape.context_frames - 1, model.model_config.action_size],
+                                             tf.float32, "actions"))
+        start = lambda context, seed, *actions: signatures.prefixed_state(
+            streaming.start(context, shape.num_samples, k, seed, *actions))
+        result += [signatures.Endpoint(signatures.STREAM_START, start, start_specs,
                                        "The sampling state after the context: feed it to stream_next.",
                                        signatures.state_outputs(streaming)),
-                   signatures.stream_next_endpoint(model, streaming, rows=shape.batch * shape.num_samples)]
+                   signatures.stream_next_endpoint(model, streaming, rows=shape.batch * shape.num_samples,
+                                                   batch=shape.batch)]
     return result
 
 

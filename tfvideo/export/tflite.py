@@ -1,9 +1,10 @@
 """TFLite export (builtin ops only: LiteRT has no Flex delegate) and a small LiteRT runner.
 
 The TFLite file has the signature `serving_default`, with the inputs and output of the SavedModel's
-(`context` float32 [B, T, H, W, C], `num_samples`, `dt`, `horizon`, `seed` -> `frames`; the frame size is
-fixed in its input shape, [-1, -1, H, W, C]) and, for a model that streams, `stream_start` and `stream_next`
-(`signatures.stream_endpoints`). A fixed-shape file (`static_shape`) bakes the request in instead. TFLite drops Assert ops, so the file does not validate its
+(`context` float32 [B, T, H, W, C], `num_samples`, `dt`, `horizon`, `seed`, and `actions` [B, >= T - 1 + horizon,
+A] for an action-conditioned model -> `frames`; the frame size is fixed in its input shape, [-1, -1, H, W, C])
+and, for a model that streams, `stream_start` and `stream_next` (`signatures.stream_endpoints`). A fixed-shape
+file (`static_shape`) bakes the request in instead. TFLite drops Assert ops, so the file does not validate its
 inputs: `TFLiteModel` checks them on the host first (`checks.check_inputs`), with the limits written in
 the metadata file beside the model (`<file>.tflite.json`).
 
@@ -118,7 +119,9 @@ def metadata_path(path: str) -> str:
 class TFLiteModel:
     """A .tflite export in the LiteRT interpreter (`ai_edge_litert`), with host-side input checks.
 
-    `model(context, num_samples, dt, horizon, seed)` -> frames [B, S, horizon * k, H, W, C]. A dynamic-shape file
+    `model(context, num_samples, dt, horizon, seed, actions=None)` -> frames [B, S, horizon * k, H, W, C]; actions
+    [B, >= T - 1 + horizon, A] for (and only for) an action-conditioned model's file (metadata "action_size").
+    A dynamic-shape file
     resizes its inputs on every call: one instance serves any batch size, context length, sample count, dt and
     horizon. A fixed-shape file (metadata "static_shape") answers its baked request only (None picks the baked
     num_samples, dt and horizon) and refuses others with a ValueError naming both shapes. Files with streaming
@@ -145,6 +148,7 @@ class TFLiteModel:
         self.image_size, self.channels = int(shape[2]), int(shape[4])
         self.min_context_frames = int(self.metadata.get("min_context_frames", 1))
         self.dt_supported = bool(self.metadata.get("dt_supported", True))
+        self.action_size = int(self.metadata.get("action_size", 0))  # 0: the model takes no actions
         self.static_shape = self.metadata.get("static_shape")  # dict of StaticShape fields, or None
         self.streams = signatures.STREAM_START in self.interpreter.get_signature_list()
 
@@ -155,44 +159,57 @@ class TFLiteModel:
         return {"num_samples": baked["num_samples"] if num_samples is None else num_samples,
                 "dt": baked["dt"] if dt is None else dt, "horizon": baked["horizon"] if horizon is None else horizon}
 
-    def inputs(self, context, num_samples=None, dt=None, horizon=None, seed=0) -> dict[str, np.ndarray]:
+    def inputs(self, context, num_samples=None, dt=None, horizon=None, seed=0, actions=None) -> dict[str, np.ndarray]:
         """The arrays `serving_default` takes, after the host checks (`checks.check_inputs`) and, for a fixed-shape
         file, the shape check (`static_shape.check_request`); ValueError naming the bad input."""
         request = self.request(num_samples, dt, horizon)
         if self.check:
             inputs = checks.check_inputs(context, **request, seed=seed, image_size=self.image_size,
                                          channels=self.channels, min_context_frames=self.min_context_frames,
-                                         dt_supported=self.dt_supported)
+                                         dt_supported=self.dt_supported, actions=actions,
+                                         action_size=self.action_size)
         else:
             inputs = {"context": np.asarray(context, np.float32), "num_samples": np.int32(request["num_samples"]),
                       "dt": np.float32(request["dt"]), "horizon": np.int32(request["horizon"]),
-                      "seed": np.int32(seed)}
+                      "seed": np.int32(seed), **({} if actions is None else {"actions": np.asarray(actions,
+                                                                                                     np.float32)})}
         if self.static_shape is not None:
             static_shape_lib.check_request(self.static_shape, np.shape(inputs["context"]), **request)
-            inputs = {"context": inputs["context"], "seed": inputs["seed"]}
+            fixed = {"context": inputs["context"], "seed": inputs["seed"]}
+            if "actions" in inputs:  # exactly the actions the baked request reads
+                fixed["actions"] = inputs["actions"][:, :np.shape(inputs["context"])[1] - 1 + request["horizon"]]
+            inputs = fixed
         return inputs
 
-    def __call__(self, context, num_samples=None, dt=None, horizon=None, seed: int = 0) -> np.ndarray:
-        return self.runner(**self.inputs(context, num_samples, dt, horizon, seed))[signatures.FRAMES]
+    def __call__(self, context, num_samples=None, dt=None, horizon=None, seed: int = 0, actions=None) -> np.ndarray:
+        return self.runner(**self.inputs(context, num_samples, dt, horizon, seed, actions))[signatures.FRAMES]
 
-    def stream_start(self, context, num_samples=None, dt=None, seed: int = 0) -> dict[str, np.ndarray]:
-        """The `stream_start` state (nothing decoded yet); inputs as `__call__`'s."""
+    def stream_start(self, context, num_samples=None, dt=None, seed: int = 0, actions=None,
+                     horizon=None) -> dict[str, np.ndarray]:
+        """The `stream_start` state (nothing decoded yet); inputs as `__call__`'s (an action-conditioned file's
+        actions checked for `horizon`, and its context's T - 1 fed)."""
         if not self.streams:
             raise ExportError(f"{self.path} has no streaming signatures (the model has no streaming_functions).")
-        inputs = self.inputs(context, num_samples, dt, None, seed)
+        inputs = self.inputs(context, num_samples, dt, horizon, seed, actions)
         inputs.pop("horizon", None)
+        if "actions" in inputs:
+            inputs["actions"] = inputs["actions"][:, :np.shape(inputs["context"])[1] - 1]
         return self.interpreter.get_signature_runner(signatures.STREAM_START)(**inputs)
 
-    def stream_next(self, state: dict) -> tuple[np.ndarray, dict[str, np.ndarray]]:
-        """(the next frame [B, S, H, W, C], the state after it)."""
-        out = dict(self.interpreter.get_signature_runner(signatures.STREAM_NEXT)(**state))
+    def stream_next(self, state: dict, action=None) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+        """(the next frame [B, S, H, W, C], the state after it); `action` [B, A] of the frame stepped into for an
+        action-conditioned file."""
+        extra = {} if action is None else {"action": np.asarray(action, np.float32)}
+        out = dict(self.interpreter.get_signature_runner(signatures.STREAM_NEXT)(**state, **extra))
         return out.pop(signatures.FRAME), out
 
-    def stream(self, context, num_samples=None, dt=None, horizon=None, seed: int = 0):
+    def stream(self, context, num_samples=None, dt=None, horizon=None, seed: int = 0, actions=None):
         """Yields the horizon * k frames [B, S, H, W, C] of `__call__` one at a time."""
         request = self.request(num_samples, dt, horizon)
-        self.inputs(context, **request, seed=seed)  # the checks of the whole request
-        state = self.stream_start(context, request["num_samples"], request["dt"], seed)
-        for _ in range(request["horizon"] * validation.steps_per_frame(request["dt"])):
-            frame, state = self.stream_next(state)
+        self.inputs(context, **request, seed=seed, actions=actions)  # the checks of the whole request
+        state = self.stream_start(context, request["num_samples"], request["dt"], seed, actions, request["horizon"])
+        k, first = validation.steps_per_frame(request["dt"]), np.shape(context)[1] - 1
+        for step in range(request["horizon"] * k):
+            action = None if actions is None else np.asarray(actions)[:, first + step // k]
+            frame, state = self.stream_next(state, action)
             yield frame

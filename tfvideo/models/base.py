@@ -29,6 +29,7 @@ import tensorflow as tf
 
 from tfvideo import config as config_lib
 from tfvideo import validation
+from tfvideo.models import actions as actions_lib
 from tfvideo.models import noise as noise_lib
 from tfvideo.models import serving
 from tfvideo.training import guarded_step
@@ -52,6 +53,9 @@ class VideoPredictor(keras.Model):
         self.noise_seed = keras.random.SeedGenerator(name="noise_seed")
         self._trackers = {name: keras.metrics.Mean(name=name) for name in self.loss_term_names}
         self._compiled_samplers = {}  # sorted option names -> tf.function of sample_seeded
+        # --action_conditioned: the training set's action statistics (tfvideo.models.actions), None otherwise
+        self.action_normalizer = actions_lib.ActionNormalizer(model_config.action_size, name="action_normalizer") \
+            if model_config.action_conditioned else None
 
     # ----------------------------------------------------------------------------------------- contract
     def compute_loss_terms(self, videos, training=False):  # pragma: no cover - abstract
@@ -121,8 +125,13 @@ class VideoPredictor(keras.Model):
         """Creates every variable by running the model once on zeros [2, T, H, W, C]; returns self."""
         length = sequence_length or self.min_context_frames() + 1
         zeros = tf.zeros([2, length, self.image_size, self.image_size, self.channels])
-        self.compute_loss_terms(zeros, training=False)
-        self.sample_futures(zeros, 1, 1, 1, self.draw_noise(2, 1, length, length, seed=0))
+        options = {}
+        if self.action_normalizer is not None:
+            options["actions"] = tf.zeros([2, length, self.model_config.action_size])
+            self.compute_loss_terms({"frames": zeros, "actions": options["actions"]}, training=False)
+        else:
+            self.compute_loss_terms(zeros, training=False)
+        self.sample_futures(zeros, 1, 1, 1, self.draw_noise(2, 1, length, length, seed=0), **options)
         for tracker in self._trackers.values():
             tracker.reset_state()
         self.built = True
@@ -172,7 +181,7 @@ class VideoPredictor(keras.Model):
         return self.sample_futures(context, num_samples, horizon, steps_per_frame, noise, **options)
 
     def generate(self, context, num_samples: int = 1, horizon: int = 10, dt: float | None = None,
-                 seed: int | None = None, include_intermediate: bool = False) -> tf.Tensor:
+                 seed: int | None = None, include_intermediate: bool = False, actions=None) -> tf.Tensor:
         """Samples futures of `context` in one batched pass.
 
         Args:
@@ -184,19 +193,26 @@ class VideoPredictor(keras.Model):
           seed: an int32 (-2**31 .. 2**31 - 1) for reproducible samples, the same futures as the exported
             signatures give for it; None draws a seed from the model's seed generator.
           include_intermediate: with dt = 1/k, also return the k - 1 frames between two frames.
+          actions: action-conditioned models only (and required by them): raw float actions
+            [B, >= Tc - 1 + N, A], a_t moving frame t to t + 1, held over the k Euler steps of a frame
+            (`tfvideo.models.actions` gives the convention); the same seed and actions give the same futures.
 
         Returns:
           float32 [B, S, F, H, W, C] in [0, 1], F = N, or N * k with `include_intermediate`.
         """
         return self.generate_with(context, num_samples, horizon, dt, seed,
-                                  include_intermediate=bool(include_intermediate))
+                                  include_intermediate=bool(include_intermediate), actions=actions)
 
     def generate_with(self, context, num_samples, horizon, dt, seed, **options) -> tf.Tensor:
         """`generate`, with `options` passed on to `sample_futures` (e.g. HAF-SVG's zeroed_groups); one compiled
-        sampler per set of option names, traced once per set of option values."""
+        sampler per set of option names, traced once per set of option values. An `actions` option is checked by
+        `validate_actions` and left out when None."""
         context = self.validate_videos(context, "context", min_length=self.min_context_frames())
         num_samples = validation.positive_int(num_samples, "num_samples", error=InvalidInputError)
         horizon = validation.positive_int(horizon, "horizon", error=InvalidInputError)
+        actions = self.validate_actions(options.pop("actions", None), context, horizon)
+        if actions is not None:
+            options["actions"] = actions
         k = self.validate_dt(self.model_config.dt if dt is None else dt)
         seed = self.sampling_seed(seed)
         key = tuple(sorted(options))
@@ -209,7 +225,24 @@ class VideoPredictor(keras.Model):
         """How many graphs `generate` traced (one serves every batch size, sample count, horizon, dt and seed)."""
         return sum(sampler.experimental_get_tracing_count() for sampler in self._compiled_samplers.values())
 
+    def model_actions(self, actions, num_samples=1):
+        """What the dynamics read: raw actions [B, T, A] normalised and repeated for S samples, [B*S, T, A] (row
+        b*S + s); None for a model without actions. ValueError when an action-conditioned model gets None."""
+        if self.action_normalizer is None:
+            return None
+        if actions is None:
+            raise ValueError(f"Model '{self.model_config.model}' is action-conditioned: it needs actions.")
+        return tf.repeat(self.action_normalizer(actions), num_samples, axis=0)
+
     # ----------------------------------------------------------------------------------------- validation
+    def validate_actions(self, actions, context, horizon: int):
+        """float32 actions [B, >= Tc - 1 + horizon, A] for context [B, Tc, ...] (None for a model without
+        actions), or InvalidInputError (`tfvideo.models.actions.check_actions`)."""
+        return actions_lib.check_actions(
+            actions, conditioned=self.action_normalizer is not None, action_size=self.model_config.action_size,
+            batch_size=int(context.shape[0]), length=actions_lib.required_length(int(context.shape[1]), horizon),
+            who=f"this {type(self).__name__} model", error=InvalidInputError)
+
     def validate_dt(self, dt) -> int:
         """Returns k for dt = 1/k (`tfvideo.validation.steps_per_frame`), or raises InvalidInputError, naming the
         model when it cannot use dt."""

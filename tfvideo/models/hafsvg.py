@@ -27,9 +27,13 @@ states at frame P depend on it); only the terms of frames 1..P-1 are left out.
 With --num_groups=1 and no aligner the model is SVG-LP's network: same variables (a checkpoint of one restores
 into the other), same generation; only the loss differs, by the context frames' terms.
 
+Action conditioning (`--action_conditioned`) is SVG-LP's: the frame predictor reads [h_{t-1}, z_t, a_{t-1}] and
+each prior group j reads [h_{t-1}, a_{t-1}, z_t^1, ..., z_t^{j-1}] (`tfvideo.models.svg`, `tfvideo.models.actions`).
+
 The paper's ablation "fix z^j to zero" (its Figure 8): `generate(..., zeroed_groups=(j,))`, or
-`python -m tfvideo.evaluate --zeroed_groups=j`, groups numbered 1..G as in the paper. The zeroed groups are zero at every predicted frame (the later groups condition on the
-zeros); the context is still read with posterior samples.
+`python -m tfvideo.evaluate --zeroed_groups=j`, groups numbered 1..G as in the paper. The zeroed groups are
+zero at every predicted frame (the later groups condition on the zeros); the context is still read with posterior
+samples.
 """
 
 from __future__ import annotations
@@ -83,11 +87,12 @@ class HAFSVG(svg.SVG):
         return tuple(sorted({int(g) for g in groups}))
 
     def generate(self, context, num_samples: int = 1, horizon: int = 10, dt: float | None = None,
-                 seed: int | None = None, include_intermediate: bool = False, zeroed_groups=()) -> tf.Tensor:
+                 seed: int | None = None, include_intermediate: bool = False, zeroed_groups=(),
+                 actions=None) -> tf.Tensor:
         """`VideoPredictor.generate`, plus `zeroed_groups`: groups of z (1..G) fixed to zero in every predicted
         frame (the paper's ablation). The same seed draws the same noise with and without zeroed groups."""
         zeroed = self.validate_zeroed_groups(zeroed_groups)
         if not zeroed:
-            return super().generate(context, num_samples, horizon, dt, seed, include_intermediate)
-        return self.generate_with(context, num_samples, horizon, dt, seed,
-                                  include_intermediate=bool(include_intermediate), zeroed_groups=zeroed)
+            return super().generate(context, num_samples, horizon, dt, seed, include_intermediate, actions=actions)
+        return self.generate_with(context, num_samples, horizon, dt, seed, include_intermediate=bool(
+            include_intermediate), zeroed_groups=zeroed, actions=actions)

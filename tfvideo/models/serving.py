@@ -12,6 +12,8 @@ Input kinds, and what the function receives for each (by keyword, under the inpu
     dt      float32 scalar 1/k; the function receives `steps_per_frame`, the int32 k, in its place
     seed    int32 scalar, any value
     states  float32 [B, S, F, size] latent states
+    actions float32 [B, >= T - 1 + horizon, A] raw actions (`tfvideo.models.actions`), for the `predict` of an
+            action-conditioned model
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from __future__ import annotations
 import dataclasses
 from typing import Callable
 
-INPUT_KINDS = ("frames", "count", "dt", "seed", "states")
+INPUT_KINDS = ("frames", "count", "dt", "seed", "states", "actions")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -51,6 +53,8 @@ CONTEXT = ServingInput("context", "frames")
 # The sampling inputs of `predict`, in its order: num_samples, dt, horizon, seed.
 SAMPLING = (ServingInput("num_samples", "count"), ServingInput("dt", "dt"), ServingInput("horizon", "count"),
             ServingInput("seed", "seed"))
+# The last input of an action-conditioned model's `predict`.
+ACTIONS = ServingInput("actions", "actions", same_batch_as="context")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -62,8 +66,11 @@ class StreamingFunctions:
         decoded yet); the inputs as `predict`'s (validated, steps_per_frame the int32 k of dt = 1/k).
     next(state) -> (frame float32 [B, S, H, W, C] in [0, 1], the next state): frame j of `predict`'s output.
     state: {name: (dtype name, shape)} of the state tensors; None in a shape stands for N = B * S rows.
+    takes_actions: an action-conditioned model's: start also takes `actions` [B, >= T - 1, A] (the context's), and
+        next(state, action [B, A]) the action of the frame it steps into.
     """
 
     start: Callable
     next: Callable
     state: dict[str, tuple[str, tuple]]
+    takes_actions: bool = False

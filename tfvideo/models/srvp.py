@@ -20,6 +20,18 @@ Objective (eq. 7-8), summed over frames and pixels and averaged over the batch, 
            + beta_z * sum_{t>=2} KL(q(z_t | x_1:t) || p(z_t | y_{t-1}))   ("kl_z")
            + l2_residual * sum_{sub-steps} ||y_{s+dt} - y_s||_2    ("l2_residual", un-squared as in the code)
 
+Action conditioning (`--action_conditioned`, `tfvideo.models.actions`): with a_t [A] the action taken at frame
+x_t (it moves x_t to x_{t+1}), normalised by the training set's statistics, the prior and f read it:
+
+    z_{t+1} ~ p(z | y_t, a_t) = N(mu(y_t, a_t), diag sigma(y_t, a_t)^2)        (prior MLP on [y_t, a_t])
+    y_{t+dt} = y_t + dt * f(y_t, z_{floor(t)+1}, a_{floor(t)})                  (f on [y_t, z, a_t])
+
+a_t is held over the k Euler steps from frame t to t + 1, as z is. The ELBO is the one above with
+KL(q(z_t | x_1:t) || p(z_t | y_{t-1}, a_{t-1})) in kl_z and the states rolled out with the actions; q(y_1), q(z)
+and the content do not read them (they see the frames). The mlp and gru ablations take [.., a_t] as extra input.
+With actions the model exports `predict` and the streaming pair (`stream_next` takes the next action), not
+latents, decode or content_swap.
+
 Ablations: `dynamics` = residual (above) | mlp (y_{t+1} = f(y_t, z)) | gru (y_{t+1} = GRU(z, y_t));
 `use_content=False` decodes g(y_t) alone; `stochastic=False` drops z (f(y_t) only, no kl_z).
 
@@ -43,6 +55,7 @@ import keras
 import tensorflow as tf
 
 from tfvideo import validation
+from tfvideo.models import actions as actions_lib
 from tfvideo.models import base
 from tfvideo.models import distributions as dist_lib
 from tfvideo.models import layers as layers_lib
@@ -123,23 +136,25 @@ class SRVP(base.VideoPredictor):
         state = layers_lib.lstm_zero_state(self.posterior_lstm, tf.shape(encoding)[0], encoding.dtype)
         return self.posterior_head(layers_lib.run_cell(self.posterior_lstm, encoding, state))
 
-    def prior_distribution(self, y) -> dist_lib.tfd.Normal:
-        """p(z_{t+1} | y_t), batch shape [B, nz], from states y [B, ny]."""
-        return dist_lib.normal_from_params(self.prior(y))
+    def prior_distribution(self, y, action=None) -> dist_lib.tfd.Normal:
+        """p(z_{t+1} | y_t (, a_t)), batch shape [B, nz], from states y [B, ny] and normalised actions [B, A]
+        (action-conditioned models only)."""
+        return dist_lib.normal_from_params(self.prior(actions_lib.with_action(y, action)))
 
-    def advance(self, y, z, steps_per_frame, record_substeps=False):
-        """Moves y [B, ny] by one frame in `steps_per_frame` Euler steps with z [B, nz] (or None).
+    def advance(self, y, z, steps_per_frame, record_substeps=False, action=None):
+        """Moves y [B, ny] by one frame in `steps_per_frame` Euler steps with z [B, nz] (or None) and the frame's
+        normalised action [B, A] (None without actions), both held over the k steps.
 
         Returns {"y": [B, ny], "increment_norm": [B] (sum over sub-steps of ||y_{s+dt} - y_s||),
                  "substeps": [B, k, ny] states after each sub-step (only with record_substeps)}.
         """
         if isinstance(steps_per_frame, int):
-            return self._advance_unrolled(y, z, steps_per_frame, record_substeps)
+            return self._advance_unrolled(y, z, steps_per_frame, record_substeps, action)
         dt = 1.0 / tf.cast(steps_per_frame, y.dtype)
         acc = tf.zeros([tf.shape(y)[0], 0, y.shape[-1]], y.dtype)
 
         def body(s, y, norm, acc):
-            y_next = self.euler_step(y, z, dt)
+            y_next = self.euler_step(y, z, dt, action)
             norm += euclidean_norm(y_next - y)
             if record_substeps:
                 acc = tf.concat([acc, y_next[:, None]], axis=1)
@@ -151,23 +166,23 @@ class SRVP(base.VideoPredictor):
                               tf.TensorShape([None, None, y.shape[-1]])))
         return {"y": y, "increment_norm": norm, "substeps": acc}
 
-    def _advance_unrolled(self, y, z, steps_per_frame: int, record_substeps: bool):
+    def _advance_unrolled(self, y, z, steps_per_frame: int, record_substeps: bool, action=None):
         dt = 1.0 / steps_per_frame
         norm, states = 0.0, []
         for _ in range(steps_per_frame):
-            y_next = self.euler_step(y, z, dt)
+            y_next = self.euler_step(y, z, dt, action)
             norm += euclidean_norm(y_next - y)
             y = y_next
             states.append(y)
         return {"y": y, "increment_norm": norm, "substeps": tf.stack(states, 1) if record_substeps else None}
 
-    def euler_step(self, y, z, dt):
-        """One Euler step of the chosen dynamics: y [B, ny], z [B, nz] (or None) -> [B, ny] (dt ignored by the
-        discrete mlp and gru dynamics)."""
+    def euler_step(self, y, z, dt, action=None):
+        """One Euler step of the chosen dynamics: y [B, ny], z [B, nz] (or None), normalised action [B, A] (or
+        None) -> [B, ny] (dt ignored by the discrete mlp and gru dynamics)."""
         kind = self.model_config.dynamics
         if kind == "gru":
-            return self.transition(y if z is None else z, [y])[0]
-        inputs = y if z is None else tf.concat([y, z], axis=-1)
+            return self.transition(actions_lib.with_action(y if z is None else z, action), [y])[0]
+        inputs = actions_lib.with_action(y if z is None else tf.concat([y, z], axis=-1), action)
         if kind == "mlp":
             return self.transition(inputs)
         return y + dt * self.transition(inputs)
@@ -195,6 +210,8 @@ class SRVP(base.VideoPredictor):
         """Negative ELBO terms of videos [B, T, H, W, C] (T static), each a scalar averaged over the batch."""
         cfg = self.model_config
         k = validation.steps_per_frame(cfg.dt, "--dt")
+        videos, actions = actions_lib.split_batch(videos)
+        actions = self.model_actions(actions)
         encoded = self.encode(videos, training=training)
         encoding = encoded["encoding"]
         skips = self._select_skips(encoded["skips"], training) if cfg.skip_connections else None
@@ -202,7 +219,7 @@ class SRVP(base.VideoPredictor):
         q_y = self.infer_initial_state(encoding)
         noise = base.per_example(keras.random.normal, tf.shape(q_y.loc), seed=self.noise_seed)
         y = dist_lib.sample_with_noise(q_y, noise)
-        rollout = self._posterior_rollout(y, encoding, k)
+        rollout = self._posterior_rollout(y, encoding, k, actions)
         reconstruction = self.decode(rollout["states"], content, skips, training=training)
         nll = tf.reduce_mean(dist_lib.gaussian_nll(reconstruction, videos, cfg.obs_scale))
         kl_y = tf.reduce_mean(dist_lib.kl_summed(q_y, dist_lib.standard_normal_like(q_y)))
@@ -211,19 +228,20 @@ class SRVP(base.VideoPredictor):
         loss = nll + cfg.beta_y * kl_y + cfg.beta_z * kl_z + cfg.l2_residual * l2_residual
         return {"loss": loss, "nll": nll, "kl_y": kl_y, "kl_z": kl_z, "l2_residual": l2_residual}
 
-    def _posterior_rollout(self, y, encoding, steps_per_frame: int):
-        """States [B, T, ny] with z from the posterior; also per-video kl_z [B] and increment norms [B]."""
+    def _posterior_rollout(self, y, encoding, steps_per_frame: int, actions=None):
+        """States [B, T, ny] with z from the posterior (and normalised actions [B, T, A], a_{t-1} into frame t);
+        also per-video kl_z [B] and increment norms [B]."""
         num_frames = encoding.shape[1]
         post = self.posterior_params(encoding) if self.model_config.stochastic else None
         states, kl_z, norm = [y], 0.0, 0.0
         for t in range(1, num_frames):
-            z = None
+            z, action = None, actions_lib.at(actions, t - 1)
             if post is not None:
                 q_z = dist_lib.normal_from_params(post[:, t])
                 noise = base.per_example(keras.random.normal, tf.shape(q_z.loc), seed=self.noise_seed)
                 z = dist_lib.sample_with_noise(q_z, noise)
-                kl_z += dist_lib.kl_summed(q_z, self.prior_distribution(y))
-            step = self.advance(y, z, steps_per_frame)
+                kl_z += dist_lib.kl_summed(q_z, self.prior_distribution(y, action))
+            step = self.advance(y, z, steps_per_frame, action=action)
             y, norm = step["y"], norm + step["increment_norm"]
             states.append(y)
         kl_z = kl_z if post is not None else tf.zeros(tf.shape(y)[:1])
@@ -263,27 +281,31 @@ class SRVP(base.VideoPredictor):
             "posterior": self.posterior_params(encoding)[:, 1:] if self.model_config.stochastic else None,
         }
 
-    def sample_futures(self, context, num_samples, horizon, steps_per_frame, noise, include_intermediate=False):
+    def sample_futures(self, context, num_samples, horizon, steps_per_frame, noise, include_intermediate=False,
+                       actions=None):
         """Futures [B, S, F, H, W, C] of context [B, Tc, H, W, C]; see `VideoPredictor.generate`.
 
         noise: {"y1": [B*S, ny], "z": [B*S, >= Tc - 1 + horizon, nz]} standard normal, row b*S + s for sample s
-        of video b. F = horizon, or horizon * steps_per_frame with include_intermediate.
+        of video b. F = horizon, or horizon * steps_per_frame with include_intermediate. actions: raw
+        [B, >= Tc - 1 + horizon, A] for an action-conditioned model (`tfvideo.models.actions`), else None.
         """
         inferred = self.infer(context)
-        states = self.sample_states(inferred, num_samples, horizon, steps_per_frame, noise, include_intermediate)
+        states = self.sample_states(inferred, num_samples, horizon, steps_per_frame, noise, include_intermediate,
+                                    self.model_actions(actions, num_samples))
         return self.render(states, inferred, num_samples)
 
-    def sample_states(self, inferred, num_samples, horizon, steps_per_frame, noise, include_intermediate=False):
+    def sample_states(self, inferred, num_samples, horizon, steps_per_frame, noise, include_intermediate=False,
+                      actions=None):
         """Future latent states [B*S, F, ny] (row b*S + s: sample s of video b) from `infer(context)`: y_1 drawn
         from q(y_1), z from the posterior through the Tc context frames, then from the prior; `noise` and F as
-        in `sample_futures`."""
+        in `sample_futures`; actions: normalised [B*S, >= Tc - 1 + horizon, A] (`model_actions`) or None."""
         tile = lambda t: None if t is None else tf.repeat(t, num_samples, axis=0)
         y = self.initial_state(inferred, num_samples, noise["y1"])
         length = inferred["encoding"].shape[1]
         if not (isinstance(horizon, int) and length is not None):  # a Python horizon unrolls the loops (`rollout`)
             length = tf.shape(inferred["encoding"])[1]
         return self.rollout(y, length - 1, horizon, steps_per_frame, tile(inferred["posterior"]), noise.get("z"),
-                            include_intermediate)
+                            include_intermediate, actions)
 
     def initial_state(self, inferred, num_samples, y1_noise):
         """y_1 [B*S, ny] drawn from q(y_1) of `infer(context)` with standard-normal y1_noise [B*S, ny]."""
@@ -305,11 +327,12 @@ class SRVP(base.VideoPredictor):
         return tf.reshape(frames, tf.concat([[batch, num_samples], tf.shape(frames)[1:]], axis=0))
 
     def rollout(self, y, num_context, horizon, steps_per_frame, posterior=None, z_noise=None,
-                include_intermediate=False):
+                include_intermediate=False, actions=None):
         """Latent trajectory from y_1 [N, ny]: `num_context` = Tc - 1 steps through the context with z from
         `posterior` [N, Tc - 1, 2 nz] (`context_state`), then `horizon` future steps with z ~ p(z | y)
         (`future_states`); z_noise [N, >= Tc - 1 + horizon, nz]. Returns the future states [N, F, ny],
-        F = horizon (* steps_per_frame with include_intermediate).
+        F = horizon (* steps_per_frame with include_intermediate). actions: normalised [N, >= num_context + horizon,
+        A] (action t moves frame t to t + 1) or None.
 
         Which dt applies where: the context is integrated at the TRAINING dt (`model_config.dt`), whatever
         `steps_per_frame` asks, as the SRVP code infers the state at the last context frame; dt = 1 /
@@ -318,12 +341,13 @@ class SRVP(base.VideoPredictor):
 
         Python ints for `num_context` and `horizon` (and `steps_per_frame`) unroll the loops: a graph of static
         shapes, as the fixed-shape TFLite export needs (`tfvideo.export.static_shape`)."""
-        y = self.context_state(y, num_context, posterior, z_noise)
-        return self.future_states(y, num_context, horizon, steps_per_frame, z_noise, include_intermediate)
+        y = self.context_state(y, num_context, posterior, z_noise, actions)
+        return self.future_states(y, num_context, horizon, steps_per_frame, z_noise, include_intermediate, actions)
 
-    def context_state(self, y, num_context, posterior=None, z_noise=None):
+    def context_state(self, y, num_context, posterior=None, z_noise=None, actions=None):
         """y [N, ny] at the last context frame: y_1 moved through `num_context` frames at the training dt, with z
-        from `posterior` [N, >= num_context, 2 nz] and z_noise [N, >= num_context, nz] (None without z)."""
+        from `posterior` [N, >= num_context, 2 nz] and z_noise [N, >= num_context, nz] (None without z), and
+        normalised actions [N, >= num_context, A] (None without actions)."""
         training_steps = validation.steps_per_frame(self.model_config.dt, "--dt")
 
         def context_body(t, y):
@@ -331,7 +355,7 @@ class SRVP(base.VideoPredictor):
             if posterior is not None:
                 q_z = dist_lib.normal_from_params(posterior[:, t])
                 z = dist_lib.sample_with_noise(q_z, z_noise[:, t])
-            return t + 1, self.advance(y, z, training_steps)["y"]
+            return t + 1, self.advance(y, z, training_steps, action=actions_lib.at(actions, t))["y"]
 
         if isinstance(num_context, int):
             for t in range(num_context):
@@ -339,18 +363,20 @@ class SRVP(base.VideoPredictor):
             return y
         return tf.while_loop(lambda t, _: t < num_context, context_body, (tf.constant(0), y))[1]
 
-    def future_states(self, y, first_step, horizon, steps_per_frame, z_noise=None, include_intermediate=False):
-        """States [N, F, ny] of `horizon` frames after y [N, ny], z ~ p(z | y) drawn with z_noise[:, first_step + t]
-        for future frame t, in steps_per_frame Euler steps each; F = horizon (* steps_per_frame with
-        include_intermediate)."""
+    def future_states(self, y, first_step, horizon, steps_per_frame, z_noise=None, include_intermediate=False,
+                      actions=None):
+        """States [N, F, ny] of `horizon` frames after y [N, ny], z ~ p(z | y, a) drawn with
+        z_noise[:, first_step + t] for future frame t, with the normalised action actions[:, first_step + t]
+        (actions [N, >= first_step + horizon, A], or None), in steps_per_frame Euler steps each; F = horizon
+        (* steps_per_frame with include_intermediate)."""
         ny = y.shape[-1]
         acc = tf.zeros([tf.shape(y)[0], 0, ny], y.dtype)
 
         def future_body(t, y, acc):
-            z = None
+            z, action = None, actions_lib.at(actions, first_step + t)
             if self.model_config.stochastic:
-                z = dist_lib.sample_with_noise(self.prior_distribution(y), z_noise[:, first_step + t])
-            step = self.advance(y, z, steps_per_frame, record_substeps=include_intermediate)
+                z = dist_lib.sample_with_noise(self.prior_distribution(y, action), z_noise[:, first_step + t])
+            step = self.advance(y, z, steps_per_frame, record_substeps=include_intermediate, action=action)
             new = step["substeps"] if include_intermediate else step["y"][:, None]
             return t + 1, step["y"], tf.concat([acc, new], axis=1)
 
@@ -373,8 +399,12 @@ class SRVP(base.VideoPredictor):
         - `content_swap`: futures with the dynamics (y_1, z) of `dynamics_context` and the content (w, and the
           skip tensors when the model has them) of `content_context` (paper, section 4.5); content_swap(x, x,
           ...) equals predict(x, ...). Only for models with content or skip connections.
+
+        An action-conditioned model exports none of them (they take no actions): `predict` only.
         """
         cfg = self.model_config
+        if cfg.action_conditioned:
+            return []
         latent_outputs = {
             "states": f"float32 [B, num_samples, horizon * k, {cfg.latent_size}]: y after each Euler step of the "
                       "future",

@@ -17,6 +17,12 @@ State tensors (N = B * S rows, row b * S + s: sample s of video b):
     num_samples      int32 []          S
     content          float32 [N, W]    the content variable w (models with content only)
     skip<i>          float32 [N, h, w, c]  the decoder's skip tensors (models with skip connections only)
+    action           float32 [N, A]    the current frame's normalised action (action-conditioned models only)
+
+Action-conditioned models: `start` takes the context's actions [B, >= Tc - 1, A] (a_t moves frame t to t + 1) and
+`next` the action [B, A] of the frame being entered, read at the first of its k Euler steps and held over them
+(the action given at the other steps is not read), as `predict` holds a_{Tc-2+j} over frame j's steps; so feeding
+actions[:, Tc - 1 + j] to the calls of frame j gives predict's futures.
 """
 
 from __future__ import annotations
@@ -30,7 +36,12 @@ from tfvideo.models import serving
 
 def streaming_functions(model) -> serving.StreamingFunctions:
     return serving.StreamingFunctions(start=lambda *args, **kwargs: start(model, *args, **kwargs),
-                                      next=lambda state: next_frame(model, state), state=state_spec(model))
+                                      next=lambda state, *action: next_frame(model, state, *action),
+                                      state=state_spec(model), takes_actions=_takes_actions(model))
+
+
+def _takes_actions(model) -> bool:
+    return model.action_normalizer is not None
 
 
 def state_spec(model) -> dict[str, tuple[str, tuple]]:
@@ -46,17 +57,21 @@ def state_spec(model) -> dict[str, tuple[str, tuple]]:
         zeros = tf.zeros([1, 1, model.image_size, model.image_size, model.channels])
         for i, skip in enumerate(model.encode(zeros)["skips"]):
             spec[f"skip{i}"] = ("float32", (None, *skip.shape[2:]))
+    if _takes_actions(model):
+        spec["action"] = ("float32", (None, cfg.action_size))
     return spec
 
 
-def start(model, context, num_samples, steps_per_frame, seed) -> dict[str, tf.Tensor]:
-    """The state after context [B, Tc, H, W, C]: y at the last context frame, as `predict` computes it."""
+def start(model, context, num_samples, steps_per_frame, seed, actions=None) -> dict[str, tf.Tensor]:
+    """The state after context [B, Tc, H, W, C] (and its raw actions [B, >= Tc - 1, A] for an action-conditioned
+    model): y at the last context frame, as `predict` computes it."""
     inferred = model.infer(context)
     length = context.shape[1] if isinstance(num_samples, int) and context.shape[1] is not None \
         else tf.shape(context)[1]  # a Python num_samples (fixed-shape export) unrolls the context loop
     noise = model.draw_noise(tf.shape(context)[0], num_samples, length, length - 1, seed=seed)
     y = model.context_state(model.initial_state(inferred, num_samples, noise["y1"]), length - 1,
-                            _tile(inferred["posterior"], num_samples), noise.get("z"))
+                            _tile(inferred["posterior"], num_samples), noise.get("z"),
+                            model.model_actions(actions, num_samples))
     as_int = lambda value: tf.convert_to_tensor(value, tf.int32)
     state = {"y": y, "step": as_int(0), "steps_per_frame": as_int(steps_per_frame), "first_step": as_int(length - 1),
              "seed": as_int(seed), "num_samples": as_int(num_samples)}
@@ -66,12 +81,19 @@ def start(model, context, num_samples, steps_per_frame, seed) -> dict[str, tf.Te
         state["content"] = _tile(inferred["content"], num_samples)
     for i, skip in enumerate(inferred["skips"] or []):
         state[f"skip{i}"] = _tile(skip, num_samples)
+    if _takes_actions(model):
+        state["action"] = tf.zeros([tf.shape(y)[0], model.model_config.action_size], y.dtype)
     return state
 
 
-def next_frame(model, state: dict) -> tuple[tf.Tensor, dict[str, tf.Tensor]]:
-    """(frame [B, S, H, W, C] after one more Euler step, the new state)."""
+def next_frame(model, state: dict, action=None) -> tuple[tf.Tensor, dict[str, tf.Tensor]]:
+    """(frame [B, S, H, W, C] after one more Euler step, the new state); `action` [B, A], raw, for an
+    action-conditioned model (read at the first step of a frame)."""
     y, k, step = state["y"], state["steps_per_frame"], state["step"]
+    held = state.get("action")
+    if held is not None:
+        fresh = model.model_actions(action, state["num_samples"])
+        held = tf.where(tf.equal(step % k, 0), fresh, held)
     z = state.get("z")
     if z is not None:  # a new z at the first step of each frame, drawn as predict draws it
         rows = tf.shape(y)[0]
@@ -79,9 +101,9 @@ def next_frame(model, state: dict) -> tuple[tf.Tensor, dict[str, tf.Tensor]]:
         offsets = tf.stack([0, state["first_step"] + step // k, 0])
         noise = noise_lib.seeded_noise_block(names, "z", tf.stack([rows, 1, model.model_config.noise_size]),
                                              state["seed"], offsets)[:, 0]
-        fresh = dist_lib.sample_with_noise(model.prior_distribution(y), noise)
+        fresh = dist_lib.sample_with_noise(model.prior_distribution(y, held), noise)
         z = tf.where(tf.equal(step % k, 0), fresh, z)
-    y = model.euler_step(y, z, 1.0 / tf.cast(k, y.dtype))
+    y = model.euler_step(y, z, 1.0 / tf.cast(k, y.dtype), held)
     skips = [state[f"skip{i}"] for i in range(len(state)) if f"skip{i}" in state] or None
     frames = model.decode(y[:, None], state.get("content"), skips)[:, 0]
     shape = tf.shape(frames)
@@ -90,6 +112,8 @@ def next_frame(model, state: dict) -> tuple[tf.Tensor, dict[str, tf.Tensor]]:
     new_state = {**state, "y": y, "step": step + 1}
     if z is not None:
         new_state["z"] = z
+    if held is not None:
+        new_state["action"] = held
     return frame, new_state
 
 

@@ -29,6 +29,15 @@ Objective (minimised), with the reductions of the original code (`nn.MSELoss()` 
     kl_z           = mean_batch sum_{t=1}^{T-1} sum_dims KL(q(z_t | x_0:t) || p(z_t | x_0:t-1))   ("kl_z")
     loss           = reconstruction + beta_z * kl_z
 
+Action conditioning (`--action_conditioned`, `tfvideo.models.actions`): with a_t [A] the action taken at frame
+x_t (it moves x_t to x_{t+1}), normalised by the training set's statistics, the learned prior and the frame
+predictor read the action of the step into frame t, the posterior does not (it sees x_t):
+
+    p(z_t | x_0:t-1, a_t-1) = N(...(LSTM_p(Linear([h_{t-1}, a_{t-1}]))))                       learned prior
+    g_t  = tanh(Linear(LSTM_L(... LSTM_1(Linear([h_{t-1}, z_t, a_{t-1}])))))                   frame predictor
+
+and kl_z compares q(z_t | x_0:t) with that prior; the objective is otherwise unchanged.
+
 The reconstruction is a per-pixel MEAN, not a sum: that is why SVG's beta (1e-4, 1e-6) is so small.
 
 Gaussians use SVG's (mean, log variance) parameterisation, `distributions.normal_from_mean_logvar`; SVG's two
@@ -52,6 +61,7 @@ from __future__ import annotations
 import keras
 import tensorflow as tf
 
+from tfvideo.models import actions as actions_lib
 from tfvideo.models import base
 from tfvideo.models import distributions as dist_lib
 from tfvideo.models import layers as layers_lib
@@ -278,24 +288,29 @@ class SVG(base.VideoPredictor):
 
     # ------------------------------------------------------------------------------------ training
     def compute_loss_terms(self, videos, training=False):
-        """Negative ELBO terms of videos [B, T, H, W, C] (module docstring), posterior noise from the seed generator."""
+        """Negative ELBO terms of videos [B, T, H, W, C], or {"frames": videos, "actions": [B, T, A]} for an
+        action-conditioned model (module docstring), posterior noise from the seed generator."""
+        videos, actions = actions_lib.split_batch(videos)
         shape = tf.shape(videos)
         noise = base.per_example(keras.random.normal, tf.stack([shape[0], shape[1] - 1, self.z_size]),
                                  seed=self.noise_seed)
-        return self.elbo_terms(videos, noise, training=training)
+        return self.elbo_terms(videos, noise, training=training, actions=actions)
 
     def first_loss_frame(self) -> int:
         """The first frame t (0-based) whose reconstruction and KL enter the loss: 1, every frame but the first,
         as SVG's code (HAF-SVG: the first predicted frame)."""
         return 1
 
-    def elbo_terms(self, videos, z_noise, training=False):
-        """Loss terms with explicit posterior noise z_noise [B, T - 1, G * nz] (entry t - 1 for frame t)."""
+    def elbo_terms(self, videos, z_noise, training=False, actions=None):
+        """Loss terms with explicit posterior noise z_noise [B, T - 1, G * nz] (entry t - 1 for frame t) and raw
+        actions [B, T, A] (action-conditioned models only; a_{t-1} enters the step into frame t)."""
         encoded = self.encode(videos, training=training)
         h = encoded["encoding"]
+        a = self.model_actions(actions)
+        a = None if a is None else a[:, :-1]
         q, z = self.posterior(h[:, 1:], noise=z_noise)
-        p, _ = self.prior(h[:, :-1], z=z)
-        g = self.predictor(tf.concat([h[:, :-1], z], axis=-1))
+        p, _ = self.prior(actions_lib.with_action(h[:, :-1], a), z=z)
+        g = self.predictor(actions_lib.with_action(tf.concat([h[:, :-1], z], axis=-1), a))
         # Entry of the first frame in the loss among the [T - 1] per-frame terms; videos with no frame after it
         # (the 2-frame videos `initialize` creates the variables with) are scored on their last frame.
         first = tf.minimum(self.first_loss_frame(), tf.shape(videos)[1] - 1) - 1
@@ -312,13 +327,14 @@ class SVG(base.VideoPredictor):
 
     # ------------------------------------------------------------------------------------ generation
     def sample_futures(self, context, num_samples, horizon, steps_per_frame, noise, include_intermediate=False,
-                       zeroed_groups=()):
+                       zeroed_groups=(), actions=None):
         """Futures [B, S, horizon, H, W, C] of context [B, Tc, H, W, C]; see `VideoPredictor.generate`.
 
         noise: {"z": [B*S, >= Tc - 1 + horizon, G * nz]} standard normal, row b*S + s for sample s of video b.
         steps_per_frame and include_intermediate are ignored: this discrete-time model only runs at dt = 1
         (`generate` rejects any other dt). zeroed_groups: groups of z (1..G) fixed to zero in the future frames
-        (HAF-SVG's ablation; `HAFSVG.generate`).
+        (HAF-SVG's ablation; `HAFSVG.generate`). actions: raw [B, >= Tc - 1 + horizon, A] for an
+        action-conditioned model (`tfvideo.models.actions`), else None.
         """
         del steps_per_frame, include_intermediate
         batch, num_context = tf.shape(context)[0], tf.shape(context)[1]
@@ -326,20 +342,25 @@ class SVG(base.VideoPredictor):
         tile = lambda t: tf.repeat(t, num_samples, axis=0)
         h = tile(encoded["encoding"])
         skips = [tile(s[:, -1]) for s in encoded["skips"]] if self.model_config.skip_connections else None
-        prior_state, predictor_state = self.read_context(h, noise["z"])
+        a = self.model_actions(actions, num_samples)
+        prior_state, predictor_state = self.read_context(h, noise["z"], a)
         frames = self.rollout(h[:, -1], prior_state, predictor_state, skips, horizon,
-                              noise["z"][:, num_context - 1:], tuple(zeroed_groups))
+                              noise["z"][:, num_context - 1:], tuple(zeroed_groups),
+                              None if a is None else a[:, num_context - 1:])
         return tf.reshape(frames, tf.concat([[batch, num_samples], tf.shape(frames)[1:]], axis=0))
 
-    def read_context(self, h, z_noise):
+    def read_context(self, h, z_noise, actions=None):
         """Steps the posterior, prior and predictor through context encodings h [N, Tc, g] with z from the
-        posterior (noise z_noise[:, t] for the step into frame t + 1). Returns (prior state, predictor state)."""
+        posterior (noise z_noise[:, t] for the step into frame t + 1) and normalised actions [N, >= Tc - 1, A]
+        (None without actions). Returns (prior state, predictor state)."""
         rows = tf.shape(h)[0]
 
         def body(t, posterior_state, prior_state, predictor_state):
+            action = actions_lib.at(actions, t)
             _, z, posterior_state = self.posterior.step(h[:, t + 1], posterior_state, noise=z_noise[:, t])
-            _, _, prior_state = self.prior.step(h[:, t], prior_state, z=z)
-            _, predictor_state = self.predictor.step(tf.concat([h[:, t], z], axis=-1), predictor_state)
+            _, _, prior_state = self.prior.step(actions_lib.with_action(h[:, t], action), prior_state, z=z)
+            _, predictor_state = self.predictor.step(
+                actions_lib.with_action(tf.concat([h[:, t], z], axis=-1), action), predictor_state)
             return t + 1, posterior_state, prior_state, predictor_state
 
         init = (tf.constant(0), self.posterior.zero_state(rows), self.prior.zero_state(rows),
@@ -347,16 +368,20 @@ class SVG(base.VideoPredictor):
         _, _, prior_state, predictor_state = tf.while_loop(lambda t, *_: t < tf.shape(h)[1] - 1, body, init)
         return prior_state, predictor_state
 
-    def rollout(self, h, prior_state, predictor_state, skips, horizon, z_noise, zeroed_groups=()):
+    def rollout(self, h, prior_state, predictor_state, skips, horizon, z_noise, zeroed_groups=(), actions=None):
         """Autoregressive future of `horizon` frames [N, horizon, H, W, C] from h [N, g], the encoding of the last
-        observed frame, and the states after the context; z_noise [N, >= horizon, G * nz]. Each predicted frame
-        is decoded with the fixed `skips` (list of [N, h, w, c] or None) and re-encoded for the next step."""
+        observed frame, and the states after the context; z_noise [N, >= horizon, G * nz]; normalised actions
+        [N, >= horizon, A] (entry t into future frame t + 1) or None. Each predicted frame is decoded with the
+        fixed `skips` (list of [N, h, w, c] or None) and re-encoded for the next step."""
         size = self.image_size
         acc = tf.zeros([tf.shape(h)[0], 0, size, size, self.channels], h.dtype)
 
         def body(t, h, prior_state, predictor_state, acc):
-            _, z, prior_state = self.prior.step(h, prior_state, noise=z_noise[:, t], zeroed=zeroed_groups)
-            g, predictor_state = self.predictor.step(tf.concat([h, z], axis=-1), predictor_state)
+            action = actions_lib.at(actions, t)
+            _, z, prior_state = self.prior.step(actions_lib.with_action(h, action), prior_state, noise=z_noise[:, t],
+                                                zeroed=zeroed_groups)
+            g, predictor_state = self.predictor.step(actions_lib.with_action(tf.concat([h, z], axis=-1), action),
+                                                     predictor_state)
             frame = self.decoder(g, skips)
             h = tf.cond(t + 1 < horizon, lambda: self.encoder(frame)["encoding"], lambda: h)  # none after the last
             return t + 1, h, prior_state, predictor_state, tf.concat([acc, frame[:, None]], axis=1)

@@ -22,6 +22,7 @@ import numpy as np
 
 from tfvideo import validation
 from tfvideo.data import clips
+from tfvideo.prediction import actions_file
 from tfvideo.prediction.errors import PredictError
 from tfvideo.prediction.runtimes import ModelSpec, Runtime
 from tfvideo.utils import memory
@@ -40,6 +41,7 @@ class Request:
     start_frame: int = 0
     context_frames: int | None = None
     batch_samples: int = 16
+    actions: str | None = None  # .npy / .csv of actions [T, A] for an action-conditioned model
 
 
 @dataclasses.dataclass(frozen=True)
@@ -83,6 +85,7 @@ def plan(spec: ModelSpec, request: Request) -> Plan:
     if k != 1 and not spec.dt_supported:
         raise PredictError(f"--dt={dt:g}: the model of {spec.source} is a discrete-time model and only takes --dt=1.")
     context_frames = _context_frames(spec, request.context_frames)
+    actions_file.check_given(spec, request.actions)
     if isinstance(request.start_frame, bool) or not isinstance(request.start_frame, (int, np.integer)) \
             or request.start_frame < 0:
         raise PredictError(f"--start_frame must be a whole number >= 0; got {request.start_frame!r}.")
@@ -130,16 +133,20 @@ def read_context(the_plan: Plan) -> np.ndarray:
 
 
 def predict(runtime: Runtime, the_plan: Plan, context: np.ndarray | None = None, stream=None) -> Prediction:
-    """Samples the futures of `context` (default: `read_context(the_plan)`) in the plan's batches; with several
-    batches, a progress line per second on `stream` (default stdout)."""
+    """Samples the futures of `context` (default: `read_context(the_plan)`) in the plan's batches, with the
+    actions of --actions for an action-conditioned model; with several batches, a progress line per second on
+    `stream` (default stdout)."""
     context = read_context(the_plan) if context is None else context
+    actions = actions_file.read_actions(the_plan.request.actions, the_plan.spec.action_size,
+                                        len(context) - 1 + the_plan.request.horizon)
     request = the_plan.request
     frames = np.empty(the_plan.frames_shape, np.float32)
     shown = progress_lib.Progress(request.num_samples, unit="sample", stream=stream, min_interval=1.0) \
         if len(the_plan.batches) > 1 else None
     started, done = time.perf_counter(), 0
     for count, seed in the_plan.batches:
-        out = runtime.sample(context[None], count, request.horizon, request.dt, seed)
+        out = runtime.sample(context[None], count, request.horizon, request.dt, seed,
+                             None if actions is None else actions[None])
         if out.shape != (1, count, *the_plan.frames_shape[1:]):
             raise PredictError(f"{the_plan.spec.source} returned frames of shape {out.shape}; expected "
                                f"{(1, count, *the_plan.frames_shape[1:])}. Is the export from another tfvideo?")

@@ -3,7 +3,8 @@
 
 Each runtime has a `spec` (`ModelSpec`: frame geometry, context length, dt support and the preprocessing of
 the run's data; for a workdir it is what an export of the run would write in its metadata, `export_metadata`)
-and `sample(context, num_samples, horizon, dt, seed)` -> float32 frames [B, S, horizon * k, H, W, C], dt = 1/k.
+and `sample(context, num_samples, horizon, dt, seed, actions=None)` -> float32 frames [B, S, horizon * k, H, W, C],
+dt = 1/k; actions [B, >= T - 1 + horizon, A] for (only) an action-conditioned model (`ModelSpec.action_size`).
 All three sample with the model's seeded noise (`tfvideo.models.noise`), so the same inputs and seed give the
 same futures from each. Every failure raises PredictError naming the flag and the fix.
 """
@@ -44,6 +45,7 @@ class ModelSpec:
     conditioning_frames: int | None  # the run's context length (None: unknown, --context_frames needed)
     test_horizon: int | None
     preprocessing: clips.Preprocessing
+    action_size: int = 0  # A of an action-conditioned model (it needs actions), 0 for a model without actions
 
     @classmethod
     def of_metadata(cls, metadata: dict, source: str, image_size: int | None = None,
@@ -59,7 +61,7 @@ class ModelSpec:
                    dt_supported=bool(metadata.get("dt_supported", True)),
                    training_dt=float(metadata.get("training_dt", 1.0)),
                    conditioning_frames=data.get("conditioning_frames"), test_horizon=data.get("test_horizon"),
-                   preprocessing=preprocessing)
+                   preprocessing=preprocessing, action_size=int(metadata.get("action_size", 0)))
 
 
 class Runtime:
@@ -67,17 +69,20 @@ class Runtime:
 
     spec: ModelSpec
 
-    def sample(self, context: np.ndarray, num_samples: int, horizon: int, dt: float, seed: int) -> np.ndarray:
-        """context float32 [B, T, H, W, C] in [0, 1] -> float32 [B, S, horizon * k, H, W, C] (inputs checked)."""
+    def sample(self, context: np.ndarray, num_samples: int, horizon: int, dt: float, seed: int,
+               actions: np.ndarray | None = None) -> np.ndarray:
+        """context float32 [B, T, H, W, C] in [0, 1] (and actions [B, >= T - 1 + horizon, A] for an
+        action-conditioned model) -> float32 [B, S, horizon * k, H, W, C] (inputs checked)."""
         try:
-            return np.asarray(self._sample(context, num_samples, horizon, dt, seed), np.float32)
+            extra = {} if actions is None else {"actions": actions}
+            return np.asarray(self._sample(context, num_samples, horizon, dt, seed, **extra), np.float32)
         except (tf.errors.ResourceExhaustedError, MemoryError):
             raise PredictError(f"{self.spec.source} ran out of memory sampling {num_samples} futures at once: lower "
                                "--batch_samples.") from None
         except (InvalidInputError, tf.errors.InvalidArgumentError) as error:
             raise PredictError(f"{self.spec.source} refused the inputs: {_first_line(error)}") from None
 
-    def _sample(self, context, num_samples, horizon, dt, seed):  # pragma: no cover - abstract
+    def _sample(self, context, num_samples, horizon, dt, seed, actions=None):  # pragma: no cover - abstract
         raise NotImplementedError
 
 
@@ -92,9 +97,9 @@ class TrainedRun(Runtime):
         source = f"--workdir={workdir} (step {self.trained.step})"
         self.spec = ModelSpec.of_metadata(export_lib.export_metadata(self.trained, workdir), source)
 
-    def _sample(self, context, num_samples, horizon, dt, seed):
+    def _sample(self, context, num_samples, horizon, dt, seed, actions=None):
         return self.trained.model.generate(context, num_samples=num_samples, horizon=horizon, dt=dt, seed=seed,
-                                           include_intermediate=True)
+                                           include_intermediate=True, actions=actions)
 
 
 class SavedModelRuntime(Runtime):
@@ -114,10 +119,11 @@ class SavedModelRuntime(Runtime):
             raise PredictError(f"--saved_model={directory}: cannot load the SavedModel ({type(error).__name__}: "
                                f"{_first_line(error)}). Export the run again.") from None
 
-    def _sample(self, context, num_samples, horizon, dt, seed):
+    def _sample(self, context, num_samples, horizon, dt, seed, actions=None):
+        extra = {} if actions is None else {"actions": tf.constant(actions, tf.float32)}
         outputs = self.signature(context=tf.constant(context, tf.float32), num_samples=tf.constant(num_samples),
                                  dt=tf.constant(dt, tf.float32), horizon=tf.constant(horizon),
-                                 seed=tf.constant(seed, tf.int32))
+                                 seed=tf.constant(seed, tf.int32), **extra)
         return outputs[signatures.FRAMES]
 
 
@@ -136,9 +142,9 @@ class TFLiteRuntime(Runtime):
         self.spec = ModelSpec.of_metadata(self.model.metadata, f"--tflite={path}", self.model.image_size,
                                           self.model.channels)
 
-    def _sample(self, context, num_samples, horizon, dt, seed):
+    def _sample(self, context, num_samples, horizon, dt, seed, actions=None):
         try:
-            return self.model(context, num_samples, dt, horizon, seed)
+            return self.model(context, num_samples, dt, horizon, seed, actions=actions)
         except (ValueError, RuntimeError) as error:  # LiteRT reports allocation failures as RuntimeError
             raise PredictError(f"{self.spec.source}: {_first_line(error)}") from None
 

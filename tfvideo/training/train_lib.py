@@ -30,6 +30,7 @@ from tfvideo.utils import memory
 from tfvideo.utils import video_io
 from tfvideo.data import registry as data_registry
 from tfvideo.models import build_model
+from tfvideo.models import actions as actions_lib
 
 
 @dataclasses.dataclass
@@ -63,7 +64,9 @@ def train(config: config_lib.Config) -> TrainResult:
     logging.info("Model %s: %s parameters.", config.model.model, f"{model.count_params():,}")
     writer = tf.summary.create_file_writer(os.path.join(workdir, "tensorboard")) if chief else \
         tf.summary.create_noop_writer()
-    preview = _preview_videos(source, tc.num_gif_videos)
+    if run.resumed_from is None:
+        _set_action_statistics(model, source, config, chief)
+    preview = _preview_videos(source, tc.num_gif_videos, with_actions=config.model.action_conditioned)
     metrics, interrupted = {}, False
     if step < tc.train_steps:
         try:
@@ -131,6 +134,7 @@ def _open_run(config: config_lib.Config, chief: bool, strategy) -> _OpenRun:
     try:
         source = data_registry.get_data_source(config.data)
         logging.info("Data: %s", source.description)
+        _check_actions(config, source)
         run = _restore_run(config, strategy, workdir, source)
     except BaseException:
         if created and os.path.isdir(workdir) and not os.listdir(workdir):
@@ -165,6 +169,29 @@ def _restore_run(config, strategy, workdir, source) -> _OpenRun:
                     resumed_from=resumed_from, best=best)
 
 
+def _check_actions(config: config_lib.Config, source) -> None:
+    """ConfigError when --action_conditioned asks for actions the dataset does not have (or of another size)."""
+    cfg = config.model
+    if cfg.action_conditioned and source.action_size != cfg.action_size:
+        have = f"has actions of {source.action_size} numbers" if source.action_size else "has no actions"
+        raise config_lib.ConfigError(
+            f"--action_conditioned: --dataset={config.data.dataset} {have}, the model expects --action_size="
+            f"{cfg.action_size}: use a dataset with actions (bair, --action_size=4) or drop --action_conditioned.")
+
+
+def _set_action_statistics(model, source, config: config_lib.Config, chief: bool) -> None:
+    """At the start of a fresh action-conditioned run: the actions' statistics of the first training batches
+    (`tfvideo.models.actions.compute_statistics`) go into the model (so into every checkpoint and export) and
+    into <workdir>/action_stats.json (written by the chief)."""
+    if model.action_normalizer is None:
+        return
+    tc = config.train
+    stats = actions_lib.compute_statistics(source.train_stream(tc.batch_size, seed=tc.seed, with_actions=True))
+    model.action_normalizer.set_statistics(stats["mean"], stats["std"])
+    if chief:
+        logging.info("Action statistics %s written to %s.", stats, actions_lib.write_statistics(tc.workdir, stats))
+
+
 def _report_start(run: _OpenRun, recorded: bool) -> None:
     """Says whether the run resumes or starts, and from what."""
     if run.resumed_from is not None:
@@ -183,7 +210,8 @@ def _report_start(run: _OpenRun, recorded: bool) -> None:
 
 def _train_loop(model, optimizer, state, source, config, step, writer, preview, validator):
     tc = config.train
-    stream = source.train_stream(tc.batch_size, seed=tc.seed, start_index=step * tc.batch_size)
+    stream = source.train_stream(tc.batch_size, seed=tc.seed, start_index=step * tc.batch_size,
+                                 **({"with_actions": True} if config.model.action_conditioned else {}))
     stream = distribute.distribute_stream(tf.distribute.get_strategy(), stream)  # global batches split on replicas
     train_fn = distribute.make_train_function(tf.distribute.get_strategy(), model, tc.jit_compile)
     names = list(model.loss_term_names)
@@ -237,14 +265,18 @@ def _check_nonfinite_streak(state, step: int, skipped_in_a_row: int, max_nonfini
             "or check the data, then rerun to resume from it.")
 
 
-def _preview_videos(source, num_videos: int) -> np.ndarray:
+def _preview_videos(source, num_videos: int, with_actions: bool = False):
+    """The first test videos [N, T, H, W, C], or with_actions {"frames": those, "actions": [N, T, A]}."""
+    if with_actions:
+        return next(source.test_batches(num_videos, with_actions=True))
     return source.test_videos(num_videos)[:num_videos]
 
 
 def _sample_preview(model, preview, config, step):
+    preview, actions = actions_lib.split_batch(preview)
     context = preview[:, :config.data.conditioning_frames]
     samples = model.generate(context, num_samples=config.train.num_gif_samples,
-                             horizon=config.data.test_horizon, seed=step)
+                             horizon=config.data.test_horizon, seed=step, actions=actions)
     truth = preview[:, config.data.conditioning_frames:]
     return video_io.comparison_frames(context, truth, samples.numpy())
 

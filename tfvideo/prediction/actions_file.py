@@ -1,0 +1,58 @@
+"""`predict --actions=FILE`: the actions of an action-conditioned model, read from .npy or .csv.
+
+The file holds raw actions [T, A], one row per frame (a .csv: comma-separated numbers, no header; lines starting
+with # are skipped), row 0 at the first context frame, row t moving frame t to t + 1 (`tfvideo.models.actions`):
+at least Tc - 1 + horizon rows; later rows are ignored. A model without actions refuses the flag, an
+action-conditioned one requires it, before anything is read or sampled.
+"""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+
+from tfvideo.models import actions as actions_lib
+from tfvideo.prediction.errors import PredictError
+
+EXTENSIONS = (".npy", ".csv")
+
+
+def check_given(spec, path: str | None) -> None:
+    """PredictError when --actions is missing for an action-conditioned model, given to one without actions, or
+    not a .npy / .csv file name."""
+    if spec.action_size and not path:
+        raise PredictError(f"The model of {spec.source} is action-conditioned: give its actions with "
+                           f"--actions=FILE.npy|.csv ([T, {spec.action_size}], one row per frame from the first "
+                           "context frame).")
+    if path and not spec.action_size:
+        raise PredictError(f"--actions: the model of {spec.source} is not action-conditioned (trained without "
+                           "--action_conditioned); drop --actions.")
+    if path and not path.lower().endswith(EXTENSIONS):
+        raise PredictError(f"--actions={path}: give a .npy or .csv file of actions [T, {spec.action_size}].")
+
+
+def read_actions(path: str | None, action_size: int, needed: int) -> np.ndarray | None:
+    """float32 actions [>= needed, A] of `path` (None for a model without actions); PredictError naming the file
+    and the problem."""
+    if not action_size:
+        return None
+    try:
+        if path.lower().endswith(".npy"):
+            values = np.load(path, allow_pickle=False)
+        else:
+            values = np.loadtxt(path, delimiter=",", dtype=np.float64, ndmin=2)
+    except OSError as error:
+        raise PredictError(f"--actions={path}: cannot read it ({error.strerror or error}).") from None
+    except ValueError as error:
+        raise PredictError(f"--actions={path}: not an array of numbers ({str(error).splitlines()[0]}).") from None
+    if values.ndim != 2 or not np.issubdtype(values.dtype, np.number):
+        raise PredictError(f"--actions={os.path.basename(path)}: must hold numbers [T, {action_size}] (one row per "
+                           f"frame); got an array of shape {values.shape} and dtype {values.dtype}.")
+    checked = actions_lib.check_actions(values[None], conditioned=True, action_size=action_size, batch_size=1,
+                                        length=needed, who="the model", error=_file_error(path))
+    return checked.numpy()[0]
+
+
+def _file_error(path: str):
+    return lambda message: PredictError(f"--actions={path}: {message}")
