@@ -109,6 +109,10 @@ def test_held_out_videos_never_train_and_are_the_validation_clips(prepared):
     assert source.num_validation_videos == 5 and clips.shape == (5, 6, 64, 64, 3)
     held_out = {_owner(clip, squares, [0]) for clip in clips}  # the first frames of each held-out video
     assert held_out == set(range(NUM_TRAIN)) - trained
+    with_actions = source.validation_videos(3, with_actions=True)  # for action-conditioned models
+    np.testing.assert_array_equal(with_actions["frames"], clips[:3])
+    assert with_actions["actions"].shape == (3, 6, 4) and with_actions["actions"].dtype == np.float32
+    assert not np.array_equal(with_actions["actions"][0], with_actions["actions"][1])
     everything = registry.get_data_source(_cfg(prepared, validation_fraction=0.0))
     assert everything.num_validation_videos == 0 and "10 of 10 train videos" in everything.description
 

@@ -16,7 +16,7 @@ from tfvideo import runs
 from tfvideo.data import bair, fake_data, registry
 from tfvideo.evaluation import eval_lib
 from tfvideo.models import actions as actions_lib
-from tfvideo.training import train_lib
+from tfvideo.training import checkpointing, train_lib
 
 from runs_testlib import REPO
 
@@ -45,8 +45,12 @@ def test_paper_configs(name, model):
 def test_train_then_evaluate_with_actions(data_dir, tmp_path):
     workdir = str(tmp_path / "run")
     config = flags_lib.config_from_flagfile(os.path.join(REPO, "configs", "srvp_bair_actions.flags"),
-                                            [*TINY, f"--data_dir={data_dir}", f"--workdir={workdir}"])
+                                            [*TINY, f"--data_dir={data_dir}", f"--workdir={workdir}",
+                                             "--validation_fraction=0.5", "--validation_every=2",
+                                             "--validation_videos=2", "--validation_samples=2"])
     assert train_lib.train(config).step == 2
+    # Validation sampled the held-out clips with their own actions, and kept the best checkpoint.
+    assert os.listdir(os.path.join(workdir, checkpointing.BEST_CHECKPOINT_DIR))
 
     # The statistics of the run's training stream (fake BAIR's action of frame t of video i is (t, i, 0, 0)).
     with open(os.path.join(workdir, actions_lib.STATS_FILE)) as handle:

@@ -23,10 +23,10 @@ class _FixedFutures:
         self.videos, self.offsets, self.conditioning_frames = videos, offsets, conditioning_frames
         self.calls = []
 
-    def generate(self, context, num_samples, horizon, seed=None):
+    def generate(self, context, num_samples, horizon, seed=None, **actions):
         first = int(np.flatnonzero([np.array_equal(context[0], v[:self.conditioning_frames])
                                     for v in self.videos])[0])
-        self.calls.append((len(context), seed))
+        self.calls.append((len(context), seed, *[a[:, 0, 0].tolist() for a in actions.values()]))
         truth = self.videos[first:first + len(context), self.conditioning_frames:]
         assert truth.shape[1] == horizon
         offsets = self.offsets[first:first + len(context), :num_samples]  # [B, S, F]
@@ -42,10 +42,14 @@ def test_score_is_the_mean_over_clips_of_the_best_futures_psnr():
     psnr = 10 * np.log10(1 / offsets.astype(np.float64) ** 2)  # [5, 3, 4]: a constant offset's PSNR
     expected = np.mean([psnr[v, np.argmax(psnr[v].mean(axis=1))].mean() for v in range(5)])
     np.testing.assert_allclose(score, expected, rtol=1e-5)
-    assert [size for size, _ in model.calls] == [5]  # 128 // 3 clips per call
+    assert [size for size, *_ in model.calls] == [5]  # 128 // 3 clips per call
     model.calls.clear()
     validation.validation_score(model, videos, conditioning_frames=2, num_samples=64)
     assert model.calls == [(2, 0), (2, 2), (1, 4)]  # 128 // 64 clips per call, seeded by the first clip
+    model.calls.clear()
+    actions = np.arange(5 * 6 * 4, dtype=np.float32).reshape(5, 6, 4)  # an action-conditioned model's clips
+    validation.validation_score(model, videos, conditioning_frames=2, num_samples=64, actions=actions)
+    assert model.calls == [(2, 0, [0.0, 24.0]), (2, 2, [48.0, 72.0]), (1, 4, [96.0])]  # each clip's own actions
 
 
 def test_best_checkpoint_keeps_the_best_score_across_reopening(tmp_path):

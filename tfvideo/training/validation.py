@@ -33,20 +33,23 @@ SCORE_VARIABLE = "validation_score"  # the score's name in a best checkpoint
 FUTURES_PER_CALL = 128  # clips x samples sampled per `generate` call: bounds the memory of one call
 
 
-def validation_score(model, videos: np.ndarray, conditioning_frames: int, num_samples: int) -> float:
+def validation_score(model, videos: np.ndarray, conditioning_frames: int, num_samples: int,
+                     actions: np.ndarray | None = None) -> float:
     """Mean over clips of the PSNR (dB) of the best of `num_samples` futures (see the module docstring).
 
     Args:
       model: a VideoPredictor.
       videos: float32 [N, conditioning_frames + F, H, W, C] in [0, 1], N >= 1, F >= 1.
+      actions: raw float32 [N, conditioning_frames + F, A] of an action-conditioned model, else None.
     """
     horizon = videos.shape[1] - conditioning_frames
     batch = max(1, FUTURES_PER_CALL // num_samples)
     total = 0.0
     for first in range(0, len(videos), batch):
         clips = videos[first:first + batch]
+        given = {} if actions is None else {"actions": actions[first:first + batch]}
         futures = model.generate(clips[:, :conditioning_frames], num_samples=num_samples, horizon=horizon,
-                                 seed=VALIDATION_SEED + first)  # [B, S, F, H, W, C]
+                                 seed=VALIDATION_SEED + first, **given)  # [B, S, F, H, W, C]
         values = metrics.psnr(futures, clips[:, None, conditioning_frames:])  # [B, S, F]
         total += float(tf.reduce_sum(metrics.best_of_samples(values, "max")["mean"]))
     return total / len(videos)
@@ -115,7 +118,8 @@ class Validator:
         self.num_videos = min(tc.validation_videos, source.num_validation_videos)
         self.every = tc.validation_every if self.num_videos else 0
         self.samples, self.conditioning_frames = tc.validation_samples, data.conditioning_frames
-        self.best, self._source, self._videos = best, source, None
+        self.best, self._source, self._videos, self._actions = best, source, None, None
+        self.with_actions = bool(config.model.action_conditioned)
         if tc.validation_every and not self.num_videos:
             logging.info("No validation score: --dataset=%s holds no validation clips (--validation_fraction=%g).",
                          data.dataset, data.validation_fraction)
@@ -126,8 +130,10 @@ class Validator:
         """Scores `model` at `step`, logs the score to TensorBoard (validation/psnr, validation/best_psnr) and keeps
         the weights in the best checkpoint when it is the best so far; returns the score."""
         if self._videos is None:
-            self._videos = self._source.validation_videos(self.num_videos)
-        score = validation_score(model, self._videos, self.conditioning_frames, self.samples)
+            clips = self._source.validation_videos(self.num_videos, **({"with_actions": True} if self.with_actions
+                                                                       else {}))
+            self._videos, self._actions = (clips["frames"], clips["actions"]) if self.with_actions else (clips, None)
+        score = validation_score(model, self._videos, self.conditioning_frames, self.samples, self._actions)
         improved = self.best.offer(score, step)
         summaries.write_scalars(writer, {"validation/psnr": score, "validation/best_psnr": self.best.best}, step)
         print(f"Validation at step {step}: PSNR {score:.3f} dB on {self.num_videos} held-out clips (best of "
