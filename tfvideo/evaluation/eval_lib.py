@@ -22,7 +22,6 @@ import glob
 import json
 import os
 import sys
-import tempfile
 from typing import Callable
 
 import numpy as np
@@ -33,7 +32,7 @@ from tfvideo import runs, validation
 from tfvideo.evaluation import metrics as metrics_lib
 from tfvideo.evaluation import predictors
 from tfvideo.evaluation.results import FORMAT, aggregate, markdown_report
-from tfvideo.utils import files, memory
+from tfvideo.utils import files, locks, memory
 from tfvideo.utils.progress import Progress
 
 RESULTS_FILE, TABLE_FILE, SPEC_FILE, VIDEOS_DIR = "results.json", "results.md", "spec.json", "videos"
@@ -228,13 +227,10 @@ def check_output_dir(output_dir: str, given: bool) -> None:
     fix = ("choose another --output_dir" if given else
            "pass --output_dir=DIR to write the evaluation somewhere else (the run's folder cannot take it)")
     try:
-        os.makedirs(output_dir, exist_ok=True)
-        with tempfile.TemporaryFile(dir=output_dir, prefix=".tfvideo_write_check_"):
-            pass
+        files.check_writable_folder(output_dir)
     except OSError as error:
-        reason = "it is a file, or a folder above it is" if isinstance(error, (FileExistsError, NotADirectoryError)) \
-            else (error.strerror or str(error))
-        raise EvalError(f"Cannot write the evaluation to {output_dir!r} ({reason}): {fix}.") from None
+        raise EvalError(f"Cannot write the evaluation to {output_dir!r} ({files.os_error_reason(error)}): "
+                        f"{fix}.") from None
 
 
 def _spec(config, data, options, described, source, lpips_net, i3d) -> dict:
@@ -387,6 +383,15 @@ def evaluate(workdir: str, options: EvalOptions = EvalOptions(), on_video: Calla
     on_video(index) is called after each newly evaluated video's record is written (tests interrupt there).
     """
     setup = setup or prepare(workdir, options)
+    try:
+        with locks.hold_folder(setup.output_dir, "evaluation", flag="--output_dir"):
+            return _evaluate(setup, on_video, stream)
+    except locks.LockError as error:
+        raise EvalError(str(error)) from None
+
+
+def _evaluate(setup: Setup, on_video, stream) -> dict:
+    """`evaluate` in the owned output folder."""
     done = {i for i in open_store(setup) if i < setup.num_videos}
     missing = [i for i in range(setup.num_videos) if i not in done]
     stream = stream or sys.stdout

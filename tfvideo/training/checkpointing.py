@@ -6,6 +6,9 @@ Layout of a workdir:
     checkpoints/corrupt/    checkpoints that failed to read, moved aside by `RunCheckpoint.restore_latest`
     tensorboard/            summaries
     samples/                GIFs (context | ground truth | samples)
+    previous/<time>/        samples/ and tensorboard/ of an earlier run whose checkpoints were lost (set aside when
+                            training starts again from step 0)
+    .tfvideo.lock           while a training runs: its owner (tfvideo.utils.locks)
 
 Crash safety. TensorFlow writes a checkpoint's files under `ckpt-<step>_temp/`, merges them into
 `ckpt-<step>.index/.data-*`, and only then points the `checkpoint` state file at it (an atomic rename);
@@ -57,10 +60,8 @@ def prepare_workdir(config: config_lib.Config, record: bool = True) -> str:
             handle.write("ok")
         os.remove(probe)
     except OSError as error:
-        reason = "it is a file, or a folder above it is" if isinstance(error, (FileExistsError, NotADirectoryError)) \
-            else error.strerror
-        raise WorkdirError(f"--workdir={workdir!r} is not writable ({reason}). Choose a directory you can write "
-                           "to.") from None
+        raise WorkdirError(f"--workdir={workdir!r} is not writable ({files.os_error_reason(error)}). Choose a "
+                           "directory you can write to.") from None
     free = shutil.disk_usage(workdir).free
     if free < MIN_FREE_BYTES:
         raise WorkdirError(f"--workdir={workdir!r} has only {free / 2**20:.0f} MiB free; checkpoints need at least "
@@ -81,6 +82,28 @@ def prepare_workdir(config: config_lib.Config, record: bool = True) -> str:
     if record:
         record_config(config)
     return workdir
+
+
+OUTPUT_DIRS = ("samples", "tensorboard")  # what a run writes besides config.json and its checkpoints
+PREVIOUS_DIR = "previous"
+
+
+def set_aside_outputs(workdir: str) -> str | None:
+    """Moves the sample GIFs and TensorBoard events of an earlier run in `workdir` into
+    `previous/<time>/` (a run starting from step 0 must not mix its outputs with them); returns that folder, or None
+    when there was nothing to move."""
+    present = [name for name in OUTPUT_DIRS if os.path.isdir(os.path.join(workdir, name))]
+    if not present:
+        return None
+    target = os.path.join(workdir, PREVIOUS_DIR, time.strftime("%Y%m%d-%H%M%S"))
+    suffix, unique = 0, target
+    while os.path.exists(unique):
+        suffix += 1
+        unique = f"{target}-{suffix}"
+    os.makedirs(unique)
+    for name in present:
+        os.replace(os.path.join(workdir, name), os.path.join(unique, name))
+    return unique
 
 
 def record_config(config: config_lib.Config) -> None:
