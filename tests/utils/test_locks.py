@@ -3,37 +3,11 @@ lock left by a process killed with SIGKILL is taken over with a message, and rel
 
 import os
 import signal
-import subprocess
-import sys
-import textwrap
 
 import pytest
 
+from locks_testlib import start_holder, stop
 from tfvideo.utils import locks
-
-REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-
-HOLDER = textwrap.dedent("""
-    import sys, time
-    from tfvideo.utils import locks
-    hold = locks.hold_folder if sys.argv[1] == "folder" else lambda p, w: locks.hold_file(p, w, "--export_dir")
-    with hold(sys.argv[2], "training"):
-        print("held", flush=True)
-        time.sleep(120)
-""")
-
-
-def start_holder(kind: str, target: str) -> subprocess.Popen:
-    """A process that owns `target` (a folder, or a file) until it is killed; returns once it owns it."""
-    process = subprocess.Popen([sys.executable, "-c", HOLDER, kind, str(target)], stdout=subprocess.PIPE, text=True,
-                               env={**os.environ, "PYTHONPATH": REPO})
-    assert process.stdout.readline().strip() == "held"
-    return process
-
-
-def stop(process: subprocess.Popen) -> None:
-    process.kill()
-    process.wait(timeout=30)
 
 
 def test_a_live_owner_refuses_another_and_is_named(tmp_path):
@@ -51,7 +25,7 @@ def test_a_live_owner_refuses_another_and_is_named(tmp_path):
 @pytest.mark.parametrize("kind", ["folder", "file"])
 def test_a_lock_whose_owner_was_killed_is_taken_over_with_a_message(kind, tmp_path, capsys):
     target = tmp_path / ("run" if kind == "folder" else "model.tflite")
-    holder = start_holder(kind, target)
+    holder = start_holder(kind, target, "training")
     holder.send_signal(signal.SIGKILL)
     holder.wait(timeout=30)
     lock = locks.folder_lock_path(str(target)) if kind == "folder" else locks.file_lock_path(str(target))

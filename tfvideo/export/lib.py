@@ -84,11 +84,12 @@ def export(workdir: str, export_dir: str, format: str = "saved_model", quantize:
     shape = None if static_shape is None else \
         static_shape_lib.parse(static_shape, config.data.conditioning_frames, dt, model)
     path = os.path.join(export_dir, f"{model_name}_{tflite_lib.variant_name(quantize, shape)}.tflite")
-    representative = None
-    if quantize == "int8":
-        contexts = calibration.training_contexts(config, calibration_videos, config.data.conditioning_frames)
-        representative = calibration.representative_dataset(model, contexts, shape, dt, config.data.test_horizon)
     with _owning(path):  # one export per file: else the file and its metadata could come from two exports
+        representative = None
+        if quantize == "int8":
+            contexts = calibration.training_contexts(config, calibration_videos, config.data.conditioning_frames)
+            representative = calibration.representative_dataset(model, contexts, shape, dt,
+                                                                 config.data.test_horizon)
         tflite_lib.export_tflite(model, path, quantize=quantize, metadata=metadata, overwrite=overwrite,
                                  static_shape=shape, representative=representative)
     names = [e.name for e in tflite_lib.tflite_endpoints(model, shape)]
