@@ -55,6 +55,7 @@ class EvalOptions:
     batch_size: int = 16  # test videos generated and held in memory at a time
     baseline: str | None = None  # a name in BASELINES: evaluate it instead of the model
     tflite: str | None = None  # a .tflite export of the run: evaluate it instead of the checkpoint (predictors.py)
+    allow_other_run: bool = False  # score a --tflite file exported from another run (or of unknown origin)
     lpips_weights: str | None = None  # comma-separated weight files (see tfvideo/lpips.py)
     fvd_weights: str | None = None  # I3D state dict (see tfvideo/fvd.py)
     data_dir: str | None = None  # overrides the run's data.data_dir
@@ -109,7 +110,7 @@ def _load_predictor(workdir: str, options: EvalOptions, config):
     if options.tflite is not None:
         if options.baseline is not None:
             raise EvalError("Give --tflite or --baseline, not both.")
-        return predictors.tflite_predictor(options.tflite, options, config, EvalError)
+        return predictors.tflite_predictor(options.tflite, options, config, EvalError, workdir)
     if options.baseline is not None:
         if options.baseline not in BASELINES:
             raise EvalError(f"Unknown --baseline={options.baseline!r}; available: {', '.join(BASELINES)}.")
@@ -265,7 +266,8 @@ def _tag(spec: dict) -> str:
     if spec["dt"] is not None:
         tag += f"_dt{spec['dt']:g}_seed{spec['seed']}"
     extra = [m for m in spec["metrics"] if m not in ("psnr", "ssim")]
-    return "_".join([tag, *extra, *([spec["precision"]] if spec.get("precision") else [])])
+    other = ["other_run"] if spec.get("exported_from") else []
+    return "_".join([tag, *extra, *([spec["precision"]] if spec.get("precision") else []), *other])
 
 
 # ------------------------------------------------------------------------------------------------ per video

@@ -53,6 +53,7 @@ def aggregate(setup, records: list[dict]) -> dict:
         "metrics": metrics,
         "command": reproduce_command(setup, len(records)),
         "run_config": setup.config.to_dict(),
+        **({"exported_from": spec["exported_from"]} if spec.get("exported_from") else {}),  # --allow_other_run
     }
 
 
@@ -71,6 +72,9 @@ def comparability(setup, num_videos: int) -> dict:
     if spec.get("precision"):
         notes.append(f"Sampled with the convolutional networks in {spec['precision']} (--precision); the papers "
                      "sample in float32.")
+    if spec.get("exported_from"):
+        notes.append(f"The --tflite file was exported from another run ({spec['exported_from'].get('workdir')}), "
+                     "scored on this run's test set (--allow_other_run).")
     return {"comparable_to_paper": not notes, "notes": notes}
 
 
@@ -97,6 +101,8 @@ def reproduce_command(setup, num_videos: int) -> str:
     for flag in ("tflite", "lpips_weights", "fvd_weights", "data_dir"):
         if getattr(options, flag):
             parts.append(f"--{flag}={getattr(options, flag)}")
+    if spec.get("exported_from"):
+        parts.append("--allow_other_run")
     return " ".join(parts)
 
 

@@ -6,11 +6,11 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import json
 import os
 
 from tfvideo import runs
 from tfvideo.export import calibration
+from tfvideo.export import provenance
 from tfvideo.export import saved_model as saved_model_lib
 from tfvideo.export import static_shape as static_shape_lib
 from tfvideo.export import signatures
@@ -122,9 +122,7 @@ def export_metadata(trained: TrainedModel, workdir: str) -> dict:
         "training_dt": trained.config.model.dt,
         "dt_supported": bool(model.supports_dt(2)),
         "checkpoint": trained.checkpoint,
-        "step": trained.step,
-        "workdir": os.path.abspath(workdir),
-        "config": json.loads(trained.config.to_json()),
+        **provenance.record(trained.config, trained.step, os.path.abspath(workdir)),  # the run it comes from
     }
 
 
