@@ -347,6 +347,9 @@ def open_store(setup: Setup) -> set[int]:
     path = os.path.join(setup.output_dir, SPEC_FILE)
     if os.path.exists(path):
         old = _read_json(path, "The evaluation's settings file")
+        if not isinstance(old, dict):
+            raise EvalError(f"The evaluation's settings file {path} holds {type(old).__name__} JSON, not an object: "
+                            "delete it (it is written again), or use another --output_dir.")
         if old != setup.spec:
             changed = sorted(k for k in set(old) | set(setup.spec) if old.get(k) != setup.spec.get(k))
             raise EvalError(f"--output_dir={setup.output_dir!r} holds an evaluation with other settings (differing: "
@@ -437,6 +440,7 @@ def load_results(path: str) -> dict:
             results = json.load(handle)
     except (OSError, ValueError) as error:
         raise EvalError(f"Cannot read evaluation results {path!r}: {error}.") from None
-    if results.get("format") != FORMAT:
-        raise EvalError(f"{path} is not a tfvideo evaluation results file (format {results.get('format')!r}).")
+    if not isinstance(results, dict) or results.get("format") != FORMAT:
+        found = results.get("format") if isinstance(results, dict) else f"a JSON {type(results).__name__}"
+        raise EvalError(f"{path} is not a tfvideo evaluation results file (format {found!r}).")
     return results

@@ -68,11 +68,7 @@ def prepare_workdir(config: config_lib.Config, record: bool = True) -> str:
                            f"{MIN_FREE_BYTES / 2**20:.0f} MiB. Free some space or choose another --workdir.")
     path = os.path.join(workdir, CONFIG_FILE)
     if os.path.exists(path):
-        with open(path) as handle:
-            try:
-                old = config_lib.Config.from_json(handle.read())
-            except (ValueError, TypeError) as error:
-                raise WorkdirError(f"{path} is not a tfvideo config ({error}). Use another --workdir.") from None
+        old = read_config_file(path, "Use another --workdir")
         differences = config_lib.run_defining_differences(old, config)
         if differences:
             raise WorkdirError(
@@ -117,8 +113,20 @@ def load_run_config(workdir: str) -> config_lib.Config:
     if not os.path.exists(path):
         raise WorkdirError(f"No {CONFIG_FILE} in --workdir={workdir!r}: it is not a tfvideo training run. "
                            "Point --workdir at the directory given to `python -m tfvideo.train`.")
-    with open(path) as handle:
-        return config_lib.Config.from_json(handle.read())
+    return read_config_file(path, "Point --workdir at a run written by `python -m tfvideo.train`, or restore its "
+                                  f"{CONFIG_FILE}")
+
+
+def read_config_file(path: str, fix: str) -> config_lib.Config:
+    """The validated Config a run's config.json holds; WorkdirError naming the file, the field and `fix` when it
+    cannot be read, is not JSON, or is JSON of the wrong shape (a list, null, a field of the wrong type)."""
+    try:
+        with open(path, encoding="utf-8") as handle:
+            return config_lib.Config.from_json(handle.read()).validate()
+    except OSError as error:
+        raise WorkdirError(f"Cannot read {path} ({error.strerror or error}). {fix}.") from None
+    except (ValueError, TypeError) as error:  # JSONDecodeError, UnicodeDecodeError and ConfigError are ValueErrors
+        raise WorkdirError(f"{path} is not a tfvideo config ({str(error).rstrip('.')}). {fix}.") from None
 
 
 # ------------------------------------------------------------------------------------------------ checkpoints
