@@ -151,6 +151,15 @@ CASES = [
     (EXPORT, ["--workdir={run}", "--export_dir={folder}", "--model_name=../../evil"], "--model_name must be a plain",
      None),
     (EXPORT, ["--workdir={bad_ckpt}", "--export_dir={folder}"], "can be read", "bad_ckpt"),
+    (EXPORT, ["--workdir={run}", "--export_dir={folder}", "--version=9223372036854775808"],
+     "--version must be a whole number >= 1 (and < 2**63, an int64)", "folder"),
+    (EXPORT, ["--workdir={run}", "--export_dir={folder}", "--format=tflite", "--static_shape=1000,1000,1000"],
+     "more than a TFLite tensor holds (2**31 - 1): lower BATCH, SAMPLES or HORIZON", "folder"),
+    (EXPORT, ["--workdir={run}", "--export_dir={folder}", "--format=tflite", "--quantize=int8",
+              "--calibration_videos=2147483647"], "lower --calibration_videos", "folder"),
+    (EXPORT, ["--workdir={run}", "--export_dir={folder}", "--format=tflite", "--quantize=int8",
+              "--calibration_videos=2147483648"], "--calibration_videos must be a whole number >= 1 (and < 2**31",
+     "folder"),
     (BENCHMARK, ["--num_samples=0"], "--num_samples must be a whole number >= 1", None),
     (BENCHMARK, ["--warmup=-1"], "--warmup must be a whole number >= 0", None),
     (BENCHMARK, ["--variant=batch_size=abc"], "is not a valid int", None),
@@ -263,3 +272,28 @@ def test_a_savedmodel_that_cannot_be_written_is_an_error_and_publishes_nothing(t
     assert code == 2 and "Traceback" not in err
     assert f"Cannot write the SavedModel in {export_dir / 'srvp'} (" in err and "No space left on device" in err
     assert os.listdir(export_dir / "srvp") == []
+
+
+@pytest.mark.parametrize("argv", [
+    ["--workdir={config_list}", "--compare={run}", "--output_dir={new}"],  # refused after the folder was checked
+    ["--workdir={run}", "--num_videos=1", "--num_samples=2", "--tflite={garbage}", "--output_dir={new}"],
+], ids=["compare", "tflite"])
+def test_a_refused_evaluation_leaves_no_output_folder(argv, tmp_path_factory, tmp_path, capsys):
+    paths = {**_files(tmp_path_factory), "new": str(tmp_path / "new" / "eval")}
+    code = run_cli(importlib.import_module(EVALUATE), [a.format(**paths) for a in argv])
+    assert code == 2 and "Traceback" not in capsys.readouterr().err
+    assert os.listdir(tmp_path) == []
+
+
+@pytest.mark.parametrize("num_samples, horizon", [(1, 2**31 - 1), (2**31 - 1, 5)], ids=["horizon", "num_samples"])
+def test_generate_refuses_futures_beyond_memory_before_any_work(num_samples, horizon):
+    """`generate` documents any horizon and sample count >= 1 as valid (int32): the ones whose futures cannot fit
+    in memory are one InvalidInputError, not an internal TensorFlow error."""
+    import numpy as np
+    from conftest import tiny_config
+    from tfvideo.models import build_model
+    from tfvideo.models.base import InvalidInputError
+    model = build_model(tiny_config())
+    context = np.zeros((2, 5, 64, 64, 1), np.float32)
+    with pytest.raises(InvalidInputError, match="lower num_samples or horizon"):
+        model.generate(context, num_samples=num_samples, horizon=horizon)
