@@ -97,6 +97,11 @@ CASES = [
     (TRAIN, ["--dataset=folder", "--data_dir={file}"], "is not a folder", "file"),
     (TRAIN, ["--workdir={file}"], "is not writable (it is a file, or a folder above it is)", "file"),
     (TRAIN, ["--workdir={bad_config}"], "config.json is not a tfvideo config", "bad_config"),
+    # silent no-ops: each is refused, saying what would have happened
+    (TRAIN, ["--precision=mixed_float16"], "--precision=mixed_float16 trains on GPUs only", None),
+    (TRAIN, ["--strategy=multi_worker"], "--strategy=multi_worker needs the cluster in the TF_CONFIG", None),
+    (EVALUATE, ["--compare={bad_results}"], "--compare needs at least two runs or evaluations to compare", None),
+    (EVALUATE, ["--workdir={run}", "--compare={run}"], "--compare needs at least two runs", None),
     # integers at the edge: int64 for step counts, int32 for every other count (TensorFlow shapes)
     (TRAIN, ["--train_steps=9223372036854775808"], "--train_steps must be a whole number >= 1 (and < 2**63, an int64)", None),
     (TRAIN, ["--log_every=99999999999999999999"], "--log_every must be a whole number >= 1 (and < 2**63, an int64)", None),

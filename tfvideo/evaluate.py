@@ -97,6 +97,10 @@ def main(argv) -> int:
         print("error: --workdir must name the training run to evaluate (or give runs with --compare).",
               file=sys.stderr)
         return 2
+    if CLI.given("compare") and len(runs) < 2:
+        print(f"error: --compare needs at least two runs or evaluations to compare (got {', '.join(runs) or 'none'})"
+              "; to evaluate one run, pass it as --workdir alone.", file=sys.stderr)
+        return 2
     options = _options(eval_lib)
     try:
         if CLI.value("figures"):
