@@ -44,6 +44,7 @@ class ModelSpec:
     conditioning_frames: int | None  # the run's context length (None: unknown, --context_frames needed)
     test_horizon: int | None
     preprocessing: clips.Preprocessing
+    static_shape: dict | None = None  # a fixed-shape TFLite file's baked request (StaticShape fields)
 
     @classmethod
     def of_metadata(cls, metadata: dict, source: str, image_size: int | None = None,
@@ -59,7 +60,9 @@ class ModelSpec:
                    dt_supported=bool(metadata.get("dt_supported", True)),
                    training_dt=float(metadata.get("training_dt", 1.0)),
                    conditioning_frames=data.get("conditioning_frames"), test_horizon=data.get("test_horizon"),
-                   preprocessing=preprocessing)
+                   preprocessing=preprocessing,
+                   static_shape=metadata.get("static_shape") if isinstance(metadata.get("static_shape"), dict)
+                   else None)
 
 
 class Runtime:
