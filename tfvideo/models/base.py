@@ -198,7 +198,7 @@ class VideoPredictor(keras.Model):
         num_samples = validation.positive_int(num_samples, "num_samples", error=InvalidInputError)
         horizon = validation.positive_int(horizon, "horizon", error=InvalidInputError)
         k = self.validate_dt(self.model_config.dt if dt is None else dt)
-        self._check_output_memory(context.shape[0], num_samples, horizon * k)
+        self._check_output_memory(context.shape[0] or 1, num_samples, horizon * k)
         seed = self.sampling_seed(seed)
         key = tuple(sorted(options))
         if key not in self._compiled_samplers:
