@@ -28,9 +28,11 @@ def parse_args(argv):
     parser.add_argument("--model", required=True, help=".tflite file written by python -m tfvideo.export")
     parser.add_argument("--context", required=True, help="context frames: a video file, a frame folder or .npy")
     parser.add_argument("--context_frames", type=int, default=None, help="frames of --context to condition on")
-    parser.add_argument("--num_samples", type=int, default=3)
-    parser.add_argument("--horizon", type=int, default=10, help="future frames at the training frame rate")
-    parser.add_argument("--dt", type=float, default=1.0, help="Euler step 1/k: horizon * k frames are written")
+    parser.add_argument("--num_samples", type=int, default=None, help="default: 3 (a fixed-shape file: its own)")
+    parser.add_argument("--horizon", type=int, default=None, help="future frames at the training frame rate "
+                        "(default: 10; a fixed-shape file: its own)")
+    parser.add_argument("--dt", type=float, default=None, help="Euler step 1/k: horizon * k frames are written "
+                        "(default: 1; a fixed-shape file: its own)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--threads", type=int, default=None, help="interpreter threads")
     parser.add_argument("--fps", type=float, default=4.0)
@@ -38,6 +40,13 @@ def parse_args(argv):
     parser.add_argument("--save_npy", default=None, help="also save the frames [B, S, F, H, W, C] as .npy")
     parser.add_argument("--overwrite", action="store_true", help="replace existing output files")
     return parser.parse_args(argv)
+
+
+def _request(model, args) -> dict:
+    """num_samples, dt and horizon: the flags given, else the file's baked ones (fixed shape) or 3, 1 and 10."""
+    defaults = model.static_shape or {"num_samples": 3, "dt": 1.0, "horizon": 10}
+    return {name: defaults[name] if getattr(args, name) is None else getattr(args, name)
+            for name in ("num_samples", "dt", "horizon")}
 
 
 def main(argv=None) -> int:
@@ -58,10 +67,11 @@ def main(argv=None) -> int:
             num_frames = model.metadata.get("config", {}).get("data", {}).get("conditioning_frames")
         rule = client_lib.preprocessing(model.image_size, model.channels, model.metadata)
         context = client_lib.read_context(args.context, rule, num_frames)
-        client_lib.check_request(context, args.num_samples, args.dt, args.horizon, args.seed,
+        request = _request(model, args)  # a fixed-shape file's own shape unless asked otherwise
+        client_lib.check_request(context, request["num_samples"], request["dt"], request["horizon"], args.seed,
                                  dt_supported=model.dt_supported)
         start = time.perf_counter()
-        frames = model(context, args.num_samples, args.dt, args.horizon, args.seed)
+        frames = model(context, **request, seed=args.seed)  # a fixed-shape file refuses another shape
         elapsed = time.perf_counter() - start
         client_lib.write_outputs(context, frames, args.output, args.save_npy, fps=args.fps)
     except (ExportError, ValueError, RuntimeError) as error:  # LiteRT reports failed allocations as RuntimeError

@@ -9,6 +9,7 @@ scripts of export/ have their own sweep (tests/export/test_client_scripts.py); d
 import hashlib
 import importlib
 import os
+import re
 import subprocess
 import sys
 
@@ -20,6 +21,7 @@ from runs_testlib import REPO, TINY_FLAGS, run_cli
 TRAIN, EVALUATE, EXPORT = "tfvideo.train", "tfvideo.evaluate", "tfvideo.export.__main__"
 BENCHMARK, PREPARE, DATA_BENCHMARK = "tfvideo.benchmark", "tfvideo.data.prepare", "tfvideo.data.benchmark"
 EXPORT_BENCHMARK = "tfvideo.export.benchmark"
+PREDICT = "tfvideo.predict"
 
 
 _FILES: dict = {}
@@ -51,6 +53,14 @@ def _files(tmp_path_factory) -> dict:
     open(os.path.join(paths["bad_spec"], "spec.json"), "w").write("{oops")
     open(paths["bad_results"], "w").write('{"format": "tfvideo-eval-v1", "metr')
     paths["run"] = run
+    config = open(os.path.join(run, "config.json")).read()
+    for name, text in (("config_list", "[]"), ("config_null", "null"),
+                       ("config_section", config.replace('"model": {', '"model": [], "unused": {', 1)),
+                       ("config_field", re.sub(r'"latent_size": \d+', '"latent_size": "four"', config))):
+        _copy_run(run, str(root / name))
+        open(root / name / "config.json", "w").write(text)
+        paths[name] = str(root / name)
+    paths["futures"] = str(root / "futures.gif")
     _FILES.update(paths)
     return paths
 
@@ -87,6 +97,36 @@ CASES = [
     (TRAIN, ["--dataset=folder", "--data_dir={file}"], "is not a folder", "file"),
     (TRAIN, ["--workdir={file}"], "is not writable (it is a file, or a folder above it is)", "file"),
     (TRAIN, ["--workdir={bad_config}"], "config.json is not a tfvideo config", "bad_config"),
+    # silent no-ops: each is refused, saying what would have happened
+    (TRAIN, ["--precision=mixed_float16"], "--precision=mixed_float16 trains on GPUs only", None),
+    (TRAIN, ["--strategy=multi_worker"], "--strategy=multi_worker needs the cluster in the TF_CONFIG", None),
+    (EVALUATE, ["--compare={bad_results}"], "--compare needs at least two runs or evaluations to compare", None),
+    (EVALUATE, ["--workdir={run}", "--compare={run}"], "--compare needs at least two runs", None),
+    # integers at the edge: int64 for step counts, int32 for every other count (TensorFlow shapes)
+    (TRAIN, ["--train_steps=9223372036854775808"], "--train_steps must be a whole number >= 1 (and < 2**63, an int64)", None),
+    (TRAIN, ["--log_every=99999999999999999999"], "--log_every must be a whole number >= 1 (and < 2**63, an int64)", None),
+    (TRAIN, ["--lr_decay_steps=9223372036854775808"], "--lr_decay_steps must be a whole number >= 0 (and < 2**63)",
+     None),
+    (TRAIN, ["--batch_size=2147483648"], "--batch_size must be a whole number >= 1 (and < 2**31, an int32)", None),
+    (TRAIN, ["--test_horizon=4294967296"], "--test_horizon must be a whole number >= 1 (and < 2**31", None),
+    # run files that are valid JSON of the wrong shape: one line naming the file and the field
+    (TRAIN, ["--workdir={config_list}"], "config.json is not a tfvideo config (a config is a JSON object",
+     "config_list"),
+    (TRAIN, ["--workdir={config_field}"], "field model.latent_size must be a whole number; got a string 'four'",
+     "config_field"),
+    (EVALUATE, ["--workdir={config_null}"], "config.json is not a tfvideo config (a config is a JSON object with "
+     "the sections model, data and train; got null)", "config_null"),
+    (EVALUATE, ["--workdir={config_section}"], "section 'model' must be a JSON object of fields; got a list []",
+     "config_section"),
+    (EVALUATE, ["--workdir={config_field}"], "field model.latent_size must be a whole number", "config_field"),
+    (EXPORT, ["--workdir={config_list}", "--export_dir={folder}"], "config.json is not a tfvideo config",
+     "config_list"),
+    (EXPORT, ["--workdir={config_field}", "--export_dir={folder}"], "field model.latent_size must be a whole number",
+     "config_field"),
+    (PREDICT, ["--workdir={config_null}", "--input={folder}", "--output={futures}"],
+     "config.json is not a tfvideo config", "config_null"),
+    (PREDICT, ["--workdir={config_section}", "--input={folder}", "--output={futures}"],
+     "section 'model' must be a JSON object", "config_section"),
     (EVALUATE, ["--workdir={run}", "--num_samples=-5"], "--num_samples must be a whole number >= 1", None),
     (EVALUATE, ["--workdir={run}", "--num_samples=2147483647"], "lower --num_samples, --horizon or --batch_size",
      None),
@@ -107,6 +147,8 @@ CASES = [
     (EVALUATE, ["--workdir={no_ckpt}", "--num_videos=1"], "train the run first", "no_ckpt"),
     (EVALUATE, ["--workdir={run}", "--lpips_weights={garbage},{garbage}"], "Cannot read weights", "garbage"),
     (EVALUATE, ["--compare={bad_results},{bad_results}"], "Cannot read evaluation results", "bad_results"),
+    (EVALUATE, ["--compare={config_list}/config.json,{bad_results}"], "is not a tfvideo evaluation results file "
+     "(format 'a JSON list')", "config_list"),
     (EXPORT, ["--workdir={file}", "--export_dir={folder}"], "not a tfvideo training run", "file"),
     (EXPORT, ["--workdir={run}", "--export_dir={file}"], "choose another --export_dir", "file"),
     (EXPORT, ["--workdir={run}", "--export_dir={folder}", "--version=-1"], "--version must be a whole number >= 1",
@@ -114,6 +156,15 @@ CASES = [
     (EXPORT, ["--workdir={run}", "--export_dir={folder}", "--model_name=../../evil"], "--model_name must be a plain",
      None),
     (EXPORT, ["--workdir={bad_ckpt}", "--export_dir={folder}"], "can be read", "bad_ckpt"),
+    (EXPORT, ["--workdir={run}", "--export_dir={folder}", "--version=9223372036854775808"],
+     "--version must be a whole number >= 1 (and < 2**63, an int64)", "folder"),
+    (EXPORT, ["--workdir={run}", "--export_dir={folder}", "--format=tflite", "--static_shape=1000,1000,1000"],
+     "more than a TFLite tensor holds (2**31 - 1): lower BATCH, SAMPLES or HORIZON", "folder"),
+    (EXPORT, ["--workdir={run}", "--export_dir={folder}", "--format=tflite", "--quantize=int8",
+              "--calibration_videos=2147483647"], "lower --calibration_videos", "folder"),
+    (EXPORT, ["--workdir={run}", "--export_dir={folder}", "--format=tflite", "--quantize=int8",
+              "--calibration_videos=2147483648"], "--calibration_videos must be a whole number >= 1 (and < 2**31",
+     "folder"),
     (BENCHMARK, ["--num_samples=0"], "--num_samples must be a whole number >= 1", None),
     (BENCHMARK, ["--warmup=-1"], "--warmup must be a whole number >= 0", None),
     (BENCHMARK, ["--variant=batch_size=abc"], "is not a valid int", None),
@@ -176,17 +227,28 @@ def test_a_bad_input_exits_2_with_one_error_line(module, argv, message, unchange
     (["-m", "tfvideo.train", "--batch_size=abc"], "error: flag --batch_size=abc: invalid literal for int()"),
     (["-m", "tfvideo.evaluate", "--no_such_flag=1"], "error: Unknown command line flag 'no_such_flag'"),
     (["-m", "tfvideo.data.prepare", "--flagfile={garbage}"], "error: 'utf-8' codec can't decode"),
-    (["-m", "tfvideo.export", "stray"], "Unexpected arguments ['stray']: every option is a --flag"),
+    (["-m", "tfvideo.export", "stray"], "error: Unexpected arguments ['stray']: every option is a --flag"),
+    (["-m", "tfvideo.evaluate", "--workdir=x", "a", "b"], "error: Unexpected arguments ['a', 'b']"),
+    (["-m", "tfvideo.train", "--flagfile={valueless}"], "error: --workdir=--train_steps=1: the value looks like a "
+     "flag"),
+    (["-m", "tfvideo.evaluate", "--workdir", "--num_videos=1"], "error: --workdir=--num_videos=1: the value looks"),
+    (["-m", "tfvideo.export", "--workdir=x", "--export_dir", "--format=tflite"], "error: --export_dir=--format=tflite"),
+    (["-m", "tfvideo.predict", "--workdir=x", "--output", "--num_samples=2"], "error: --output=--num_samples=2"),
+    (["-m", "tfvideo.evaluate", "--compare=a,--num_videos=1"], "error: --compare=--num_videos=1: the value looks"),
     (["-m", "tfvideo.predict", "--num_samples=abc"], "error: flag --num_samples=abc: invalid literal for int()"),
 ])
 def test_the_entry_points_turn_flag_errors_into_status_2(argv, message, tmp_path):
     """Flag parsing happens in the entry point (absl), before main: a subprocess runs it."""
-    garbage = tmp_path / "garbage.flags"
+    garbage, valueless = tmp_path / "garbage.flags", tmp_path / "valueless.flags"
     garbage.write_bytes(b"\xff\xfe--batch_size=\x00\n")
-    result = subprocess.run([sys.executable, *[a.format(garbage=garbage) for a in argv]], cwd=REPO,
-                            capture_output=True, text=True, timeout=300)
+    valueless.write_text("--workdir\n--train_steps=1\n")  # --workdir takes the next line as its value
+    result = subprocess.run([sys.executable, *[a.format(garbage=garbage, valueless=valueless) for a in argv]],
+                            cwd=tmp_path, capture_output=True, text=True, timeout=300,
+                            env={**os.environ, "PYTHONPATH": REPO})
     assert result.returncode == 2, result.stderr
     assert "Traceback" not in result.stderr and message in result.stderr, result.stderr
+    assert len([line for line in result.stderr.splitlines() if line.startswith("error: ")]) == 1, result.stderr
+    assert sorted(os.listdir(tmp_path)) == ["garbage.flags", "valueless.flags"]  # nothing left behind
 
 
 def test_a_savedmodel_that_cannot_be_written_is_an_error_and_publishes_nothing(tmp_path_factory, tmp_path,
@@ -215,3 +277,28 @@ def test_a_savedmodel_that_cannot_be_written_is_an_error_and_publishes_nothing(t
     assert code == 2 and "Traceback" not in err
     assert f"Cannot write the SavedModel in {export_dir / 'srvp'} (" in err and "No space left on device" in err
     assert os.listdir(export_dir / "srvp") == []
+
+
+@pytest.mark.parametrize("argv", [
+    ["--workdir={config_list}", "--compare={run}", "--output_dir={new}"],  # refused after the folder was checked
+    ["--workdir={run}", "--num_videos=1", "--num_samples=2", "--tflite={garbage}", "--output_dir={new}"],
+], ids=["compare", "tflite"])
+def test_a_refused_evaluation_leaves_no_output_folder(argv, tmp_path_factory, tmp_path, capsys):
+    paths = {**_files(tmp_path_factory), "new": str(tmp_path / "new" / "eval")}
+    code = run_cli(importlib.import_module(EVALUATE), [a.format(**paths) for a in argv])
+    assert code == 2 and "Traceback" not in capsys.readouterr().err
+    assert os.listdir(tmp_path) == []
+
+
+@pytest.mark.parametrize("num_samples, horizon", [(1, 2**31 - 1), (2**31 - 1, 5)], ids=["horizon", "num_samples"])
+def test_generate_refuses_futures_beyond_memory_before_any_work(num_samples, horizon):
+    """`generate` documents any horizon and sample count >= 1 as valid (int32): the ones whose futures cannot fit
+    in memory are one InvalidInputError, not an internal TensorFlow error."""
+    import numpy as np
+    from conftest import tiny_config
+    from tfvideo.models import build_model
+    from tfvideo.models.base import InvalidInputError
+    model = build_model(tiny_config())
+    context = np.zeros((2, 5, 64, 64, 1), np.float32)
+    with pytest.raises(InvalidInputError, match="lower num_samples or horizon"):
+        model.generate(context, num_samples=num_samples, horizon=horizon)

@@ -99,3 +99,18 @@ def test_a_checkpoint_of_another_model_is_refused_naming_the_variables(run, tmp_
         with pytest.raises(runs.RunError, match=r"no value for 2 variable\(s\) of the rebuilt model, e\.g\. "
                                                 r"initial_state_posterior/dense_2/"):
             runs.load_trained_model(copy, step=step)
+
+
+@pytest.mark.parametrize("text, message", [
+    ("[]", "a config is a JSON object with the sections model, data and train; got a list []"),
+    ("null", "got null"),
+    ('{"data": "smmnist"}', "section 'data' must be a JSON object of fields; got a string 'smmnist'"),
+    ('{"train": {"batch_size": 2.5}}', "field train.batch_size must be a whole number; got a number 2.5"),
+    ('{"model": {"stochastic": "yes"}}', "field model.stochastic must be a boolean; got a string 'yes'"),
+    ('{"train": {"batch_size": 0}}', "--batch_size must be a whole number >= 1"),
+], ids=["list", "null", "section", "float_int", "string_bool", "out_of_range"])
+def test_a_config_json_of_the_wrong_shape_is_a_run_error_naming_file_and_field(text, message, tmp_path):
+    (tmp_path / "config.json").write_text(text)
+    with pytest.raises(runs.RunError, match="config.json is not a tfvideo config") as raised:
+        runs.load_trained_model(str(tmp_path))
+    assert message in str(raised.value) and str(tmp_path / "config.json") in str(raised.value)

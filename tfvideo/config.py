@@ -33,6 +33,9 @@ CHECKPOINTS = ("final", "best")  # tfvideo.runs: the newest training checkpoint,
 PRECISIONS = ("auto", "float32", "mixed_bfloat16", "mixed_float16")  # tfvideo.perf.precision
 STRATEGIES = ("default", "mirrored", "multi_worker", "tpu")  # tfvideo.training.distribute
 KERNEL_GRADS = ("auto", "native", "gemm")  # tfvideo.perf.conv_ops
+INT64_MAX = validation.INT64_MAX
+_STEP_COUNTS = frozenset({"train_steps", "checkpoint_every", "log_every", "video_every", "max_nonfinite_steps",
+                          "lr_burnin_steps", "lr_decay_steps"})  # bounded by INT64_MAX, other counts by int32
 NUM_SKIP_LEVELS = 4  # skip tensors of the DCGAN and VGG encoders
 IMAGE_SIZE = 64  # frame height and width that every model's encoders and decoders take
 
@@ -228,8 +231,8 @@ class TrainConfig:
                      "video_every", "num_gif_videos", "num_gif_samples"):
             _check_positive_int(name, getattr(self, name))
         for name in ("lr_burnin_steps", "lr_decay_steps", "seed", "validation_every"):
-            if not isinstance(getattr(self, name), int) or getattr(self, name) < 0:
-                raise ConfigError(f"--{name} must be a whole number >= 0; got {getattr(self, name)!r}.")
+            if not isinstance(getattr(self, name), int) or not 0 <= getattr(self, name) <= INT64_MAX:
+                raise ConfigError(f"--{name} must be a whole number >= 0 (and < 2**63); got {getattr(self, name)!r}.")
         validation.int32_seed(self.seed, "--seed", error=ConfigError)  # seeds numpy, Python and TensorFlow
         validation.finite_number(self.learning_rate, "--learning_rate", error=ConfigError,
                                  above=0.0, maximum=1.0)
@@ -281,13 +284,23 @@ class Config:
 
     @classmethod
     def from_dict(cls, values: dict[str, Any]) -> "Config":
+        """The Config of `values` ({"model": {...}, "data": {...}, "train": {...}}, a section or field left out
+        takes its default); ConfigError naming the section or field that is not of the right JSON type."""
+        if not isinstance(values, dict):
+            raise ConfigError(f"a config is a JSON object with the sections model, data and train; got "
+                              f"{_json_type(values)}.")
         parts = {}
         for name, part_cls in (("model", ModelConfig), ("data", DataConfig), ("train", TrainConfig)):
-            known = {f.name for f in dataclasses.fields(part_cls)}
-            given = _renamed_fields(name, dict(values.get(name, {})))
-            unknown = set(given) - known
+            given = values.get(name, {})
+            if not isinstance(given, dict):
+                raise ConfigError(f"section {name!r} must be a JSON object of fields; got {_json_type(given)}.")
+            given = _renamed_fields(name, dict(given))
+            fields = {f.name: f for f in dataclasses.fields(part_cls)}
+            unknown = set(given) - set(fields)
             if unknown:
                 raise ConfigError(f"Unknown {name} config field(s): {sorted(unknown)}.")
+            for key, value in given.items():
+                _check_json_type(f"{name}.{key}", value, fields[key].default)
             parts[name] = part_cls(**given)
         return cls(**parts)
 
@@ -340,6 +353,30 @@ def _as_flag(name: str, value: Any) -> str:
     return f"--{name}={value}"
 
 
+def _json_type(value: Any) -> str:
+    """How a JSON value reads in an error, e.g. "a list []" or "null"."""
+    if value is None:
+        return "null"
+    names = {dict: "an object", list: "a list", str: "a string", bool: "a boolean", int: "a whole number",
+             float: "a number"}
+    return f"{names.get(type(value), type(value).__name__)} {repr(value)[:60]}"
+
+
+def _check_json_type(name: str, value: Any, default: Any) -> None:
+    """ConfigError unless `value` has the JSON type of the field's `default`: a boolean, a whole number, a number
+    (whole or not), a string, or (a default of None: data_dir) a string or null."""
+    if isinstance(default, bool):
+        ok, kind = isinstance(value, bool), "a boolean"
+    elif isinstance(default, int):
+        ok, kind = isinstance(value, int) and not isinstance(value, bool), "a whole number"
+    elif isinstance(default, float):
+        ok, kind = isinstance(value, (int, float)) and not isinstance(value, bool), "a number"
+    else:
+        ok, kind = isinstance(value, str) or (default is None and value is None), "a string"
+    if not ok:
+        raise ConfigError(f"field {name} must be {kind}; got {_json_type(value)}.")
+
+
 def _check_choice(name: str, value: str, choices: tuple[str, ...]) -> None:
     if value not in choices:
         raise ConfigError(f"Unknown --{name}={value!r}; expected one of: {', '.join(choices)}.")
@@ -354,4 +391,6 @@ def _check_float32(name: str, value: Any, positive: bool) -> None:
 
 
 def _check_positive_int(name: str, value: Any) -> None:
-    validation.positive_int(value, f"--{name}", error=ConfigError, maximum=None)
+    """Counts of steps are int64s (the step counter); every other count is an int32, as TensorFlow shapes are."""
+    maximum = INT64_MAX if name in _STEP_COUNTS else validation.INT32_MAX
+    validation.positive_int(value, f"--{name}", error=ConfigError, maximum=maximum)

@@ -41,6 +41,8 @@ CLI.define(flags.DEFINE_enum, "baseline", None, "Evaluate a baseline instead of 
            enum_values=["last_frame", "black"])
 CLI.define(flags.DEFINE_string, "tflite", None, "Evaluate this .tflite export of the run (python -m tfvideo.export "
                                                 "--format=tflite) instead of its checkpoint, with the same protocol.")
+CLI.define(flags.DEFINE_bool, "allow_other_run", False, "Score a --tflite file that was not exported from --workdir "
+                                                       "(or whose origin is unknown); the results name its origin.")
 CLI.define(flags.DEFINE_string, "lpips_weights", None, "LPIPS weights: AlexNet and v0.1 heads files, comma-"
                                                        "separated (see tfvideo/lpips.py). Default: no LPIPS.")
 CLI.define(flags.DEFINE_string, "fvd_weights", None, "FVD: I3D state dict file (see tfvideo/fvd.py). Default: "
@@ -66,7 +68,8 @@ CLI.define(flags.DEFINE_integer, "figure_videos", 4, "Test videos shown in sampl
 
 def _options(eval_lib):
     names = ("num_samples", "num_videos", "dt", "horizon", "conditioning_frames", "seed", "batch_size", "baseline",
-             "tflite", "lpips_weights", "fvd_weights", "data_dir", "output_dir", "precision", "checkpoint")
+             "tflite", "allow_other_run", "lpips_weights", "fvd_weights", "data_dir", "output_dir", "precision",
+             "checkpoint")
     return eval_lib.EvalOptions(**{name: CLI.value(name) for name in names},
                                 zeroed_groups=tuple(CLI.value("zeroed_groups")))
 
@@ -102,6 +105,10 @@ def main(argv) -> int:
     if not runs:
         print("error: --workdir must name the training run to evaluate (or give runs with --compare).",
               file=sys.stderr)
+        return 2
+    if CLI.given("compare") and len(runs) < 2:
+        print(f"error: --compare needs at least two runs or evaluations to compare (got {', '.join(runs) or 'none'})"
+              "; to evaluate one run, pass it as --workdir alone.", file=sys.stderr)
         return 2
     options = _options(eval_lib)
     try:

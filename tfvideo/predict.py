@@ -36,7 +36,8 @@ CLI.define(flags.DEFINE_string, "input", None, "The clip: a video file (mp4, avi
 CLI.define(flags.DEFINE_integer, "start_frame", 0, "First frame of the clip to use as context.")
 CLI.define(flags.DEFINE_integer, "context_frames", None, "Context frames (default: the run's "
                                                          "--conditioning_frames).")
-CLI.define(flags.DEFINE_integer, "num_samples", 8, "Futures to sample.")
+CLI.define(flags.DEFINE_integer, "num_samples", None, "Futures to sample (default: 8; a fixed-shape --tflite file: "
+                                                     "its baked count, with its baked --horizon and --dt).")
 CLI.define(flags.DEFINE_integer, "horizon", None, "Predicted frames at the training frame rate (default: the "
                                                   "run's --test_horizon).")
 CLI.define(flags.DEFINE_float, "dt", None, "Euler step 1/k (SRVP: k frames per training frame); default: the "

@@ -20,6 +20,7 @@ import numbers
 import numpy as np
 
 INT32_MIN, INT32_MAX = -2**31, 2**31 - 1
+INT64_MAX = 2**63 - 1
 MAX_STEPS_PER_FRAME = 1000  # dt >= 1/1000: bounds the work of one call (and keeps k an int32)
 DT_TOLERANCE = 1e-6  # |dt - 1/k| accepted as dt = 1/k
 
@@ -29,7 +30,8 @@ def positive_int(value, name: str, *, error: type[ValueError] = ValueError, maxi
     (None: no upper bound; the default keeps it an int32, as counts passed to TensorFlow must be)."""
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral) or value < 1 \
             or (maximum is not None and value > maximum):
-        bound = "" if maximum is None else " (and < 2**31, an int32)" if maximum == INT32_MAX else f" and <= {maximum}"
+        bound = {None: "", INT32_MAX: " (and < 2**31, an int32)", INT64_MAX: " (and < 2**63, an int64)"}.get(
+            maximum, f" and <= {maximum}")
         raise error(f"{name} must be a whole number >= 1{bound}; got {value!r}.")
     return int(value)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import io
 
 import numpy as np
@@ -128,3 +129,37 @@ def test_a_clip_too_short_for_the_context_is_a_predict_error(tmp_path):
     plan = predict_lib.plan(SPEC, predict_lib.Request(input=path, start_frame=2))
     with pytest.raises(PredictError, match="has 5 frame\\(s\\); 4 context frame\\(s\\) from frame 2 need 6"):
         predict_lib.predict(FakeRuntime(), plan)
+
+
+FIXED = dataclasses.replace(SPEC, source="--tflite=f.tflite", static_shape={
+    "batch": 1, "num_samples": 3, "horizon": 5, "context_frames": 4, "dt": 0.5})
+
+
+def test_a_fixed_shape_file_takes_its_baked_request_by_default():
+    request = predict_lib.plan(FIXED, predict_lib.Request(input="x.npy")).request
+    assert (request.num_samples, request.horizon, request.dt, request.batch_samples) == (3, 5, 0.5, 3)
+    same = predict_lib.plan(FIXED, predict_lib.Request(input="x", num_samples=3, horizon=5, dt=0.5)).request
+    assert same == dataclasses.replace(request, input="x")
+
+
+@pytest.mark.parametrize("changes, asked", [({"num_samples": 8}, "--num_samples=8"), ({"horizon": 6}, "--horizon=6"),
+                                            ({"dt": 1.0}, "--dt=1")], ids=["num_samples", "horizon", "dt"])
+def test_a_fixed_shape_file_refuses_another_request_naming_both(changes, asked):
+    with pytest.raises(PredictError, match=rf"--tflite=f.tflite is a fixed-shape file: it answers batch=1, "
+                                           rf"num_samples=3, horizon=5, dt=0.5 only, and this request asks {asked}\."):
+        predict_lib.plan(FIXED, predict_lib.Request(input="x", **changes))
+
+
+def test_run_tflite_sends_a_fixed_shape_files_own_request_unless_asked():
+    import argparse
+    import os
+    import sys
+    sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "export"))
+    from export_testlib import load_script
+    script = load_script("run_tflite")
+    fixed, dynamic = argparse.Namespace(static_shape=FIXED.static_shape), argparse.Namespace(static_shape=None)
+    plain = argparse.Namespace(num_samples=None, dt=None, horizon=None)
+    assert script._request(fixed, plain) == {"num_samples": 3, "dt": 0.5, "horizon": 5}
+    assert script._request(dynamic, plain) == {"num_samples": 3, "dt": 1.0, "horizon": 10}
+    asked = argparse.Namespace(num_samples=2, dt=None, horizon=7)
+    assert script._request(fixed, asked) == {"num_samples": 2, "dt": 0.5, "horizon": 7}  # the file then refuses it

@@ -50,10 +50,19 @@ def test_a_run_whose_checkpoints_vanished_says_it_starts_from_scratch(tmp_path, 
     argv = [*TINY_FLAGS, f"--workdir={workdir}", "--train_steps=1", "--checkpoint_every=1"]
     assert run_train(argv) == 0
     assert "starts from scratch" not in capsys.readouterr().out  # a new run
+    first = {name: sorted(os.listdir(workdir / name)) for name in ("samples", "tensorboard")}
     shutil.rmtree(workdir / "checkpoints")
     assert run_train(argv) == 0
-    assert f"No checkpoint in {workdir / 'checkpoints'}: the run in {workdir} starts from scratch (step 0)." in \
-        capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert f"No checkpoint in {workdir / 'checkpoints'}: the run in {workdir} starts from scratch (step 0)." in out
+    # the earlier run's GIFs and events are set aside, not mixed with the new run's
+    (previous,) = os.listdir(workdir / "previous")
+    assert f"Moved the outputs of the earlier run (no checkpoint is left of it) to {workdir / 'previous' / previous}" \
+        in out
+    assert {name: sorted(os.listdir(workdir / "previous" / previous / name)) for name in first} == first
+    assert len(os.listdir(workdir / "tensorboard")) == 1 and os.listdir(workdir / "samples") == first["samples"]
+    assert not set(os.listdir(workdir / "tensorboard")) & set(first["tensorboard"])
+    assert sorted(os.listdir(workdir)) == ["checkpoints", "config.json", "previous", "samples", "tensorboard"]
 
 
 def test_a_refused_new_run_leaves_no_directory_behind(tmp_path, capsys):

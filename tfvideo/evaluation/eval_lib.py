@@ -22,7 +22,6 @@ import glob
 import json
 import os
 import sys
-import tempfile
 from typing import Callable
 
 import numpy as np
@@ -33,7 +32,7 @@ from tfvideo import runs, validation
 from tfvideo.evaluation import metrics as metrics_lib
 from tfvideo.evaluation import predictors
 from tfvideo.evaluation.results import FORMAT, aggregate, markdown_report
-from tfvideo.utils import files, memory
+from tfvideo.utils import files, locks, memory
 from tfvideo.utils.progress import Progress
 
 RESULTS_FILE, TABLE_FILE, SPEC_FILE, VIDEOS_DIR = "results.json", "results.md", "spec.json", "videos"
@@ -56,6 +55,7 @@ class EvalOptions:
     batch_size: int = 16  # test videos generated and held in memory at a time
     baseline: str | None = None  # a name in BASELINES: evaluate it instead of the model
     tflite: str | None = None  # a .tflite export of the run: evaluate it instead of the checkpoint (predictors.py)
+    allow_other_run: bool = False  # score a --tflite file exported from another run (or of unknown origin)
     lpips_weights: str | None = None  # comma-separated weight files (see tfvideo/lpips.py)
     fvd_weights: str | None = None  # I3D state dict (see tfvideo/fvd.py)
     data_dir: str | None = None  # overrides the run's data.data_dir
@@ -120,7 +120,7 @@ def _load_predictor(workdir: str, options: EvalOptions, config):
     if options.tflite is not None:
         if options.baseline is not None:
             raise EvalError("Give --tflite or --baseline, not both.")
-        return predictors.tflite_predictor(options.tflite, options, config, EvalError)
+        return predictors.tflite_predictor(options.tflite, options, config, EvalError, workdir)
     if options.baseline is not None:
         if options.baseline not in BASELINES:
             raise EvalError(f"Unknown --baseline={options.baseline!r}; available: {', '.join(BASELINES)}.")
@@ -267,13 +267,10 @@ def check_output_dir(output_dir: str, given: bool) -> None:
     fix = ("choose another --output_dir" if given else
            "pass --output_dir=DIR to write the evaluation somewhere else (the run's folder cannot take it)")
     try:
-        os.makedirs(output_dir, exist_ok=True)
-        with tempfile.TemporaryFile(dir=output_dir, prefix=".tfvideo_write_check_"):
-            pass
+        files.check_writable_folder(output_dir)
     except OSError as error:
-        reason = "it is a file, or a folder above it is" if isinstance(error, (FileExistsError, NotADirectoryError)) \
-            else (error.strerror or str(error))
-        raise EvalError(f"Cannot write the evaluation to {output_dir!r} ({reason}): {fix}.") from None
+        raise EvalError(f"Cannot write the evaluation to {output_dir!r} ({files.os_error_reason(error)}): "
+                        f"{fix}.") from None
 
 
 def _spec(config, data, options, described, source, lpips_net, i3d) -> dict:
@@ -311,7 +308,8 @@ def _tag(spec: dict) -> str:
         tag += f"_dt{spec['dt']:g}_seed{spec['seed']}"
     extra = [m for m in spec["metrics"] if m not in ("psnr", "ssim")]
     zeroed = ["zeroed" + "-".join(map(str, spec["zeroed_groups"]))] if spec.get("zeroed_groups") else []
-    return "_".join([tag, *extra, *([spec["precision"]] if spec.get("precision") else []), *zeroed])
+    other = ["other_run"] if spec.get("exported_from") else []
+    return "_".join([tag, *extra, *([spec["precision"]] if spec.get("precision") else []), *zeroed, *other])
 
 
 # ------------------------------------------------------------------------------------------------ per video
@@ -392,6 +390,9 @@ def open_store(setup: Setup) -> set[int]:
     path = os.path.join(setup.output_dir, SPEC_FILE)
     if os.path.exists(path):
         old = _read_json(path, "The evaluation's settings file")
+        if not isinstance(old, dict):
+            raise EvalError(f"The evaluation's settings file {path} holds {type(old).__name__} JSON, not an object: "
+                            "delete it (it is written again), or use another --output_dir.")
         if old != setup.spec:
             changed = sorted(k for k in set(old) | set(setup.spec) if old.get(k) != setup.spec.get(k))
             raise EvalError(f"--output_dir={setup.output_dir!r} holds an evaluation with other settings (differing: "
@@ -430,6 +431,15 @@ def evaluate(workdir: str, options: EvalOptions = EvalOptions(), on_video: Calla
     on_video(index) is called after each newly evaluated video's record is written (tests interrupt there).
     """
     setup = setup or prepare(workdir, options)
+    try:
+        with locks.hold_folder(setup.output_dir, "evaluation", flag="--output_dir"):
+            return _evaluate(setup, on_video, stream)
+    except locks.LockError as error:
+        raise EvalError(str(error)) from None
+
+
+def _evaluate(setup: Setup, on_video, stream) -> dict:
+    """`evaluate` in the owned output folder."""
     done = {i for i in open_store(setup) if i < setup.num_videos}
     missing = [i for i in range(setup.num_videos) if i not in done]
     stream = stream or sys.stdout
@@ -482,6 +492,7 @@ def load_results(path: str) -> dict:
             results = json.load(handle)
     except (OSError, ValueError) as error:
         raise EvalError(f"Cannot read evaluation results {path!r}: {error}.") from None
-    if results.get("format") != FORMAT:
-        raise EvalError(f"{path} is not a tfvideo evaluation results file (format {results.get('format')!r}).")
+    if not isinstance(results, dict) or results.get("format") != FORMAT:
+        found = results.get("format") if isinstance(results, dict) else f"a JSON {type(results).__name__}"
+        raise EvalError(f"{path} is not a tfvideo evaluation results file (format {found!r}).")
     return results

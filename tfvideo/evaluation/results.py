@@ -57,6 +57,7 @@ def aggregate(setup, records: list[dict]) -> dict:
         "metrics": metrics,
         "command": reproduce_command(setup, len(records)),
         "run_config": setup.config.to_dict(),
+        **({"exported_from": spec["exported_from"]} if spec.get("exported_from") else {}),  # --allow_other_run
     }
 
 
@@ -87,6 +88,9 @@ def comparability(setup, num_videos: int) -> dict:
     if spec.get("zeroed_groups"):
         notes.append(f"Groups {zeroed_text(spec['zeroed_groups'])} of z fixed to zero (--zeroed_groups): HAF-SVG's "
                      "ablation (its Figure 8), not the model's predictions.")
+    if spec.get("exported_from"):
+        notes.append(f"The --tflite file was exported from another run ({spec['exported_from'].get('workdir')}), "
+                     "scored on this run's test set (--allow_other_run).")
     return {"comparable_to_paper": not notes, "notes": notes}
 
 
@@ -122,6 +126,8 @@ def reproduce_command(setup, num_videos: int) -> str:
     for flag in ("tflite", "lpips_weights", "fvd_weights", "data_dir"):
         if getattr(options, flag):
             parts.append(f"--{flag}={getattr(options, flag)}")
+    if spec.get("exported_from"):
+        parts.append("--allow_other_run")
     return " ".join(parts)
 
 

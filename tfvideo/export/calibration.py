@@ -15,10 +15,12 @@ import math
 
 import numpy as np
 
+from tfvideo import validation
 from tfvideo.data import registry
 from tfvideo.export import signatures
 from tfvideo.export import tflite as tflite_lib
 from tfvideo.export.errors import ExportError
+from tfvideo.utils import memory
 
 DEFAULT_CALIBRATION_VIDEOS = 256
 CALIBRATION_SEED = 7919  # the training stream's seed for the calibration clips
@@ -28,8 +30,14 @@ DYNAMIC_REQUEST = {"num_samples": 4}  # + dt and the run's test horizon
 
 def training_contexts(config, num_videos: int, context_frames: int) -> np.ndarray:
     """float32 [num_videos, context_frames, H, W, C]: the first frames of training clips of the run's dataset."""
-    if num_videos < 1:
-        raise ExportError(f"--calibration_videos must be >= 1; got {num_videos}.")
+    validation.positive_int(num_videos, "--calibration_videos", error=ExportError)
+    data = config.data
+    try:  # the clips collected, then joined: twice their frames, before any is read
+        memory.check_fits(2 * memory.sampling_bytes(num_videos, 1, context_frames, data.image_size, data.channels),
+                          f"Calibrating on --calibration_videos={num_videos} clips of {context_frames} frames",
+                          "lower --calibration_videos")
+    except memory.MemoryLimitError as error:
+        raise ExportError(str(error)) from None
     try:
         source = registry.get_data_source(config.data)
         clips, count = [], 0

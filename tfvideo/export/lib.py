@@ -4,18 +4,20 @@ write a SavedModel or TFLite file. Every failure raises ExportError.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
-import json
 import os
 
 from tfvideo import runs
 from tfvideo.export import calibration
+from tfvideo.export import provenance
 from tfvideo.export import saved_model as saved_model_lib
 from tfvideo.export import static_shape as static_shape_lib
 from tfvideo.export import signatures
 from tfvideo.export import tflite as tflite_lib
 from tfvideo.export.errors import ExportError
 from tfvideo.runs import TrainedModel
+from tfvideo.utils import locks
 
 FORMATS = ("saved_model", "tflite")
 
@@ -70,8 +72,11 @@ def export(workdir: str, export_dir: str, format: str = "saved_model", quantize:
         raise ExportError(f"--model_name must be a plain directory name; got {model_name!r}.")
     metadata = export_metadata(trained, workdir)
     if format == "saved_model":
-        path, version = saved_model_lib.export_saved_model(trained.model, export_dir, model_name, version=version,
-                                                           metadata=metadata, extra_endpoints=extra_endpoints)
+        target = os.path.join(export_dir, model_name, str(version)) if version is not None else None
+        with _owning(target):  # an auto version is claimed by an atomic rename (saved_model_lib._publish)
+            path, version = saved_model_lib.export_saved_model(trained.model, export_dir, model_name,
+                                                               version=version, metadata=metadata,
+                                                               extra_endpoints=extra_endpoints)
         names = [e.name for e in signatures.endpoints(trained.model, extras=extra_endpoints)]
         return ExportResult("saved_model", path, _size(path), ["serving_default", *names], version=version)
     model, config = trained.model, trained.config
@@ -79,15 +84,31 @@ def export(workdir: str, export_dir: str, format: str = "saved_model", quantize:
     shape = None if static_shape is None else \
         static_shape_lib.parse(static_shape, config.data.conditioning_frames, dt, model)
     path = os.path.join(export_dir, f"{model_name}_{tflite_lib.variant_name(quantize, shape)}.tflite")
-    representative = None
-    if quantize == "int8":
-        contexts = calibration.training_contexts(config, calibration_videos, config.data.conditioning_frames)
-        representative = calibration.representative_dataset(model, contexts, shape, dt, config.data.test_horizon)
-    tflite_lib.export_tflite(model, path, quantize=quantize, metadata=metadata, overwrite=overwrite,
-                             static_shape=shape, representative=representative)
+    with _owning(path):  # one export per file: else the file and its metadata could come from two exports
+        representative = None
+        if quantize == "int8":
+            contexts = calibration.training_contexts(config, calibration_videos, config.data.conditioning_frames)
+            representative = calibration.representative_dataset(model, contexts, shape, dt,
+                                                                 config.data.test_horizon)
+        tflite_lib.export_tflite(model, path, quantize=quantize, metadata=metadata, overwrite=overwrite,
+                                 static_shape=shape, representative=representative)
     names = [e.name for e in tflite_lib.tflite_endpoints(model, shape)]
     return ExportResult("tflite", path, _size(path), names, quantize=quantize,
                         static_shape=None if shape is None else shape.to_json())
+
+
+@contextlib.contextmanager
+def _owning(target: str | None):
+    """Owns the export's file or version folder `target` for the block (`locks.hold_file`); ExportError when another
+    live export writes it. None: nothing to own."""
+    if target is None:
+        yield
+        return
+    try:
+        with locks.hold_file(target, "export", "--export_dir"):
+            yield
+    except locks.LockError as error:
+        raise ExportError(str(error)) from None
 
 
 def export_metadata(trained: TrainedModel, workdir: str) -> dict:
@@ -102,9 +123,7 @@ def export_metadata(trained: TrainedModel, workdir: str) -> dict:
         "dt_supported": bool(model.supports_dt(2)),
         "action_size": model.model_config.action_size if model.model_config.action_conditioned else 0,
         "checkpoint": trained.checkpoint,
-        "step": trained.step,
-        "workdir": os.path.abspath(workdir),
-        "config": json.loads(trained.config.to_json()),
+        **provenance.record(trained.config, trained.step, os.path.abspath(workdir)),  # the run it comes from
     }
 
 

@@ -16,6 +16,7 @@ import shutil
 import keras
 import tensorflow as tf
 
+from tfvideo import validation
 from tfvideo.export import signatures
 from tfvideo.export.errors import ExportError
 
@@ -47,8 +48,8 @@ def export_saved_model(model, export_dir: str, model_name: str, version: int | N
     version None takes the next integer after the existing versions (1 for the first). A given version that
     already exists raises ExportError: published versions are never overwritten.
     """
-    if version is not None and (isinstance(version, bool) or not isinstance(version, int) or version < 1):
-        raise ExportError(f"--version must be a whole number >= 1; got {version!r}.")
+    if version is not None:  # TF Serving's versions are int64s
+        validation.positive_int(version, "--version", error=ExportError, maximum=validation.INT64_MAX)
     base = os.path.join(export_dir, model_name)
     try:
         os.makedirs(base, exist_ok=True)

@@ -71,6 +71,11 @@ def parse(text: str, context_frames: int, dt: float, model) -> StaticShape:
         raise ExportError(f"The run's conditioning length ({context_frames}) is below the model's minimum context "
                           f"({model.min_context_frames()}).")
     batch, num_samples, horizon = (int(p) for p in parts)
+    values = batch * num_samples * horizon * k * model.image_size ** 2 * model.channels
+    if values > validation.INT32_MAX:  # TFLite sizes its tensors with int32s
+        raise ExportError(f"--static_shape={text} bakes futures of {values} values ({batch} x {num_samples} x "
+                          f"{horizon * k} frames of {model.image_size}x{model.image_size}x{model.channels}), more "
+                          "than a TFLite tensor holds (2**31 - 1): lower BATCH, SAMPLES or HORIZON.")
     return StaticShape(batch, num_samples, horizon, int(context_frames), float(dt))
 
 

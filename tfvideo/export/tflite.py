@@ -116,6 +116,23 @@ def metadata_path(path: str) -> str:
     return path + ".json"
 
 
+def read_metadata(path: str) -> dict:
+    """The metadata next to the .tflite file `path` ({} when there is none); ExportError when it is not a JSON
+    object."""
+    if not os.path.exists(metadata_path(path)):
+        return {}
+    try:
+        with open(metadata_path(path)) as handle:
+            metadata = json.load(handle)
+    except (OSError, ValueError) as error:
+        raise ExportError(f"Cannot read the metadata {metadata_path(path)} of {path} ({error}); export the file "
+                          "again, or remove the metadata file.") from None
+    if not isinstance(metadata, dict):
+        raise ExportError(f"The metadata {metadata_path(path)} of {path} holds a JSON {type(metadata).__name__}, "
+                          "not an object; export the file again, or remove the metadata file.")
+    return metadata
+
+
 class TFLiteModel:
     """A .tflite export in the LiteRT interpreter (`ai_edge_litert`), with host-side input checks.
 
@@ -140,10 +157,7 @@ class TFLiteModel:
         self.interpreter = Interpreter(model_path=path, num_threads=num_threads)
         self.runner = self.interpreter.get_signature_runner(SIGNATURE)
         self.check = check
-        self.metadata = {}
-        if os.path.exists(metadata_path(path)):
-            with open(metadata_path(path)) as handle:
-                self.metadata = json.load(handle)
+        self.metadata = read_metadata(path)
         shape = self.runner.get_input_details()["context"]["shape_signature"]
         self.image_size, self.channels = int(shape[2]), int(shape[4])
         self.min_context_frames = int(self.metadata.get("min_context_frames", 1))

@@ -214,12 +214,23 @@ class VideoPredictor(keras.Model):
         if actions is not None:
             options["actions"] = actions
         k = self.validate_dt(self.model_config.dt if dt is None else dt)
+        self._check_output_memory(context.shape[0] or 1, num_samples, horizon * k)
         seed = self.sampling_seed(seed)
         key = tuple(sorted(options))
         if key not in self._compiled_samplers:
             self._compiled_samplers[key] = tf.function(self.sample_seeded, reduce_retracing=True)
         return self._compiled_samplers[key](context, tf.constant(num_samples), tf.constant(horizon), tf.constant(k),
                                             seed, **options)
+
+    def _check_output_memory(self, batch: int, num_samples: int, frames: int) -> None:
+        """InvalidInputError, before any work, when the futures float32 [batch, num_samples, frames, H, W, C] cannot
+        fit in the memory available (`tfvideo.utils.memory`), e.g. horizon=2**31-1."""
+        from tfvideo.utils import memory
+        needed = memory.sampling_bytes(batch, num_samples, frames, self.image_size, self.channels)
+        problem = memory.memory_problem(needed, memory.available_bytes(), f"{batch} x num_samples={num_samples} "
+                                        f"futures of {frames} frames", "lower num_samples or horizon")
+        if problem:
+            raise InvalidInputError(problem)
 
     def generate_tracing_count(self) -> int:
         """How many graphs `generate` traced (one serves every batch size, sample count, horizon, dt and seed)."""

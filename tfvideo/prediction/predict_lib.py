@@ -29,12 +29,15 @@ from tfvideo.utils import memory
 from tfvideo.utils import progress as progress_lib
 
 
+DEFAULT_SAMPLES = 8  # futures sampled when --num_samples is not given (a fixed-shape file: its baked count)
+
+
 @dataclasses.dataclass(frozen=True)
 class Request:
     """What the user asks for; None takes the run's value."""
 
     input: str
-    num_samples: int = 8
+    num_samples: int | None = None  # None: DEFAULT_SAMPLES, or a fixed-shape file's baked count
     horizon: int | None = None
     dt: float | None = None
     seed: int = 0
@@ -75,7 +78,9 @@ class Prediction:
 
 def plan(spec: ModelSpec, request: Request) -> Plan:
     """`request` checked against `spec`, with the run's defaults; PredictError naming the flag otherwise."""
-    num_samples = validation.positive_int(request.num_samples, "--num_samples", error=PredictError)
+    request = _fixed_shape_request(spec, request)
+    num_samples = validation.positive_int(DEFAULT_SAMPLES if request.num_samples is None else request.num_samples,
+                                          "--num_samples", error=PredictError)
     batch_samples = validation.positive_int(request.batch_samples, "--batch_samples", error=PredictError)
     horizon = validation.positive_int(request.horizon if request.horizon is not None else spec.test_horizon or 10,
                                       "--horizon", error=PredictError)
@@ -100,6 +105,25 @@ def plan(spec: ModelSpec, request: Request) -> Plan:
     batches = tuple((min(batch_samples, num_samples - start), batch_seed(seed, index))
                     for index, start in enumerate(range(0, num_samples, batch_samples)))
     return Plan(resolved, spec, k, batches)
+
+
+def _fixed_shape_request(spec: ModelSpec, request: Request) -> Request:
+    """`request` for a fixed-shape TFLite file: its baked num_samples, horizon and dt where not given, all samples in
+    one call; PredictError naming both when the request asks for another shape. Other models: `request`."""
+    baked = spec.static_shape
+    if not baked:
+        return request
+    asked = {"num_samples": request.num_samples, "horizon": request.horizon, "dt": request.dt}
+    differing = [f"--{name}={value:g}" for name, value in asked.items() if value is not None and
+                 not np.isclose(float(value), float(baked[name]))]
+    if differing or int(baked.get("batch", 1)) != 1:
+        wanted = f"num_samples={baked['num_samples']}, horizon={baked['horizon']}, dt={baked['dt']:g}"
+        raise PredictError(f"{spec.source} is a fixed-shape file: it answers batch={baked.get('batch')}, {wanted} "
+                           f"only, and this request asks {', '.join(differing) or 'one clip (batch 1)'}. Drop those "
+                           "flags to use its shape, or export the run with --static_shape=1,SAMPLES,HORIZON or with "
+                           "dynamic shapes.")
+    return dataclasses.replace(request, num_samples=int(baked["num_samples"]), horizon=int(baked["horizon"]),
+                               dt=float(baked["dt"]), batch_samples=int(baked["num_samples"]))
 
 
 def _context_frames(spec: ModelSpec, asked: int | None) -> int:

@@ -46,6 +46,7 @@ class ModelSpec:
     test_horizon: int | None
     preprocessing: clips.Preprocessing
     action_size: int = 0  # A of an action-conditioned model (it needs actions), 0 for a model without actions
+    static_shape: dict | None = None  # a fixed-shape TFLite file's baked request (StaticShape fields)
 
     @classmethod
     def of_metadata(cls, metadata: dict, source: str, image_size: int | None = None,
@@ -61,7 +62,9 @@ class ModelSpec:
                    dt_supported=bool(metadata.get("dt_supported", True)),
                    training_dt=float(metadata.get("training_dt", 1.0)),
                    conditioning_frames=data.get("conditioning_frames"), test_horizon=data.get("test_horizon"),
-                   preprocessing=preprocessing, action_size=int(metadata.get("action_size", 0)))
+                   preprocessing=preprocessing, action_size=int(metadata.get("action_size", 0)),
+                   static_shape=metadata.get("static_shape") if isinstance(metadata.get("static_shape"), dict)
+                   else None)
 
 
 class Runtime:

@@ -7,6 +7,9 @@ Layout of a workdir:
     best_checkpoint/ckpt-<step>  the weights of the best validation score so far, and that score (same rules)
     tensorboard/            summaries
     samples/                GIFs (context | ground truth | samples)
+    previous/<time>/        samples/ and tensorboard/ of an earlier run whose checkpoints were lost (set aside when
+                            training starts again from step 0)
+    .tfvideo.lock           while a training runs: its owner (tfvideo.utils.locks)
 
 Crash safety. TensorFlow writes a checkpoint's files under `ckpt-<step>_temp/`, merges them into
 `ckpt-<step>.index/.data-*`, and only then points the `checkpoint` state file at it (an atomic rename);
@@ -59,21 +62,15 @@ def prepare_workdir(config: config_lib.Config, record: bool = True) -> str:
             handle.write("ok")
         os.remove(probe)
     except OSError as error:
-        reason = "it is a file, or a folder above it is" if isinstance(error, (FileExistsError, NotADirectoryError)) \
-            else error.strerror
-        raise WorkdirError(f"--workdir={workdir!r} is not writable ({reason}). Choose a directory you can write "
-                           "to.") from None
+        raise WorkdirError(f"--workdir={workdir!r} is not writable ({files.os_error_reason(error)}). Choose a "
+                           "directory you can write to.") from None
     free = shutil.disk_usage(workdir).free
     if free < MIN_FREE_BYTES:
         raise WorkdirError(f"--workdir={workdir!r} has only {free / 2**20:.0f} MiB free; checkpoints need at least "
                            f"{MIN_FREE_BYTES / 2**20:.0f} MiB. Free some space or choose another --workdir.")
     path = os.path.join(workdir, CONFIG_FILE)
     if os.path.exists(path):
-        with open(path) as handle:
-            try:
-                old = config_lib.Config.from_json(handle.read())
-            except (ValueError, TypeError) as error:
-                raise WorkdirError(f"{path} is not a tfvideo config ({error}). Use another --workdir.") from None
+        old = read_config_file(path, "Use another --workdir")
         differences = config_lib.run_defining_differences(old, config)
         if differences:
             raise WorkdirError(
@@ -83,6 +80,28 @@ def prepare_workdir(config: config_lib.Config, record: bool = True) -> str:
     if record:
         record_config(config)
     return workdir
+
+
+OUTPUT_DIRS = ("samples", "tensorboard")  # what a run writes besides config.json and its checkpoints
+PREVIOUS_DIR = "previous"
+
+
+def set_aside_outputs(workdir: str) -> str | None:
+    """Moves the sample GIFs and TensorBoard events of an earlier run in `workdir` into
+    `previous/<time>/` (a run starting from step 0 must not mix its outputs with them); returns that folder, or None
+    when there was nothing to move."""
+    present = [name for name in OUTPUT_DIRS if os.path.isdir(os.path.join(workdir, name))]
+    if not present:
+        return None
+    target = os.path.join(workdir, PREVIOUS_DIR, time.strftime("%Y%m%d-%H%M%S"))
+    suffix, unique = 0, target
+    while os.path.exists(unique):
+        suffix += 1
+        unique = f"{target}-{suffix}"
+    os.makedirs(unique)
+    for name in present:
+        os.replace(os.path.join(workdir, name), os.path.join(unique, name))
+    return unique
 
 
 def record_config(config: config_lib.Config) -> None:
@@ -96,8 +115,20 @@ def load_run_config(workdir: str) -> config_lib.Config:
     if not os.path.exists(path):
         raise WorkdirError(f"No {CONFIG_FILE} in --workdir={workdir!r}: it is not a tfvideo training run. "
                            "Point --workdir at the directory given to `python -m tfvideo.train`.")
-    with open(path) as handle:
-        return config_lib.Config.from_json(handle.read())
+    return read_config_file(path, "Point --workdir at a run written by `python -m tfvideo.train`, or restore its "
+                                  f"{CONFIG_FILE}")
+
+
+def read_config_file(path: str, fix: str) -> config_lib.Config:
+    """The validated Config a run's config.json holds; WorkdirError naming the file, the field and `fix` when it
+    cannot be read, is not JSON, or is JSON of the wrong shape (a list, null, a field of the wrong type)."""
+    try:
+        with open(path, encoding="utf-8") as handle:
+            return config_lib.Config.from_json(handle.read()).validate()
+    except OSError as error:
+        raise WorkdirError(f"Cannot read {path} ({error.strerror or error}). {fix}.") from None
+    except (ValueError, TypeError) as error:  # JSONDecodeError, UnicodeDecodeError and ConfigError are ValueErrors
+        raise WorkdirError(f"{path} is not a tfvideo config ({str(error).rstrip('.')}). {fix}.") from None
 
 
 # ------------------------------------------------------------------------------------------------ checkpoints

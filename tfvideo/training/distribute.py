@@ -58,7 +58,12 @@ def build_strategy(name: str) -> tf.distribute.Strategy:
     if name == "mirrored":
         return tf.distribute.MirroredStrategy()
     if name == "multi_worker":
-        task_info(read_tf_config())  # validates TF_CONFIG before TF reads it
+        if not read_tf_config():  # validates TF_CONFIG before TF reads it
+            raise DistributeError("--strategy=multi_worker needs the cluster in the TF_CONFIG environment variable "
+                                  '(e.g. {"cluster": {"worker": ["host1:12345", "host2:12345"]}, "task": {"type": '
+                                  '"worker", "index": 0}} on each host); it is unset, so this would train as one '
+                                  "worker. On one machine use --strategy=default or mirrored.")
+        task_info(read_tf_config())
         try:
             return tf.distribute.MultiWorkerMirroredStrategy()
         except (RuntimeError, ValueError) as error:

@@ -8,6 +8,7 @@ weights kept (`tfvideo.training.validation`). Sample GIFs (context | ground trut
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import os
 import time
@@ -26,7 +27,7 @@ from tfvideo.training.optimizers import make_optimizer
 from tfvideo.perf import speed
 from tfvideo.training import summaries
 from tfvideo.training import validation
-from tfvideo.utils import memory
+from tfvideo.utils import locks, memory
 from tfvideo.utils import video_io
 from tfvideo.data import registry as data_registry
 from tfvideo.models import build_model
@@ -52,10 +53,25 @@ def train(config: config_lib.Config) -> TrainResult:
     distribute.per_replica_batch(strategy, tc.batch_size)
     _check_batch_memory(config)
     try:  # before the workdir: a precision that would abort TensorFlow here (precision_lib.check_supported)
-        precision_lib.resolve_precision(tc.precision)
+        resolved = precision_lib.resolve_precision(tc.precision)
     except ValueError as error:
         raise config_lib.ConfigError(f"--precision={tc.precision}: {error}") from None
+    if resolved == "mixed_float16" and not tf.config.list_physical_devices("GPU"):
+        raise config_lib.ConfigError(
+            "--precision=mixed_float16 trains on GPUs only: on a CPU the float16 loss and gradients overflow and "
+            "every step would be skipped as non-finite. Use --precision=auto (mixed_bfloat16 where this CPU has "
+            "native bfloat16, else float32), mixed_bfloat16 or float32.")
     chief = distribute.is_chief(strategy)  # only the chief writes into the workdir
+    try:
+        with locks.hold_folder(tc.workdir, "training") if chief else contextlib.nullcontext():
+            return _train(config, strategy, chief)
+    except locks.LockError as error:
+        raise checkpointing.WorkdirError(str(error)) from None
+
+
+def _train(config: config_lib.Config, strategy, chief: bool) -> TrainResult:
+    """`train` in the workdir this process owns (the chief) or shares with the chief (another worker)."""
+    tc = config.train
     run = _open_run(config, chief, strategy)
     model, optimizer, state, source, workdir = run.model, run.optimizer, run.state, run.source, run.workdir
     state.check_space()  # room for the run's checkpoints, before any training
@@ -124,24 +140,22 @@ class _OpenRun:
 def _open_run(config: config_lib.Config, chief: bool, strategy) -> _OpenRun:
     """Checks the workdir (writable, free space, same configuration), opens the data, builds the model and restores
     the newest checkpoint; only then does the chief record config.json. So a run that is refused (data missing, a
-    checkpoint of another configuration next to a lost config.json, ...) changes nothing in the workdir, and leaves
-    no directory that this call created."""
+    checkpoint of another configuration next to a lost config.json, ...) changes nothing in the workdir (and
+    `locks.hold_folder` removes a workdir it created that stays empty)."""
     workdir = config.train.workdir
-    created = chief and not os.path.exists(workdir)
     recorded = os.path.exists(os.path.join(workdir, checkpointing.CONFIG_FILE))
     if chief:
         checkpointing.prepare_workdir(config, record=False)
-    try:
-        source = data_registry.get_data_source(config.data)
-        logging.info("Data: %s", source.description)
-        _check_actions(config, source)
-        run = _restore_run(config, strategy, workdir, source)
-    except BaseException:
-        if created and os.path.isdir(workdir) and not os.listdir(workdir):
-            os.rmdir(workdir)
-        raise
+    source = data_registry.get_data_source(config.data)
+    logging.info("Data: %s", source.description)
+    _check_actions(config, source)
+    run = _restore_run(config, strategy, workdir, source)
     _report_start(run, recorded)  # every worker says what it resumed from
     if chief:
+        if run.resumed_from is None:  # a fresh start: an earlier run's GIFs and events would mix with this one's
+            moved = checkpointing.set_aside_outputs(workdir)
+            if moved:
+                print(f"Moved the outputs of the earlier run (no checkpoint is left of it) to {moved}.", flush=True)
         checkpointing.record_config(config)
     return run
 

@@ -92,22 +92,51 @@ def run_main(main, argv=None) -> None:
 
 
 def check_no_arguments(argv: list[str]) -> None:
-    """A usage error (exit status 2, after absl's usage text) when arguments that are not flags follow the
-    program name: every option of a tfvideo CLI is a --flag."""
-    if len(argv) > 1:
-        raise app.UsageError(f"Unexpected arguments {argv[1:]}: every option is a --flag (see --helpfull).",
-                             exitcode=BAD_INPUT)
+    """A usage error (exit status 2) when arguments that are not flags follow the program name: every option of a
+    tfvideo CLI is a --flag. The entry points (`parse_flags`) refuse them first, with one `error:` line; this
+    guards a `main` called in process."""
+    problem = _stray_arguments(argv)
+    if problem:
+        raise app.UsageError(f"error: {problem}", exitcode=BAD_INPUT)
 
 
 def parse_flags(args: list[str]) -> list[str]:
     """absl's flag parsing for `app.run`, with the status of every other bad input: a bad flag (unknown name, value
     of the wrong type, unreadable flagfile) prints one `error:` line and exits with status 2."""
     try:
-        return flags.FLAGS(args)
+        argv = flags.FLAGS(args)
     except (flags.Error, UnicodeDecodeError, OSError) as error:  # a flagfile that is not text, or unreadable
         message = re.sub(r"^ERROR:+\s*", "", " ".join(str(error).split()))  # absl's flagfile errors start so
         print(f"error: {message}. Pass --helpshort or --helpfull to see the flags.", file=sys.stderr, flush=True)
         sys.exit(BAD_INPUT)
+    problem = _stray_arguments(argv) or flag_like_value(flags.FLAGS)
+    if problem:
+        print(f"error: {problem}", file=sys.stderr, flush=True)
+        sys.exit(BAD_INPUT)
+    return argv
+
+
+def _stray_arguments(argv: list[str]) -> str | None:
+    if len(argv) > 1:
+        return f"Unexpected arguments {argv[1:]}: every option is a --flag (see --helpfull)."
+    return None
+
+
+def flag_like_value(flag_values=flags.FLAGS) -> str | None:
+    """The problem when a given text flag (a path, a name, a list) has a value that starts with "-": the flag was
+    given without its value (`--workdir` alone on a flagfile line takes the next line, `--train_steps=1`, as its
+    value), so it is refused rather than used as a folder or file name."""
+    for name in sorted(set(flag_values)):
+        flag = flag_values[name]
+        if not flag.present or flag.boolean or flag.flag_type() not in ("string", "comma separated list of strings"):
+            continue
+        values = flag.value if isinstance(flag.value, list) else [flag.value]
+        bad = next((v for v in values if isinstance(v, str) and v.startswith("-")), None)
+        if bad is not None:
+            return (f"--{name}={bad}: the value looks like a flag (was --{name} given without a value, e.g. alone on "
+                    f"a flagfile line?). Give --{name}=VALUE; a name that starts with '-' can be written "
+                    f"./{bad}.")
+    return None
 
 
 def _exit(code) -> None:

@@ -45,6 +45,44 @@ def atomic_write(path: str, content: Content) -> str:
     return path
 
 
+def missing_folders(folder: str) -> list[str]:
+    """The folders `os.makedirs(folder)` would create, deepest first (to remove them again, in this order)."""
+    missing, path = [], os.path.abspath(folder)
+    while not os.path.lexists(path):
+        missing.append(path)
+        path = os.path.dirname(path)
+    return missing
+
+
+def remove_empty_folders(folders: list[str]) -> None:
+    """Removes `folders` (deepest first, as `missing_folders` lists them) up to the first one that is not empty."""
+    for path in folders:
+        try:
+            os.rmdir(path)
+        except OSError:
+            break
+
+
+def check_writable_folder(folder: str) -> None:
+    """OSError unless files can be written in `folder`: creates it, writes and removes a temporary file, then
+    removes the folders it created (so a later refusal leaves nothing behind)."""
+    created = missing_folders(folder)
+    try:
+        os.makedirs(folder, exist_ok=True)
+        with tempfile.TemporaryFile(dir=folder, prefix=".tfvideo_write_check_"):
+            pass
+    finally:
+        remove_empty_folders(created)
+
+
+def os_error_reason(error: OSError) -> str:
+    """Why a folder could not be created or written, for an error line: a path component that is a file, or the
+    OS's reason (permission denied, read-only file system, ...)."""
+    if isinstance(error, (FileExistsError, NotADirectoryError)):
+        return "it is a file, or a folder above it is"
+    return error.strerror or str(error)
+
+
 class OutputPathError(ValueError):
     """An output file cannot be written where asked; the message names the flag, the path and the fix."""
 

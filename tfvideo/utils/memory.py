@@ -7,8 +7,9 @@ the metrics compare them with), not the model's activations, which only add to t
 be right, and a run that passes may still need more.
 
 `memory_problem(needed, available, ...)` is the pure rule (tests give it any memory); `check_fits` applies it to
-the memory available now (`available_bytes`: psutil when installed, else the OS's free pages, bounded by a
-cgroup v2 memory limit).
+the memory available now (`available_bytes`, the one measure of it: the machine's available memory (psutil when
+installed, else the OS's free pages), bounded by the process's address-space limit (`ulimit -v`) and its cgroup's
+memory limit (v2 or v1)).
 """
 
 from __future__ import annotations
@@ -58,30 +59,71 @@ def check_fits(needed: int, what: str, fix: str, available: int | None = None) -
 
 
 def available_bytes() -> int | None:
-    """Memory this process can still allocate, in bytes (None when the platform does not say)."""
+    """Memory this process can still allocate, in bytes (None when nothing says): the smallest of the machine's
+    available memory, the room under the process's address-space limit (`ulimit -v`, RLIMIT_AS) and the room
+    under its cgroup's memory limit (v2 memory.max, or v1 memory.limit_in_bytes)."""
+    known = [room for room in (_machine_available(), _address_space_room(), _cgroup_room()) if room is not None]
+    return min(known) if known else None
+
+
+def _machine_available() -> int | None:
     try:
         import psutil  # optional: counts reclaimable page cache as available
-        free = int(psutil.virtual_memory().available)
+        return int(psutil.virtual_memory().available)
     except ImportError:
         try:
-            free = os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+            return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
         except (ValueError, OSError, AttributeError):
             return None
-    limit = _cgroup_room()
-    return free if limit is None else min(free, limit)
+
+
+def _address_space_room() -> int | None:
+    """Bytes left under RLIMIT_AS (`ulimit -v`) given the process's current virtual size; None without a limit."""
+    try:
+        import resource
+        limit = resource.getrlimit(resource.RLIMIT_AS)[0]
+        if limit == resource.RLIM_INFINITY:
+            return None
+        with open("/proc/self/statm") as handle:
+            used = int(handle.read().split()[0]) * os.sysconf("SC_PAGE_SIZE")
+    except (ImportError, OSError, ValueError, IndexError):
+        return None
+    return max(limit - used, 0)
 
 
 def _cgroup_room() -> int | None:
-    """Bytes left under the cgroup v2 memory limit of this process (containers), None without a limit."""
+    """Bytes left under the memory limit of this process's cgroup (containers), None without a limit: cgroup v2
+    (memory.max / memory.current of its own group, else of the root of the mount) or v1 (memory.limit_in_bytes /
+    memory.usage_in_bytes)."""
+    for limit_file, usage_file, folder in _cgroup_files():
+        try:
+            with open(os.path.join(folder, limit_file)) as handle:
+                text = handle.read().strip()
+            if text == "max" or int(text) >= 2 ** 62:  # v1 writes "no limit" as a huge number
+                continue
+            with open(os.path.join(folder, usage_file)) as handle:
+                return max(int(text) - int(handle.read().strip()), 0)
+        except (OSError, ValueError):
+            continue
+    return None
+
+
+def _cgroup_files() -> list[tuple[str, str, str]]:
+    """(limit file, usage file, folder) candidates of this process's cgroup, its own group first."""
+    own = []
     try:
-        with open(os.path.join(_CGROUP, "memory.max")) as handle:
-            text = handle.read().strip()
-        if text == "max":
-            return None
-        with open(os.path.join(_CGROUP, "memory.current")) as handle:
-            return max(int(text) - int(handle.read().strip()), 0)
+        with open("/proc/self/cgroup") as handle:
+            for line in handle:
+                _, controllers, path = line.strip().split(":", 2)
+                if controllers == "":
+                    own.append(("memory.max", "memory.current", os.path.join(_CGROUP, path.lstrip("/"))))
+                elif "memory" in controllers.split(","):
+                    own.append(("memory.limit_in_bytes", "memory.usage_in_bytes",
+                                os.path.join(_CGROUP, "memory", path.lstrip("/"))))
     except (OSError, ValueError):
-        return None
+        pass
+    return own + [("memory.max", "memory.current", _CGROUP),
+                  ("memory.limit_in_bytes", "memory.usage_in_bytes", os.path.join(_CGROUP, "memory"))]
 
 
 def _gib(value: int) -> str:

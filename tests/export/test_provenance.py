@@ -1,0 +1,38 @@
+"""An export's origin (tfvideo.export.provenance): the run fingerprint keeps what resuming may change and changes
+with what defines the run; `origin_problem` names both runs and the fields they differ in."""
+
+import json
+
+import pytest
+
+from conftest import tiny_config
+from tfvideo.export import provenance
+
+
+def test_the_fingerprint_ignores_resumable_fields_and_fields_the_model_does_not_read():
+    config = tiny_config("a")
+    same = [config.replace(train={"train_steps": 99, "workdir": "b", "log_every": 3}),
+            config.replace(data={"test_horizon": 7, "data_dir": "/elsewhere"})]
+    assert {provenance.fingerprint(c) for c in same} == {provenance.fingerprint(config)}
+    svg = tiny_config("a", model={"model": "svg"})
+    assert provenance.fingerprint(svg) == provenance.fingerprint(svg.replace(model={"latent_size": 5}))
+
+
+@pytest.mark.parametrize("change", [{"model": {"latent_size": 5}}, {"train": {"seed": 3}},
+                                    {"data": {"seq_len": 14}}, {"model": {"beta_z": 0.5}}],
+                         ids=["latent_size", "seed", "seq_len", "beta_z"])
+def test_the_fingerprint_changes_with_a_run_defining_field(change):
+    config = tiny_config("a")
+    assert provenance.fingerprint(config.replace(**change)) != provenance.fingerprint(config)
+
+
+def test_origin_problem_names_both_runs_and_the_differences():
+    config, other = tiny_config("a"), tiny_config("b", model={"latent_size": 5})
+    metadata = json.loads(json.dumps(provenance.record(other, 4, "/runs/b")))  # as read back from the file
+    assert provenance.origin_problem(provenance.record(config, 2, "/x"), config, "a", "--tflite=F") is None
+    problem = provenance.origin_problem(metadata, config, "/runs/a", "--tflite=F")
+    assert problem.startswith(f"--tflite=F was exported from another run (/runs/b, step 4, run "
+                              f"{provenance.fingerprint(other)}) than --workdir=/runs/a (run "
+                              f"{provenance.fingerprint(config)})")
+    assert f"model.latent_size: {config.model.latent_size} -> 5" in problem
+    assert "does not say which run" in provenance.origin_problem({}, config, "a", "--tflite=F")
