@@ -64,10 +64,24 @@ def run_benchmark(workdir: str, export_dir: str | None = None, variants=DEFAULT_
         image = (trained.model.image_size, trained.model.image_size, trained.model.channels)
         benchmark_lib.measure_latency(found, requests, config.data.conditioning_frames, image, dt, runs)
         if quality_videos:
-            benchmark_lib.measure_quality(found, workdir, quality_videos, quality_samples, export_dir)
+            benchmark_lib.measure_quality(found, evaluator(workdir, quality_videos, quality_samples), quality_samples,
+                                          export_dir)
         print(benchmark_lib.table(found, requests), file=out)
         print(f"Load average at the end: {benchmark_lib.load_average()}.", file=out, flush=True)
         return found
+
+
+def evaluator(workdir: str, num_videos: int, num_samples: int):
+    """evaluate(tflite, horizon, output_dir) -> {"psnr", "ssim"}: the means of `python -m tfvideo.evaluate` on the
+    first num_videos test videos of the run, best of num_samples (the quality columns of `benchmark_lib`)."""
+    from tfvideo.evaluation import eval_lib
+
+    def evaluate(tflite, horizon, output_dir) -> dict:
+        options = eval_lib.EvalOptions(num_samples=num_samples, num_videos=num_videos, horizon=horizon, tflite=tflite,
+                                       output_dir=output_dir)
+        results = eval_lib.evaluate(workdir, options)
+        return {metric: results["metrics"][metric]["mean"] for metric in ("psnr", "ssim")}
+    return evaluate
 
 
 @cli_logging.interruptible()
