@@ -16,9 +16,9 @@ import pytest
 PACKAGE = pathlib.Path(__file__).resolve().parents[1] / "tfvideo"
 
 # Module prefix -> wing. The entry points (thin CLIs) form the top wing wherever their file sits.
-CLIS = ("tfvideo.train", "tfvideo.evaluate", "tfvideo.predict", "tfvideo.convert", "tfvideo.benchmark",
-        "tfvideo.bench_models", "tfvideo.data.prepare", "tfvideo.data.benchmark", "tfvideo.export.__main__",
-        "tfvideo.export.benchmark")
+CLIS = ("tfvideo.train", "tfvideo.evaluate", "tfvideo.predict", "tfvideo.convert", "tfvideo.data.prepare",
+        "tfvideo.export.__main__", "tfvideo.benchmarks.models", "tfvideo.benchmarks.data", "tfvideo.benchmarks.export",
+        "tfvideo.benchmark", "tfvideo.bench_models", "tfvideo.data.benchmark", "tfvideo.export.benchmark")
 WINGS = {
     "tfvideo": "package",  # tfvideo/__init__.py: switches oneDNN on at import
     "tfvideo.validation": "validation",
@@ -35,6 +35,7 @@ WINGS = {
     "tfvideo.export": "export",
     "tfvideo.evaluation": "evaluation",
     "tfvideo.prediction": "prediction",
+    "tfvideo.benchmarks": "benchmarks",
     **{cli: "cli" for cli in CLIS},
 }
 
@@ -55,7 +56,8 @@ SITS_ON = {
     "export": ("runs",),
     "evaluation": ("export",),
     "prediction": ("evaluation",),
-    "cli": ("prediction", "conversion"),
+    "benchmarks": ("evaluation",),
+    "cli": ("prediction", "conversion", "benchmarks"),
 }
 
 

@@ -1,4 +1,5 @@
-"""The export benchmark's measurements (CLI: `python -m tfvideo.export.benchmark`).
+"""The export benchmark's measurements (CLI: `python -m tfvideo.benchmarks.export`, also
+`python -m tfvideo.export.benchmark`).
 
 For each variant of a trained run, side by side: file size; the latency of one call at 1 and 2 interpreter
 threads for each request shape (median of --runs calls, the variants interleaved call by call so that a change of
