@@ -48,7 +48,7 @@ SITS_ON = {
     "perf": ("config", "utils"),
     "package": ("perf",),
     "models": ("perf", "validation"),
-    "data": ("flags", "utils", "validation"),
+    "data": ("config", "utils"),
     "metrics": (),
     "training": ("models", "data", "metrics"),
     "runs": ("training",),
@@ -56,8 +56,8 @@ SITS_ON = {
     "export": ("runs",),
     "evaluation": ("export",),
     "prediction": ("evaluation",),
-    "benchmarks": ("evaluation",),
-    "cli": ("prediction", "conversion", "benchmarks"),
+    "benchmarks": ("evaluation", "flags"),
+    "cli": ("prediction", "conversion", "benchmarks", "flags"),
 }
 
 
