@@ -36,10 +36,10 @@ CONSOLE_SCRIPTS = [
     "tfvideo-evaluate=tfvideo.evaluate:run",
     "tfvideo-predict=tfvideo.predict:run",
     "tfvideo-export=tfvideo.export.__main__:run",
-    "tfvideo-benchmark=tfvideo.benchmark:run",
+    "tfvideo-benchmark=tfvideo.benchmarks.models:run",
     "tfvideo-prepare=tfvideo.data.prepare:run",
-    "tfvideo-data-benchmark=tfvideo.data.benchmark:run",
-    "tfvideo-export-benchmark=tfvideo.export.benchmark:run",
+    "tfvideo-data-benchmark=tfvideo.benchmarks.data:run",
+    "tfvideo-export-benchmark=tfvideo.benchmarks.export:run",
     "tfvideo-convert=tfvideo.convert:run",
 ]
 

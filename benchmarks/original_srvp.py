@@ -12,7 +12,7 @@ sequences of 15 frames, dt = 1; everything else the original defaults). On the C
   conditioning frames the way test.py does: one loop iteration per sample (batch of 1), each re-inferring
   y and w from the conditioning frames, then rolling the prior forward and decoding.
 - generate_batched_s: the same futures in one pass, the video repeated --num_samples times along the batch
-  (how tfvideo.benchmark samples).
+  (how tfvideo.benchmarks.models_lib samples).
 
 Setup: a checkout of the original code in SRVP_DIR, and a separate virtual environment with torch, numpy, tqdm,
 configargparse and pyyaml (tfvideo never depends on torch):

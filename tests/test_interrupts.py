@@ -22,10 +22,10 @@ CLIS = [
     ("tfvideo.train", ("tfvideo.training.train_lib", "build_model"), TINY_FLAGS),
     ("tfvideo.evaluate", ("tfvideo.utils.cli_logging", "quiet_logs"), ["--workdir=/nonexistent/run"]),
     ("tfvideo.export.__main__", ("tfvideo.export.lib", "export"), ["--workdir=/nonexistent/run"]),
-    ("tfvideo.export.benchmark", ("tfvideo.export.benchmark", "run_benchmark"), ["--workdir=/nonexistent/run"]),
-    ("tfvideo.benchmark", ("tfvideo.benchmark", "run_variants"), ["--num_samples=1", "--horizon=1"]),
+    ("tfvideo.benchmarks.export", ("tfvideo.benchmarks.export", "run_benchmark"), ["--workdir=/nonexistent/run"]),
+    ("tfvideo.benchmarks.models", ("tfvideo.benchmarks.models_lib", "run_variants"), ["--num_samples=1", "--horizon=1"]),
     ("tfvideo.data.prepare", ("tfvideo.data.prepare", "prepare"), []),
-    ("tfvideo.data.benchmark", ("tfvideo.data.benchmark", "run_benchmark"), []),
+    ("tfvideo.benchmarks.data", ("tfvideo.benchmarks.data_lib", "run_benchmark"), []),
 ]
 
 

@@ -7,7 +7,8 @@ import os
 
 from runs_testlib import REPO
 
-SHIMS = {"tfvideo.bench_models"}  # `python -m` aliases of another CLI's mode, without a command of their own
+# `python -m` names of another CLI (or of its mode), without a console script of their own
+SHIMS = {"tfvideo.bench_models", "tfvideo.benchmark", "tfvideo.data.benchmark", "tfvideo.export.benchmark"}
 
 
 def _console_scripts() -> dict[str, str]:

@@ -1,7 +1,7 @@
 """`python -m tfvideo.bench_models [--skip_timing] [--output=FILE.json]`: the model comparison, i.e.
-`python -m tfvideo.benchmark --compare_models` (see tfvideo/benchmark.py)."""
+`python -m tfvideo.benchmarks.models --compare_models` (see tfvideo/benchmarks/models_lib.py)."""
 
-from tfvideo import benchmark
+from tfvideo.benchmarks import models
 
 if __name__ == "__main__":
-    benchmark.run_compare_models()
+    models.run_compare_models()

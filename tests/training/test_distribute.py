@@ -14,7 +14,7 @@ import tensorflow as tf
 from conftest import TINY_TRAIN, tiny_config
 from tfvideo import config as config_lib
 from tfvideo.training import distribute
-from tfvideo.training import guarded_step
+from tfvideo.models import guarded_step
 from tfvideo.training import train_lib
 from tfvideo.models import build_model
 

@@ -18,7 +18,7 @@ import tensorflow as tf
 from conftest import tiny_config
 from runs_testlib import REPO, TINY_FLAGS, run_train as run_main
 from tfvideo.training import checkpointing
-from tfvideo.training import guarded_step
+from tfvideo.models import guarded_step
 from tfvideo.training import train_lib
 from tfvideo.data import registry as data_registry
 

@@ -35,6 +35,8 @@ class FeatureAligner(keras.layers.Layer):
     call(decoder_features, encoder_features), both [N, h, w, C] -> [N, h, w, 3C] = [F_dec, F_enc, Z].
     """
 
+    precision_role = "float32"  # stays float32 inside a mixed-precision decoder (tfvideo.perf.precision)
+
     def __init__(self, channels: int, value_source: str = "decoder", **kwargs):
         super().__init__(**kwargs)
         if value_source not in config_lib.ALIGNER_VALUES:

@@ -32,7 +32,7 @@ from tfvideo import validation
 from tfvideo.models import actions as actions_lib
 from tfvideo.models import noise as noise_lib
 from tfvideo.models import serving
-from tfvideo.training import guarded_step
+from tfvideo.models import guarded_step
 
 
 class InvalidInputError(ValueError):
@@ -95,7 +95,7 @@ class VideoPredictor(keras.Model):
     def train_step(self, data):
         """One ELBO gradient step on a batch [B, T, H, W, C].
 
-        The guarded update of `tfvideo.training.guarded_step`: a step whose loss is not finite, or whose
+        The guarded update of `tfvideo.models.guarded_step`: a step whose loss is not finite, or whose
         gradients are not finite or so large that their squares overflow, is skipped (weights, batch-norm
         statistics and optimizer state untouched; the seed generators move on).
         Returns the running mean of each loss term over the applied steps, and "skipped" (1.0 when this

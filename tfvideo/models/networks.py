@@ -109,6 +109,8 @@ def _apply(layers: list[keras.layers.Layer], x, training):
 class FrameEncoder(keras.layers.Layer):
     """Encodes frames [N, 64, 64, C] in [0, 1] into encodings [N, encoding_size] and skip tensors."""
 
+    precision_role = "mixed"  # tfvideo.perf.precision.apply_precision gives it the mixed dtype policy
+
     def __init__(self, architecture: str = "dcgan", encoding_size: int = 128, base_channels: int = 64,
                  networks: str = "srvp", **kwargs):
         super().__init__(**kwargs)
@@ -160,6 +162,8 @@ class FrameEncoder(keras.layers.Layer):
 @keras.saving.register_keras_serializable(package="tfvideo")
 class FrameDecoder(keras.layers.Layer):
     """Decodes vectors [N, D] (and optional skips) into frames [N, 64, 64, channels] in [0, 1]."""
+
+    precision_role = "mixed"  # tfvideo.perf.precision.apply_precision gives it the mixed dtype policy
 
     def __init__(self, architecture: str = "dcgan", channels: int = 1, base_channels: int = 64,
                  skip_connections: bool = False, networks: str = "srvp", **kwargs):

@@ -2,9 +2,9 @@
 
 oneDNN's bfloat16 weight-gradient convolutions are slow on CPUs with AVX-512 BF16 but no AMX for small feature
 maps: the DCGAN encoder's 8x8 -> 4x4 convolution (256 -> 512 channels, batch 240 frames) takes about 4 times
-longer than the same FLOPs as a matrix product (measured in tfvideo/benchmark.py's A/B runs). `Conv2D` and
-`Conv2DTranspose` below are Keras' layers (same variables, forward op and input gradient) whose kernel gradient
-can instead be computed as im2col + one GEMM:
+longer than the same FLOPs as a matrix product (measured in the A/B runs of tfvideo/benchmarks/models_lib.py).
+`Conv2D` and `Conv2DTranspose` below are Keras' layers (same variables, forward op and input gradient) whose
+kernel gradient can instead be computed as im2col + one GEMM:
 
     dW[kh, kw, c_in, c_out] = patches(x)^T @ dy      patches(x): [N * out_h * out_w, kh * kw * c_in]
 

@@ -1,12 +1,12 @@
 """Mixed precision for training and sampling: `--precision=auto|float32|mixed_bfloat16|mixed_float16`.
 
-`apply_precision(model, precision)` gives the model's convolutional frame encoders and decoders
-(`networks.FrameEncoder` / `FrameDecoder` and subclasses) the Keras dtype policy `precision`: their
-convolutions, batch norms and activations compute in bfloat16 (or float16) while every variable stays
-float32. These networks are more than 97% of the FLOPs of every model. Everything else stays float32:
-the latent dynamics, LSTMs and MLPs, the attention of HAF-SVG's feature aligner, every distribution, KL and
-loss term. The networks return float32 tensors (a cast at their boundary), so `tfd.Normal` and the losses
-only ever see float32 inputs.
+`apply_precision(model, precision)` gives the model's convolutional frame encoders and decoders (the layers whose
+class says `precision_role = "mixed"`: `tfvideo.models.networks.FrameEncoder` / `FrameDecoder` and subclasses)
+the Keras dtype policy `precision`: their convolutions, batch norms and activations compute in bfloat16 (or
+float16) while every variable stays float32. These networks are more than 97% of the FLOPs of every model.
+Everything else stays float32: the latent dynamics, LSTMs and MLPs, the attention of HAF-SVG's feature aligner
+(`precision_role = "float32"` inside a decoder), every distribution, KL and loss term. The networks return float32
+tensors (a cast at their boundary), so `tfd.Normal` and the losses only ever see float32 inputs.
 
 Because variables are float32 in every policy, a checkpoint written under one precision restores under
 another (`train.precision` may change when a run is resumed) and exports are unaffected.
@@ -77,10 +77,10 @@ def resolve_precision(precision: str, check: bool = True) -> str:
 
 
 def conv_networks(model: keras.layers.Layer) -> list[keras.layers.Layer]:
-    """The frame encoders and decoders inside `model` (the layers whose precision `apply_precision` sets)."""
-    from tfvideo.models import networks
-    kinds = (networks.FrameEncoder, networks.FrameDecoder)
-    return [layer for layer in model._flatten_layers(include_self=False, recursive=True) if isinstance(layer, kinds)]
+    """The frame encoders and decoders inside `model` (the layers whose precision `apply_precision` sets): the
+    layers whose class declares `precision_role = "mixed"` (the models say which; this layer imports none)."""
+    return [layer for layer in model._flatten_layers(include_self=False, recursive=True)
+            if getattr(layer, "precision_role", None) == "mixed"]
 
 
 def apply_precision(model: keras.layers.Layer, precision: str) -> int:
@@ -90,12 +90,11 @@ def apply_precision(model: keras.layers.Layer, precision: str) -> int:
     Works before or after the variables exist (they are float32 in every policy). Returns the number of
     layers whose policy was set. Raises ValueError for an unknown precision.
     """
-    from tfvideo.models import aligner
     policy = keras.DTypePolicy(resolve_precision(precision))
     count = 0
     for network in conv_networks(model):
         layers = list(network._flatten_layers(include_self=True, recursive=True))
-        kept = {id(sub) for layer in layers if isinstance(layer, aligner.FeatureAligner)
+        kept = {id(sub) for layer in layers if getattr(layer, "precision_role", None) == "float32"
                 for sub in layer._flatten_layers(include_self=True, recursive=True)}
         for layer in layers:
             if id(layer) not in kept:

@@ -16,7 +16,7 @@ are all-reduced; `networks._several_replicas`) whenever the model is built under
 replicas, and every replica draws the random numbers of the whole global batch and keeps its rows
 (`base.per_example`), so that each example gets the draws it gets on one device: training on R replicas
 matches training on one device up to rounding. Every step is the guarded update of
-`tfvideo.training.guarded_step`, as on one device: a step whose loss or gradients are unsafe on ANY replica is
+`tfvideo.models.guarded_step`, as on one device: a step whose loss or gradients are unsafe on ANY replica is
 skipped on every replica.
 
 Checkpoints: every worker takes part in a save (reading sync-on-read variables is collective), but only the
@@ -39,7 +39,7 @@ import tensorflow as tf
 
 from tfvideo import config as config_lib
 from tfvideo.training import checkpointing
-from tfvideo.training import guarded_step
+from tfvideo.models import guarded_step
 
 STRATEGIES = config_lib.STRATEGIES
 
@@ -172,7 +172,7 @@ def make_train_function(strategy: tf.distribute.Strategy, model, jit_compile: bo
     """A compiled step: (distributed) global batch -> logs, as `model.train_step` returns them.
 
     Under the default strategy this is `tf.function(model.train_step)` itself. Otherwise it is the same guarded
-    update (`tfvideo.training.guarded_step`) across replicas: each replica runs `forward_backward` on its
+    update (`tfvideo.models.guarded_step`) across replicas: each replica runs `forward_backward` on its
     slice (the gradient of its slice's loss / replicas, and the safety agreed by every replica), then the step
     is applied on every replica or skipped on all of them (the batch-norm statistics of the forward pass put
     back). The logs are the running means over replicas and applied steps, and "skipped".

@@ -2,12 +2,15 @@
 the first streamed frame and best-of-N quality next to the float model's (tiny run, tiny requests)."""
 
 import io
+import os
 import re
+import sys
 
 import pytest
 
-from export_testlib import trained_run
-from tfvideo.export import benchmark
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "export"))
+from export_testlib import trained_run  # noqa: E402
+from tfvideo.benchmarks import export as benchmark  # noqa: E402
 
 
 @pytest.mark.slow
@@ -37,6 +40,6 @@ def test_unknown_variant_is_refused(tmp_path_factory):
 
 
 def test_the_cli_names_every_variant_the_library_knows():
-    from tfvideo.export import benchmark_lib
+    from tfvideo.benchmarks import export_lib as benchmark_lib
     assert benchmark.VARIANTS == tuple(benchmark_lib.VARIANTS)
     assert set(benchmark.DEFAULT_VARIANTS) <= set(benchmark.VARIANTS)

@@ -9,7 +9,7 @@ from absl import flags
 import runs_testlib
 from conftest import tiny_config, needs_bfloat16
 from runs_testlib import run_cli
-from tfvideo import benchmark
+from tfvideo.benchmarks import models as benchmark_cli, models_lib as benchmark
 from tfvideo import config as config_lib
 from tfvideo.models import build_model
 
@@ -82,7 +82,7 @@ def test_parse_variant_types_values_and_names_bad_ones():
 def _main(argv, capsys):
     flags.FLAGS.unparse_flags()
     try:
-        return benchmark.main(flags.FLAGS(["benchmark", *argv])), capsys.readouterr()
+        return benchmark_cli.main(flags.FLAGS(["benchmark", *argv])), capsys.readouterr()
     finally:
         flags.FLAGS.unparse_flags()
 
@@ -124,10 +124,11 @@ def _printed_counts(out: str) -> dict[str, int]:
 def test_compare_models_prints_the_parameter_counts_of_each_flagfile(tmp_path, capsys):
     """A name in configs/ and a path; config flags on the command line apply to both (here --latent_size)."""
     tiny, output = _tiny_flagfile(tmp_path), tmp_path / "compare.json"
-    code = run_cli(benchmark, ["--compare_models", "--skip_timing", f"--param_configs=smmnist,{tiny}",
-                               "--latent_size=4", f"--output={output}"])
+    code = run_cli(benchmark_cli, ["--compare_models", "--skip_timing", f"--param_configs=smmnist,{tiny}",
+                                   "--latent_size=4", f"--output={output}"])
     assert code == 0
-    expected = {"smmnist": build_model(config_lib.Config().replace(model={"latent_size": 4}).validate()),
+    smmnist = config_lib.Config().replace(model={"latent_size": 4, "initialization": "pytorch"})  # as the flagfile
+    expected = {"smmnist": build_model(smmnist.validate()),
                 tiny: build_model(tiny_config(model={"latent_size": 4}))}
     assert _printed_counts(capsys.readouterr().out) == {name: m.count_params() for name, m in expected.items()}
     results = json.loads(output.read_text())
@@ -155,7 +156,7 @@ def test_compare_models_times_every_model_on_one_batch_size_with_ratios_to_srvp(
 
 
 def test_compare_models_names_a_missing_flagfile(capsys):
-    assert run_cli(benchmark, ["--compare_models", "--param_configs=no_such_config"]) == 2
+    assert run_cli(benchmark_cli, ["--compare_models", "--param_configs=no_such_config"]) == 2
     err = capsys.readouterr().err
     assert "Cannot read the flagfile" in err and os.path.join("configs", "no_such_config.flags") in err
 

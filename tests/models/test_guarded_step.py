@@ -1,4 +1,4 @@
-"""The guarded update (`tfvideo.training.guarded_step`) is one rule on every path: a step whose gradients are finite
+"""The guarded update (`tfvideo.models.guarded_step`) is one rule on every path: a step whose gradients are finite
 but overflow Adam when squared (~1e25) is skipped under MirroredStrategy with 2 replicas exactly as on one device."""
 
 import json

@@ -1,4 +1,4 @@
-"""Tests for tfvideo.data.benchmark (input throughput) and fake_data.make_fake_dataset."""
+"""Tests for tfvideo.benchmarks.data (input throughput) and fake_data.make_fake_dataset."""
 
 from __future__ import annotations
 
@@ -8,7 +8,8 @@ from absl import flags
 import pytest
 
 from tests.conftest import tiny_config
-from tfvideo.data import benchmark, fake_data, registry
+from tfvideo.benchmarks import data as benchmark_cli, data_lib as benchmark
+from tfvideo.data import fake_data, registry
 
 
 pytestmark = pytest.mark.usefixtures("keep_absl_log_level")
@@ -37,7 +38,7 @@ def test_cli_on_fake_data_writes_json(tmp_path, capsys):
             "--batches=2", "--warmup=1", "--test_videos=4", "--seq_len=6", "--test_horizon=5", f"--output={output}"]
     flags.FLAGS.unparse_flags()
     try:
-        assert benchmark.main(flags.FLAGS(argv)) == 0
+        assert benchmark_cli.main(flags.FLAGS(argv)) == 0
     finally:
         flags.FLAGS.unparse_flags()
     result = json.loads(output.read_text())

@@ -1,10 +1,12 @@
-"""The export benchmark's measurements (CLI: `python -m tfvideo.export.benchmark`).
+"""The export benchmark's measurements (CLI: `python -m tfvideo.benchmarks.export`, also
+`python -m tfvideo.export.benchmark`).
 
 For each variant of a trained run, side by side: file size; the latency of one call at 1 and 2 interpreter
 threads for each request shape (median of --runs calls, the variants interleaved call by call so that a change of
 load on a shared machine hits them alike); the time to the first streamed frame (`stream_start` + one
 `stream_next`, 2 threads, the first request's batch and samples); and best-of-N PSNR/SSIM on the run's test set
-by the evaluation protocol (`eval_lib.evaluate`; `--tflite` for the TFLite files), next to the float model's.
+by the evaluation protocol (the `evaluate` function the caller passes to `measure_quality`: the CLI passes
+`tfvideo.evaluation.eval_lib.evaluate`, with `--tflite` for the TFLite files), next to the float model's.
 
 Variants: saved_model (the float reference, TensorFlow's own thread pool: one figure, under the 2-thread
 columns), float32 / float16 / dynamic / int8 (dynamic-shape TFLite) and float32_fixed / float16_fixed / int8_fixed
@@ -21,7 +23,6 @@ import time
 import numpy as np
 import tensorflow as tf
 
-from tfvideo.evaluation import eval_lib
 from tfvideo.export import calibration, lib, signatures
 from tfvideo.export import saved_model as saved_model_lib
 from tfvideo.export import static_shape as static_shape_lib
@@ -120,8 +121,11 @@ def measure_latency(variants: dict, requests, context_frames: int, image_shape, 
             print(f"  measured {request} at {threads} thread(s); load average {load_average()}", flush=True)
 
 
-def measure_quality(variants: dict, workdir: str, num_videos: int, num_samples: int, output_dir: str) -> None:
-    """Best-of-num_samples PSNR/SSIM on the first num_videos test videos, by `eval_lib.evaluate`."""
+def measure_quality(variants: dict, evaluate, num_samples: int, output_dir: str) -> None:
+    """Fills each variant's `quality` with its best-of-num_samples PSNR/SSIM by `evaluate(tflite, horizon,
+    output_dir)` -> {"psnr": mean, "ssim": mean} (tflite: the variant's file, None for the SavedModel; horizon:
+    a fixed-shape file's, None for the run's test horizon). Fixed-shape variants without a file of 1 video x
+    num_samples are left out."""
     for name, variant in variants.items():
         path, horizon = None, None
         if name != "saved_model":
@@ -132,10 +136,7 @@ def measure_quality(variants: dict, workdir: str, num_videos: int, num_samples: 
                     continue
                 path = candidates[-1]
                 horizon = next(r[2] for r, p in variant.files.items() if p == path)
-        options = eval_lib.EvalOptions(num_samples=num_samples, num_videos=num_videos, horizon=horizon, tflite=path,
-                                       output_dir=os.path.join(output_dir, f"quality_{name}"))
-        results = eval_lib.evaluate(workdir, options)
-        variant.quality = {m: results["metrics"][m]["mean"] for m in ("psnr", "ssim")}
+        variant.quality = evaluate(path, horizon, os.path.join(output_dir, f"quality_{name}"))
         print(f"  quality of {name}: PSNR {variant.quality['psnr']:.3f}, SSIM {variant.quality['ssim']:.4f}",
               flush=True)
 
