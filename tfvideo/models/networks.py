@@ -52,7 +52,8 @@ def _conv_block(filters: int, kernel: int, strides: int = 1, padding: str = "sam
     layers = [conv_cls(filters, kernel, strides=strides, padding=padding, use_bias=use_bias,
                        kernel_initializer=init_weights_normal())]
     if batch_norm:
-        layers.append(batch_norm_lib.BatchNormalization(momentum=0.9, epsilon=1e-5, gamma_initializer=init_weights_normal(1.0),
+        layers.append(batch_norm_lib.BatchNormalization(momentum=0.9, epsilon=1e-5,
+                                                        gamma_initializer=init_weights_normal(1.0),
                                                         synchronized=_several_replicas()))  # Keras' (+ optional fusion)
     if activation == "leaky_relu":
         layers.append(keras.layers.LeakyReLU(negative_slope=0.2))
