@@ -86,7 +86,6 @@ def test_every_field_has_a_flag_with_help():
     ("svg", "aligner_levels", 2, "--aligner_levels=2", "--model=hafsvg"),
     ("hafsvg", "latent_size", 3, "--latent_size=3", "--model=srvp"),
     ("hafsvg", "obs_scale", 0.5, "--obs_scale=0.5", "--model=srvp"),
-    ("svg", "initialization", "pytorch", "--initialization=pytorch", "--model=srvp"),
     ("srvp", "networks", "svg", "--networks=svg", "--model=svg or --model=hafsvg"),
 ])
 def test_a_field_the_model_does_not_use_is_rejected_naming_it(model, field, value, flag, users):
@@ -174,12 +173,31 @@ def test_a_config_json_without_networks_loads_the_networks_it_was_trained_with()
         assert encoder.networks == "srvp" and not encoder.block0_0.use_bias
 
 
+def test_a_config_json_without_initialization_loads_the_weights_it_started_from():
+    """config.json files of SVG-LP / HAF-SVG runs from before they read `initialization` (whatever value they hold,
+    they started from Keras' weights) load as "keras" and build Keras' LSTMCells, the variables of their
+    checkpoints; "pytorch" builds the two-bias cells."""
+    import keras
+    from tfvideo.models import build_model
+    from tfvideo.models import layers
+    for model in ("svg", "hafsvg"):
+        values = tiny_config(model={"model": model}).to_dict()
+        del values["model"]["initialization"]
+        old = config_lib.Config.from_dict(values).validate()
+        assert old.model.initialization == "keras"
+        assert type(build_model(old).predictor.cells[0]) is keras.layers.LSTMCell
+        new = old.replace(model={"initialization": "pytorch"}).validate()
+        assert isinstance(build_model(new).posterior.groups[0].cell, layers.PyTorchLSTMCell)
+        assert config_lib.run_defining_differences(old, new) == ["model.initialization: 'keras' -> 'pytorch'"]
+
+
 @pytest.mark.parametrize("name", [f"{model}_{dataset}" for model in ("svg", "hafsvg")
                                   for dataset in ("smmnist", "bair", "kth")])
-def test_svg_paper_configs_use_svg_s_own_networks(name):
+def test_svg_paper_configs_use_svg_s_own_networks_and_initialisation(name):
     from tfvideo import flags as flags_lib
     path = os.path.join(os.path.dirname(__file__), os.pardir, "configs", f"{name}.flags")
-    assert flags_lib.config_from_flagfile(path).model.networks == "svg"
+    model = flags_lib.config_from_flagfile(path).model
+    assert (model.networks, model.initialization) == ("svg", "pytorch")
 
 
 @pytest.mark.parametrize("dataset, expected", [("kth", 0.25), ("bair", 0.0), ("smmnist", 0.0)])

@@ -28,7 +28,7 @@ NETWORKS = ("srvp", "svg")  # whose encoder/decoder of an architecture: tfvideo.
 ADAM_UPDATES = ("keras", "pytorch")  # tfvideo.training.optimizers: where Adam adds its epsilon
 DYNAMICS = ("residual", "mlp", "gru")
 ALIGNER_VALUES = ("decoder", "encoder")
-INITIALIZATIONS = ("keras", "pytorch")  # tfvideo.models.layers: SRVP's initial weight distributions
+INITIALIZATIONS = ("keras", "pytorch")  # tfvideo.models.layers: initial distributions, Keras' or the original's
 CHECKPOINTS = ("final", "best")  # tfvideo.runs: the newest training checkpoint, or the best validation score's
 PRECISIONS = ("auto", "float32", "mixed_bfloat16", "mixed_float16")  # tfvideo.perf.precision
 STRATEGIES = ("default", "mirrored", "multi_worker", "tpu")  # tfvideo.training.distribute
@@ -46,11 +46,11 @@ class ConfigError(ValueError):
 
 # The ModelConfig fields each model reads (every other field must keep its default: ModelConfig.validate).
 _EVERY_MODEL = ("model", "architecture", "skip_connections", "base_channels", "encoding_size", "noise_size", "dt",
-                "beta_z", "action_conditioned", "action_size")
+                "beta_z", "action_conditioned", "action_size", "initialization")
 _SVG = _EVERY_MODEL + ("networks", "rnn_size", "predictor_layers")
 MODEL_FIELDS = {
     "srvp": frozenset(_EVERY_MODEL + ("latent_size", "inference_hidden_size", "inference_layers",
-                                      "dynamics_hidden_size", "dynamics_layers", "residual_gain", "initialization",
+                                      "dynamics_hidden_size", "dynamics_layers", "residual_gain",
                                       "inference_frames", "dynamics", "use_content", "stochastic", "obs_scale",
                                       "beta_y", "l2_residual")),
     "svg": frozenset(_SVG),
@@ -90,6 +90,9 @@ class ModelConfig:
     # U(-1/sqrt(hidden), 1/sqrt(hidden)). f is orthogonal (residual_gain) with zero biases in both. The SRVP paper
     # configs set "pytorch"; the default stays "keras", chosen by measurement on the quickstart, where both learn
     # alike (docs/evaluation.md, "Differences from the original training").
+    # SVG-LP / HAF-SVG (tfvideo.models.svg docstring): "pytorch", the original's, gives the Linear layers N(0, 0.02)
+    # kernels and zero biases and the LSTMs nn.LSTMCell's uniform weights and two biases; their paper configs set it.
+    # A config.json without the field loads as "keras", the weights such runs started from.
     initialization: str = "keras"
     inference_frames: int = 5  # SRVP: k, frames inferring y_1 and the content w
     dynamics: str = "residual"  # SRVP: residual | mlp | gru

@@ -29,8 +29,9 @@ HELP = {
     "dynamics_hidden_size": "Width of the residual function f and of the prior p(z | y).",
     "dynamics_layers": "Linear layers of f and of the prior MLP.",
     "residual_gain": "Orthogonal initialisation gain of f.",
-    "initialization": "SRVP: initial weights of the non-convolutional layers: keras (Keras defaults) | pytorch "
-                      "(the original code's PyTorch defaults, LSTM with two biases). See tfvideo/models/srvp.py.",
+    "initialization": "Initial weights of the Linear and LSTM layers: keras (Keras defaults) | pytorch (the "
+                      "original code's: PyTorch defaults, LSTM with two biases, SVG's N(0, 0.02) Linear layers). "
+                      "See tfvideo/models/srvp.py and svg.py.",
     "inference_frames": "Frames that infer y_1 and the content variable w (k in the paper).",
     "dynamics": "Latent dynamics: residual (SRVP) | mlp | gru (paper ablations).",
     "use_content": "Use the static content variable w.",

@@ -171,7 +171,7 @@ def test_paper_configs_start_from_the_originals_initialisation_and_adam_update(p
     from tfvideo import flags as flags_lib  # pylint: disable=g-import-not-at-top
     config = flags_lib.config_from_flagfile(path)
     assert config.train.adam_update == "pytorch"
-    assert config.model.model != "srvp" or config.model.initialization == "pytorch"
+    assert config.model.initialization == "pytorch"
     assert config.data.validation_fraction == 0.05 and config.train.validation_every == 20_000
 
 

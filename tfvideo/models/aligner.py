@@ -25,7 +25,7 @@ import tensorflow as tf
 
 from tfvideo import config as config_lib
 from tfvideo.models import networks
-from tfvideo.models.layers import track_layers, tracked_layers
+from tfvideo.models.layers import init_weights_normal, track_layers, tracked_layers
 
 
 @keras.saving.register_keras_serializable(package="tfvideo")
@@ -43,7 +43,7 @@ class FeatureAligner(keras.layers.Layer):
             raise ValueError(f"value_source must be one of {config_lib.ALIGNER_VALUES}; got {value_source!r}.")
         self.channels = channels
         self.value_source = value_source
-        dense = lambda name: keras.layers.Dense(channels, use_bias=False, kernel_initializer=networks.conv_initializer(),
+        dense = lambda name: keras.layers.Dense(channels, use_bias=False, kernel_initializer=init_weights_normal(),
                                                 name=name)
         self.query = dense("query")
         self.key = dense("key")

@@ -30,6 +30,11 @@ into the other), same generation; only the loss differs, by the context frames' 
 Action conditioning (`--action_conditioned`) is SVG-LP's: the frame predictor reads [h_{t-1}, z_t, a_{t-1}] and
 each prior group j reads [h_{t-1}, a_{t-1}, z_t^1, ..., z_t^{j-1}] (`tfvideo.models.svg`, `tfvideo.models.actions`).
 
+Initialisation (`--initialization`) is SVG-LP's (module `svg`, "Initialisation"); the parts SVG's code does not
+have take the nearest original rule: each group's posterior and prior GaussianLSTM is initialised as SVG's one
+(with "pytorch": Linear kernels N(0, 0.02), zero biases, nn.LSTMCell's uniform weights), and the aligner's Wq, Wk,
+Wv are N(0, 0.02) in both settings, as every convolution of the model (`tfvideo.models.aligner`).
+
 The paper's ablation "fix z^j to zero" (its Figure 8): `generate(..., zeroed_groups=(j,))`, or
 `python -m tfvideo.evaluate --zeroed_groups=j`, groups numbered 1..G as in the paper. The zeroed groups are
 zero at every predicted frame (the later groups condition on the zeros); the context is still read with posterior

@@ -1,6 +1,8 @@
 """Small building blocks shared by the models: MLPs, the permutation-invariant content network, a
-recurrent-cell driver that runs a cell over time with explicit state (export-friendly), and Dense / LSTM layers
-initialised as PyTorch's nn.Linear / nn.LSTM (`dense`, `lstm_cell` pick them by `initialization`)."""
+recurrent-cell driver that runs a cell over time with explicit state (export-friendly), the original codes'
+initial distributions: Dense / LSTM layers initialised as PyTorch's nn.Linear / nn.LSTM (`dense`, `lstm_cell`
+pick them by `initialization`) and the N(0, 0.02) of their `init_weights` (`init_weights_normal`,
+`init_weights_dense`)."""
 
 from __future__ import annotations
 
@@ -43,6 +45,14 @@ def fan_in_uniform(fan_in: int) -> keras.initializers.Initializer:
     """
     bound = 1.0 / math.sqrt(fan_in)
     return keras.initializers.RandomUniform(-bound, bound)
+
+
+def init_weights_normal(mean: float = 0.0) -> keras.initializers.Initializer:
+    """N(mean, 0.02): the original codes' `init_weights` for convolution and nn.Linear weights (mean 0) and
+    batch-norm scales (mean 1). A new instance per weight: an initializer's seed is drawn when it is made (from the
+    Python RNG that keras.utils.set_random_seed seeds) and gives the same draw on every call, so a shared one would
+    start equal-shape kernels equal and tie the weights to when a module was imported."""
+    return keras.initializers.RandomNormal(mean, 0.02)
 
 
 def reseeded(initializer: keras.initializers.Initializer) -> keras.initializers.Initializer:
@@ -129,6 +139,14 @@ def lstm_cell(units: int, initialization: str = "keras", **kwargs) -> keras.laye
     bias 1) for "keras", `PyTorchLSTMCell` for "pytorch"."""
     cls = PyTorchLSTMCell if check_initialization(initialization) == "pytorch" else keras.layers.LSTMCell
     return cls(units, **kwargs)
+
+
+def init_weights_dense(units: int, initialization: str = "keras", **kwargs) -> keras.layers.Dense:
+    """SVG's Linear layers: Keras' Dense defaults (glorot-uniform kernel, zero bias) for "keras"; for "pytorch" the
+    original SVG code's, an nn.Linear re-drawn by its `init_weights`: kernel ~ N(0, 0.02), bias 0."""
+    if check_initialization(initialization) == "pytorch":
+        kwargs["kernel_initializer"] = init_weights_normal()
+    return keras.layers.Dense(units, **kwargs)
 
 
 @keras.saving.register_keras_serializable(package="tfvideo")

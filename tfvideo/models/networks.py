@@ -15,7 +15,8 @@ Architectures follow SVG / SRVP (Denton & Fergus 2018; Franceschi et al. 2020), 
 - "svg": SVG's own dcgan_64 / vgg_64: every convolution (and transposed convolution, the decoder's last one
   included) has a bias, and the DCGAN encoder's first convolution has batch norm too; otherwise the same layers.
 
-Weights ~ N(0, 0.02), biases 0, BN gamma ~ N(1, 0.02) as in the reference codes' init_weights. Batch norm:
+Weights ~ N(0, 0.02), biases 0, BN gamma ~ N(1, 0.02) as in the reference codes' init_weights
+(`layers.init_weights_normal`), whatever the model's `initialization`. Batch norm:
 momentum 0.9 and epsilon 1e-5 (PyTorch's 0.1 and 1e-5); its moving variance is updated with the biased batch
 variance as Keras does, where PyTorch uses the unbiased one, n / (n - 1) larger with n = batch * H * W values per
 channel: below 0.1% at the SRVP paper's batch sizes (tfvideo/perf/batch_norm.py has the figures).
@@ -32,22 +33,7 @@ import tensorflow as tf
 from tfvideo import config as config_lib
 from tfvideo.perf import batch_norm as batch_norm_lib
 from tfvideo.perf import conv_ops
-from tfvideo.models.layers import track_layers, tracked_layers
-
-
-
-def conv_initializer() -> keras.initializers.Initializer:
-    """N(0, 0.02) for a convolution kernel, as the original code's init_weights. A new instance per layer: an
-    initializer's seed is drawn when it is made (from the Python RNG that keras.utils.set_random_seed seeds) and
-    gives the same draw on every call, so a shared one would start equal-shape kernels equal and tie the weights
-    to when this module was imported."""
-    return keras.initializers.RandomNormal(0.0, 0.02)
-
-
-def gamma_initializer() -> keras.initializers.Initializer:
-    """N(1, 0.02) for a batch-norm scale, as the original code's init_weights; a new instance per layer (see
-    `conv_initializer`)."""
-    return keras.initializers.RandomNormal(1.0, 0.02)
+from tfvideo.models.layers import init_weights_normal, track_layers, tracked_layers
 
 IMAGE_SIZE = config_lib.IMAGE_SIZE
 
@@ -64,9 +50,10 @@ def _conv_block(filters: int, kernel: int, strides: int = 1, padding: str = "sam
                 use_bias: bool = False) -> list[keras.layers.Layer]:
     conv_cls = conv_ops.Conv2DTranspose if transpose else conv_ops.Conv2D  # Keras' layers (+ optional GEMM grad)
     layers = [conv_cls(filters, kernel, strides=strides, padding=padding, use_bias=use_bias,
-                       kernel_initializer=conv_initializer())]
+                       kernel_initializer=init_weights_normal())]
     if batch_norm:
-        layers.append(batch_norm_lib.BatchNormalization(momentum=0.9, epsilon=1e-5, gamma_initializer=gamma_initializer(),
+        layers.append(batch_norm_lib.BatchNormalization(momentum=0.9, epsilon=1e-5,
+                                                        gamma_initializer=init_weights_normal(1.0),
                                                         synchronized=_several_replicas()))  # Keras' (+ optional fusion)
     if activation == "leaky_relu":
         layers.append(keras.layers.LeakyReLU(negative_slope=0.2))

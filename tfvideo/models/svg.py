@@ -54,6 +54,18 @@ Encoder and decoder: `model_config.networks` = "svg" builds SVG's own dcgan_64 /
 place: all frames of a batch are encoded in one call (batch norm statistics over B * T frames rather than per
 frame), and generation runs batch norm in inference mode (the original's generation script puts the encoder and
 decoder in training mode).
+
+Initialisation (ModelConfig.initialization). In both settings the encoder and decoder convolutions and transposed
+convolutions are ~ N(0, 0.02) with zero biases, batch-norm scales ~ N(1, 0.02) with zero offsets
+(`tfvideo.models.networks`), as the original's `init_weights`. The Linear and LSTM layers of the frame predictor,
+posterior and prior:
+- "keras" (default): Keras' defaults. Dense kernels glorot-uniform, zero biases; LSTMCell: glorot-uniform kernel,
+  orthogonal recurrent kernel, one bias, zero but 1 on the forget gate.
+- "pytorch" (the paper configs): the original's, which applies `init_weights` to every module after PyTorch built
+  it. Linear layers (embeddings, heads): kernel ~ N(0, 0.02), bias 0 (`layers_lib.init_weights_dense`); the
+  LSTMCells, which `init_weights` leaves alone, keep nn.LSTMCell's default (`layers_lib.PyTorchLSTMCell`): kernel,
+  recurrent kernel and two trainable bias vectors b_ih, b_hh ~ U(-1/sqrt(rnn_size), 1/sqrt(rnn_size)).
+  Checkpoints of the two settings have different LSTM variables.
 """
 
 from __future__ import annotations
@@ -70,15 +82,17 @@ from tfvideo.models import networks
 
 @keras.saving.register_keras_serializable(package="tfvideo")
 class GaussianLSTM(keras.layers.Layer):
-    """Linear embedding -> one LSTMCell -> Linear to [mu, logvar]: SVG's `gaussian_lstm` with one layer."""
+    """Linear embedding -> one LSTMCell -> Linear to [mu, logvar]: SVG's `gaussian_lstm` with one layer.
+    `initialization`: see the module docstring, "Initialisation"."""
 
-    def __init__(self, hidden_size: int, output_size: int, **kwargs):
+    def __init__(self, hidden_size: int, output_size: int, initialization: str = "keras", **kwargs):
         super().__init__(**kwargs)
         self.hidden_size = hidden_size
         self.output_size = output_size
-        self.embed = keras.layers.Dense(hidden_size, name="embed")
-        self.cell = keras.layers.LSTMCell(hidden_size, name="lstm")
-        self.head = keras.layers.Dense(2 * output_size, name="head")
+        self.initialization = layers_lib.check_initialization(initialization)
+        self.embed = layers_lib.init_weights_dense(hidden_size, initialization, name="embed")
+        self.cell = layers_lib.lstm_cell(hidden_size, initialization, name="lstm")
+        self.head = layers_lib.init_weights_dense(2 * output_size, initialization, name="head")
 
     def zero_state(self, batch_size, dtype=tf.float32) -> list[tf.Tensor]:
         return layers_lib.lstm_zero_state(self.cell, batch_size, dtype)
@@ -94,7 +108,8 @@ class GaussianLSTM(keras.layers.Layer):
         return self.head(layers_lib.run_cell(self.cell, self.embed(inputs), state))
 
     def get_config(self):
-        return {**super().get_config(), "hidden_size": self.hidden_size, "output_size": self.output_size}
+        return {**super().get_config(), "hidden_size": self.hidden_size, "output_size": self.output_size,
+                "initialization": self.initialization}
 
 
 @keras.saving.register_keras_serializable(package="tfvideo")
@@ -108,13 +123,15 @@ class GroupedGaussianLSTM(keras.layers.Layer):
     1..G as in the paper) fixed to zero.
     """
 
-    def __init__(self, hidden_size: int, group_size: int, num_groups: int = 1, **kwargs):
+    def __init__(self, hidden_size: int, group_size: int, num_groups: int = 1, initialization: str = "keras",
+                 **kwargs):
         super().__init__(**kwargs)
         self.hidden_size = hidden_size
         self.group_size = group_size
         self.num_groups = num_groups
-        layers_lib.track_layers(self, "group", [GaussianLSTM(hidden_size, group_size, name=f"group{j + 1}")
-                                                for j in range(num_groups)])
+        self.initialization = layers_lib.check_initialization(initialization)
+        layers_lib.track_layers(self, "group", [GaussianLSTM(hidden_size, group_size, initialization,
+                                                             name=f"group{j + 1}") for j in range(num_groups)])
 
     @property
     def groups(self) -> list[GaussianLSTM]:
@@ -162,25 +179,28 @@ class GroupedGaussianLSTM(keras.layers.Layer):
 
     def get_config(self):
         return {**super().get_config(), "hidden_size": self.hidden_size, "group_size": self.group_size,
-                "num_groups": self.num_groups}
+                "num_groups": self.num_groups, "initialization": self.initialization}
 
 
 @keras.saving.register_keras_serializable(package="tfvideo")
 class FramePredictor(keras.layers.Layer):
-    """SVG's frame predictor: Linear embedding -> `num_layers` stacked LSTMCells -> Linear -> tanh."""
+    """SVG's frame predictor: Linear embedding -> `num_layers` stacked LSTMCells -> Linear -> tanh.
+    `initialization`: see the module docstring, "Initialisation"."""
 
-    def __init__(self, hidden_size: int, output_size: int, num_layers: int = 2, **kwargs):
+    def __init__(self, hidden_size: int, output_size: int, num_layers: int = 2, initialization: str = "keras",
+                 **kwargs):
         super().__init__(**kwargs)
         self.hidden_size = hidden_size
         self.output_size = output_size
         self.num_layers = num_layers
-        self.embed = keras.layers.Dense(hidden_size, name="embed")
-        layers_lib.track_layers(self, "lstm", [keras.layers.LSTMCell(hidden_size, name=f"lstm{i + 1}")
+        self.initialization = layers_lib.check_initialization(initialization)
+        self.embed = layers_lib.init_weights_dense(hidden_size, initialization, name="embed")
+        layers_lib.track_layers(self, "lstm", [layers_lib.lstm_cell(hidden_size, initialization, name=f"lstm{i + 1}")
                                                for i in range(num_layers)])
-        self.head = keras.layers.Dense(output_size, activation="tanh", name="head")
+        self.head = layers_lib.init_weights_dense(output_size, initialization, activation="tanh", name="head")
 
     @property
-    def cells(self) -> list[keras.layers.LSTMCell]:
+    def cells(self) -> list[keras.layers.Layer]:
         return layers_lib.tracked_layers(self, "lstm", self.num_layers)
 
     def zero_state(self, batch_size, dtype=tf.float32) -> list[tf.Tensor]:
@@ -203,7 +223,7 @@ class FramePredictor(keras.layers.Layer):
 
     def get_config(self):
         return {**super().get_config(), "hidden_size": self.hidden_size, "output_size": self.output_size,
-                "num_layers": self.num_layers}
+                "num_layers": self.num_layers, "initialization": self.initialization}
 
 
 @keras.saving.register_keras_serializable(package="tfvideo")
@@ -234,9 +254,11 @@ class SVG(base.VideoPredictor):
         self.encoder = networks.FrameEncoder(cfg.architecture, cfg.encoding_size, cfg.base_channels, cfg.networks,
                                              name="encoder")
         self.decoder = self._make_decoder()
-        self.posterior = GroupedGaussianLSTM(cfg.rnn_size, cfg.noise_size, cfg.num_groups, name="posterior")
-        self.prior = GroupedGaussianLSTM(cfg.rnn_size, cfg.noise_size, cfg.num_groups, name="prior")
-        self.predictor = FramePredictor(cfg.rnn_size, cfg.encoding_size, cfg.predictor_layers, name="predictor")
+        init = cfg.initialization  # module docstring, "Initialisation"
+        self.posterior = GroupedGaussianLSTM(cfg.rnn_size, cfg.noise_size, cfg.num_groups, init, name="posterior")
+        self.prior = GroupedGaussianLSTM(cfg.rnn_size, cfg.noise_size, cfg.num_groups, init, name="prior")
+        self.predictor = FramePredictor(cfg.rnn_size, cfg.encoding_size, cfg.predictor_layers, init,
+                                        name="predictor")
 
     def _check_variant(self, cfg) -> None:
         if cfg.num_groups != 1 or cfg.feature_aligner:
