@@ -9,7 +9,8 @@ the run (from the metadata file beside the model). The first --context_frames fr
 training run's conditioning frames, from the metadata file, else every frame). The GIF shows one row per video:
 the context (green border), then one column per sample (red border). The outputs are checked before sampling
 (an existing file is replaced only with --overwrite) and the inputs on the host (TFLite drops the SavedModel's
-in-graph checks). Exit status 2 with one `error:` line on bad input.
+in-graph checks). An action-conditioned model takes --actions=FILE.npy|.csv (raw [T, A], the reader of
+`python -m tfvideo.predict --actions`; the same actions for every video). Exit status 2 with one `error:` line on bad input.
 """
 
 from __future__ import annotations
@@ -32,6 +33,8 @@ def parse_args(argv):
     parser.add_argument("--horizon", type=int, default=10, help="future frames at the training frame rate")
     parser.add_argument("--dt", type=float, default=1.0, help="Euler step 1/k: horizon * k frames are written")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--actions", default=None, help="action-conditioned models only (and required by them): "
+                        "raw actions [T, A] as .npy or .csv, row 0 at the first context frame (docs/actions.md)")
     parser.add_argument("--threads", type=int, default=None, help="interpreter threads")
     parser.add_argument("--fps", type=float, default=4.0)
     parser.add_argument("--output", required=True, help="GIF to write")
@@ -60,8 +63,10 @@ def main(argv=None) -> int:
         context = client_lib.read_context(args.context, rule, num_frames)
         client_lib.check_request(context, args.num_samples, args.dt, args.horizon, args.seed,
                                  dt_supported=model.dt_supported)
+        actions = client_lib.request_actions(args.actions, bool(model.action_size), context, args.horizon,
+                                             f"--model={args.model}", model.action_size)
         start = time.perf_counter()
-        frames = model(context, args.num_samples, args.dt, args.horizon, args.seed)
+        frames = model(context, args.num_samples, args.dt, args.horizon, args.seed, actions=actions)
         elapsed = time.perf_counter() - start
         client_lib.write_outputs(context, frames, args.output, args.save_npy, fps=args.fps)
     except (ExportError, ValueError, RuntimeError) as error:  # LiteRT reports failed allocations as RuntimeError
