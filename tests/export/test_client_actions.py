@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
+import runs_testlib
 from conftest import tiny_config
 from export_testlib import EXPORT_MODEL, contexts, load_script
 from tfvideo.export import saved_model as saved_model_lib
@@ -25,6 +26,8 @@ A, CONTEXT, HORIZON, SAMPLES, SEED = 3, 3, 2, 2, 5
 def exported(tmp_path_factory):
     model = build_model(tiny_config(model={**EXPORT_MODEL, "action_conditioned": True, "action_size": A}))
     model.action_normalizer.set_statistics([0.5, -1.0, 2.0], [0.1, 0.2, 0.3])  # small std: actions weigh in
+    runs_testlib.sharpen(model, {"frames": contexts(4, 5, seed=3),
+                                 "actions": np.random.default_rng(4).normal(size=(4, 5, A)).astype(np.float32)}, 10)
     metadata = {"image_size": 64, "channels": 1, "min_context_frames": model.min_context_frames(),
                 "dt_supported": True, "action_size": A}
     folder = tmp_path_factory.mktemp("exports")
@@ -43,9 +46,10 @@ def files(tmp_path):
     return tmp_path
 
 
-def _expected(exported, files):
+def _expected(exported, files, reverse=False):
+    """model.generate's futures for the files (with the actions in reverse order: other futures)."""
     context = np.load(files / "context.npy")[None, :CONTEXT]
-    acts = np.load(files / "actions.npy")[None]
+    acts = np.load(files / "actions.npy")[None, ::-1 if reverse else 1]
     return exported["model"].generate(context, SAMPLES, HORIZON, 1.0, seed=SEED, include_intermediate=True,
                                       actions=acts).numpy()
 
@@ -146,6 +150,7 @@ def test_tflite_runner_takes_actions_and_refuses_a_missing_or_bad_file(exported,
     assert script.main(_argv(files, *base, f"--actions={files / 'actions.csv'}", f"--save_npy={files / 'f.npy'}")) \
         == 0, capsys.readouterr().err
     np.testing.assert_allclose(np.load(files / "f.npy"), _expected(exported, files), atol=1e-4)
+    assert np.abs(_expected(exported, files, reverse=True) - _expected(exported, files)).max() > 1e-3  # 10 x atol
     _one_error(script.main(_argv(files, *base)), capsys.readouterr().err, "is action-conditioned: give its actions")
     np.savetxt(files / "short.csv", np.zeros((3, A)), delimiter=",")  # needs CONTEXT - 1 + HORIZON = 4 rows
     _one_error(script.main(_argv(files, *base, f"--actions={files / 'short.csv'}")), capsys.readouterr().err,
