@@ -9,7 +9,10 @@ no batch dimension. The response is {"outputs": [B][S][F][H][W][C]} (the only ou
 With --url the script POSTs the body itself and writes the futures as a GIF (--output) or .npy (--save_npy).
 --context is read as `python -m tfvideo.predict` reads its --input (a video file, a frame folder or an .npy;
 the folder dataset's frame rule at --image_size and --channels); the request and the output paths are checked
-before anything is sent (an existing file is replaced only with --overwrite). Exit status 2 with one `error:`
+before anything is sent (an existing file is replaced only with --overwrite). An action-conditioned export takes
+--actions=FILE.npy|.csv (raw [T, A], the reader of `python -m tfvideo.predict --actions`; the same actions for
+every video), sent as the `actions` input; with --url the script first asks the server's model metadata
+(GET .../metadata) whether the signature takes actions and refuses a missing or unwanted --actions. Exit status 2 with one `error:`
 line on bad input or a failed call.
 """
 
@@ -37,12 +40,30 @@ def parse_args(argv):
     parser.add_argument("--dt", type=float, default=1.0)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--signature_name", default="serving_default")
+    parser.add_argument("--actions", default=None, help="action-conditioned models only (and required by them): "
+                        "raw actions [T, A] as .npy or .csv, row 0 at the first context frame (docs/actions.md)")
     parser.add_argument("--url", default=None, help="e.g. http://localhost:8501/v1/models/srvp:predict")
     parser.add_argument("--output", default=None, help="with --url: GIF of the futures")
     parser.add_argument("--save_npy", default=None, help="with --url: save the frames as .npy")
     parser.add_argument("--timeout", type=float, default=600.0, help="with --url: seconds")
     parser.add_argument("--overwrite", action="store_true", help="replace existing output files")
     return parser.parse_args(argv)
+
+
+def metadata_url(url: str) -> str:
+    """TF Serving's model metadata URL of a predict URL: .../v1/models/NAME[/versions/N]:predict -> .../metadata."""
+    return (url[:-len(":predict")] if url.endswith(":predict") else url.rstrip("/")) + "/metadata"
+
+
+def takes_actions(args) -> bool:
+    """Whether the signature served at --url has an `actions` input (the server's model metadata); without --url,
+    whether --actions is given (the server checks the body it gets)."""
+    from tfvideo.export import client_lib
+
+    if args.url is None:
+        return args.actions is not None
+    return client_lib.takes_actions(_call(args, urllib.request.Request(metadata_url(args.url))),
+                                    args.signature_name, args.url)
 
 
 def post(args, body: str):
@@ -53,6 +74,20 @@ def post(args, body: str):
     from tfvideo.export import client_lib
 
     request = urllib.request.Request(args.url, data=body.encode(), headers={"Content-Type": "application/json"})
+    answer = _call(args, request)
+    if not isinstance(answer, dict) or "outputs" not in answer:
+        raise client_lib.ClientError(f"the server at {args.url} returned no 'outputs': {str(answer)[:300]}")
+    try:
+        return np.asarray(answer["outputs"], np.float32)
+    except (TypeError, ValueError) as error:
+        raise client_lib.ClientError(f"the server at {args.url} returned outputs that are not frames ({error}).") \
+            from None
+
+
+def _call(args, request):
+    """The JSON answer of the server to `request`; ClientError naming --url when the call fails."""
+    from tfvideo.export import client_lib
+
     try:
         with urllib.request.urlopen(request, timeout=args.timeout) as response:
             answer = json.loads(response.read())
@@ -65,13 +100,7 @@ def post(args, body: str):
                                      "--rest_api_port, and is --url right?") from None
     except ValueError as error:  # a bad URL, or an answer that is not JSON
         raise client_lib.ClientError(f"--url={args.url}: {error}") from None
-    if not isinstance(answer, dict) or "outputs" not in answer:
-        raise client_lib.ClientError(f"the server at {args.url} returned no 'outputs': {str(answer)[:300]}")
-    try:
-        return np.asarray(answer["outputs"], np.float32)
-    except (TypeError, ValueError) as error:
-        raise client_lib.ClientError(f"the server at {args.url} returned outputs that are not frames ({error}).") \
-            from None
+    return answer
 
 
 def main(argv=None, out=sys.stdout) -> int:
@@ -88,8 +117,10 @@ def main(argv=None, out=sys.stdout) -> int:
         rule = client_lib.preprocessing(args.image_size, args.channels)
         context = client_lib.read_context(args.context, rule, args.context_frames)
         client_lib.check_request(context, args.num_samples, args.dt, args.horizon, args.seed)
+        actions = client_lib.request_actions(args.actions, takes_actions(args), context, args.horizon,
+                                             f"the model at {args.url}")
         body = client_lib.rest_body_json(context, args.num_samples, args.dt, args.horizon, args.seed,
-                                         args.signature_name)
+                                         args.signature_name, actions)
         if args.url is None:
             out.write(body + "\n")
             return 0

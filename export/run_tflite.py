@@ -9,7 +9,8 @@ the run (from the metadata file beside the model). The first --context_frames fr
 training run's conditioning frames, from the metadata file, else every frame). The GIF shows one row per video:
 the context (green border), then one column per sample (red border). The outputs are checked before sampling
 (an existing file is replaced only with --overwrite) and the inputs on the host (TFLite drops the SavedModel's
-in-graph checks). Exit status 2 with one `error:` line on bad input.
+in-graph checks). An action-conditioned model takes --actions=FILE.npy|.csv (raw [T, A], the reader of
+`python -m tfvideo.predict --actions`; the same actions for every video). Exit status 2 with one `error:` line on bad input.
 """
 
 from __future__ import annotations
@@ -34,6 +35,8 @@ def parse_args(argv):
     parser.add_argument("--dt", type=float, default=None, help="Euler step 1/k: horizon * k frames are written "
                         "(default: 1; a fixed-shape file: its own)")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--actions", default=None, help="action-conditioned models only (and required by them): "
+                        "raw actions [T, A] as .npy or .csv, row 0 at the first context frame (docs/actions.md)")
     parser.add_argument("--threads", type=int, default=None, help="interpreter threads")
     parser.add_argument("--fps", type=float, default=4.0)
     parser.add_argument("--output", required=True, help="GIF to write")
@@ -70,8 +73,10 @@ def main(argv=None) -> int:
         request = _request(model, args)  # a fixed-shape file's own shape unless asked otherwise
         client_lib.check_request(context, request["num_samples"], request["dt"], request["horizon"], args.seed,
                                  dt_supported=model.dt_supported)
+        actions = client_lib.request_actions(args.actions, bool(model.action_size), context, request["horizon"],
+                                             f"--model={args.model}", model.action_size)
         start = time.perf_counter()
-        frames = model(context, **request, seed=args.seed)  # a fixed-shape file refuses another shape
+        frames = model(context, **request, seed=args.seed, actions=actions)  # a fixed-shape file refuses another shape
         elapsed = time.perf_counter() - start
         client_lib.write_outputs(context, frames, args.output, args.save_npy, fps=args.fps)
     except (ExportError, ValueError, RuntimeError) as error:  # LiteRT reports failed allocations as RuntimeError

@@ -30,6 +30,18 @@ def test_run_benchmark_reports_every_figure():
     assert results["speed_levers"].startswith("Speed levers: oneDNN ")
 
 
+def test_an_action_conditioned_config_is_timed_with_actions(tmp_path):
+    """The random batch and the generate call carry actions, and --input streams the data's actions."""
+    from tfvideo.data import bair, fake_data
+    fake_data.prepare_fake_tfds(bair.NAME, str(tmp_path), {"train": 4, "test": 2})
+    config = tiny_config(model={"action_conditioned": True, "action_size": 4},
+                         data={"dataset": "bair", "data_dir": str(tmp_path), "channels": 3, "seq_len": 5,
+                               "conditioning_frames": 3, "test_horizon": 2}, train={"batch_size": 2})
+    results = benchmark.run_benchmark(config, num_samples=2, horizon=3, warmup=1, repeats=1, with_input=True)
+    assert results["train_step_ms"] > 0 and results["generate_s"] > 0 and results["generate_gflop"] > 0
+    assert results["input_ms_per_batch"] > 0 and results["stream_step_ms"] > 0
+
+
 @needs_bfloat16
 def test_variants_are_timed_interleaved_with_their_own_settings():
     runs = benchmark.run_variants({"a": tiny_config(train={"precision": "float32", "fused_batch_norm": False}),

@@ -60,7 +60,10 @@ def test_saved_model_predict_takes_actions_and_matches_python(model, served):
     path, signature = served
     with open(os.path.join(path, saved_model_lib.METADATA_FILE)) as handle:
         endpoints = json.load(handle)["endpoints"]
-    assert set(endpoints) == {"predict", "serving_default", "stream_start", "stream_next"}  # no latents etc.
+    assert set(endpoints) == {"predict", "serving_default", "stream_start", "stream_next", "latents", "decode",
+                              "content_swap"}
+    assert "actions" in endpoints["latents"]["inputs"] and "actions" in endpoints["content_swap"]["inputs"]
+    assert "actions" not in endpoints["decode"]["inputs"]  # decoding reads no dynamics
     assert endpoints["predict"]["inputs"]["actions"]["shape"] == [-1, -1, -1]
     context = contexts(2, CONTEXT, seed=1)
     first, other = actions(2, 0), actions(2, 1)
@@ -80,6 +83,28 @@ def test_saved_model_stream_takes_the_next_action_and_gives_predicts_frames(mode
         frames.append(out.pop("frame").numpy())
         state = out
     np.testing.assert_allclose(np.stack(frames, axis=2), expected(model, context, acts), atol=1e-5)
+
+
+def test_latents_decode_and_content_swap_take_the_actions_predict_takes(model, served):
+    """decode(context, latents(context, ..., actions).states) and content_swap(x, x, ..., actions) give predict's
+    frames for the same seed and actions; the latents follow the actions."""
+    loaded = tf.saved_model.load(served[0])
+    context, first, other = contexts(2, CONTEXT, seed=8), actions(2, 2), actions(2, 3)
+    sampling = dict(num_samples=tf.constant(SAMPLES), dt=tf.constant(DT), horizon=tf.constant(HORIZON),
+                    seed=tf.constant(4))
+    latents = lambda acts: loaded.signatures["latents"](context=tf.constant(context), actions=tf.constant(acts),
+                                                        **sampling)["states"]
+    decoded = loaded.signatures["decode"](context=tf.constant(context), states=latents(first))["frames"].numpy()
+    want = expected(model, context, first)
+    np.testing.assert_allclose(decoded, want, atol=1e-5)
+    assert np.abs(latents(first).numpy() - latents(other).numpy()).max() > 1e-4
+    swapped = loaded.signatures["content_swap"](content_context=tf.constant(context),
+                                                dynamics_context=tf.constant(context), actions=tf.constant(first),
+                                                **sampling)["frames"].numpy()
+    np.testing.assert_allclose(swapped, want, atol=1e-5)
+    with pytest.raises(tf.errors.InvalidArgumentError, match="actions and dynamics_context must have the same batch"):
+        loaded.signatures["content_swap"](content_context=tf.constant(context), dynamics_context=tf.constant(context),
+                                          actions=tf.constant(first[:1]), **sampling)
 
 
 @pytest.mark.parametrize("acts, message", [

@@ -114,7 +114,12 @@ def test_the_output_is_checked_before_any_sampling_or_request(script, files, cap
 
 
 class _FakeServing(http.server.BaseHTTPRequestHandler):
-    """Answers a REST predict with zeros of the requested shape, or with TF Serving's error body."""
+    """Answers a REST predict with zeros of the requested shape, or with TF Serving's error body; its model metadata
+    names a predict signature without actions."""
+
+    def do_GET(self):  # noqa: N802 (http.server's name)
+        inputs = {name: {} for name in ("context", "num_samples", "dt", "horizon", "seed")}
+        self._reply(200, {"metadata": {"signature_def": {"signature_def": {"serving_default": {"inputs": inputs}}}}})
 
     def do_POST(self):  # noqa: N802 (http.server's name)
         body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
@@ -160,3 +165,7 @@ def test_rest_writes_what_the_server_returns_and_names_its_errors(server, files,
     _assert_one_error(code, err, "answered HTTP 400: {\"error\": \"assertion failed: [num_samples must")
     code, _, err = _run("rest_request", argv + [f"--url={server}/text:predict"], capsys)
     _assert_one_error(code, err, f"--url={server}/text:predict")
+    np.save(files / "actions.npy", np.zeros((8, 4), np.float32))
+    code, _, err = _run("rest_request", argv + [f"--url={server}/srvp:predict", f"--actions={files / 'actions.npy'}"],
+                        capsys)  # the served signature has no `actions` input
+    _assert_one_error(code, err, f"--actions: the model at {server}/srvp:predict takes no actions")

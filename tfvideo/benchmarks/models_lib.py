@@ -95,7 +95,11 @@ def _prepare(config: config_lib.Config, with_input: bool) -> dict:
     data = config.data
     shape = [config.train.batch_size, data.seq_len, data.image_size, data.image_size, data.channels]
     batch = tf.random.stateless_uniform(shape, seed=[0, 1])
-    prepared = {"config": config, "model": model, "batch": batch, "context": batch[:1, :data.conditioning_frames],
+    context = batch[:1, :data.conditioning_frames]
+    if config.model.action_conditioned:  # random raw actions [B, T, A] beside the frames (`tfvideo.models.actions`)
+        batch = {"frames": batch, "actions": tf.random.stateless_uniform([*shape[:2], config.model.action_size],
+                                                                         seed=[0, 2], minval=-1.0)}
+    prepared = {"config": config, "model": model, "batch": batch, "context": context,
                 "step": tf.function(model.train_step, jit_compile=config.train.jit_compile), "times": {},
                 "levers": levers}
     if with_input:
@@ -106,9 +110,20 @@ def _prepare(config: config_lib.Config, with_input: bool) -> dict:
 def _open_stream(config: config_lib.Config):
     from tfvideo.data import registry
     try:
-        return iter(registry.get_data_source(config.data).train_stream(config.train.batch_size, seed=0))
+        return iter(registry.get_data_source(config.data).train_stream(
+            config.train.batch_size, seed=0, **({"with_actions": True} if config.model.action_conditioned else {})))
     except Exception as error:  # noqa: BLE001 - any dataset problem: report it, keep the model figures
         return f"input pipeline not measured: {error}"
+
+
+def _generate_actions(prepared: dict, horizon: int) -> dict:
+    """{"actions": random raw actions [1, Tc - 1 + horizon, A]} for an action-conditioned model, else {}."""
+    if not isinstance(prepared["batch"], dict):
+        return {}
+    import tensorflow as tf
+    length = prepared["context"].shape[1] - 1 + horizon
+    return {"actions": tf.random.stateless_uniform([1, length, prepared["config"].model.action_size], seed=[0, 3],
+                                                   minval=-1.0)}
 
 
 def _timed(fn) -> float:
@@ -119,14 +134,16 @@ def _timed(fn) -> float:
 
 def _calls(prepared: dict, num_samples: int, horizon: int) -> dict:
     """name -> zero-argument call to time, for one prepared variant."""
+    import tensorflow as tf
     model, step = prepared["model"], prepared["step"]
     calls = {
         "train_step": lambda: float(step(prepared["batch"])["loss"]),
-        "generate": lambda: model.generate(prepared["context"], num_samples, horizon).numpy(),
+        "generate": lambda: model.generate(prepared["context"], num_samples, horizon,
+                                           **_generate_actions(prepared, horizon)).numpy(),
     }
     stream = prepared.get("stream")
     if stream is not None and not isinstance(stream, str):
-        calls["input"] = lambda: next(stream).numpy()
+        calls["input"] = lambda: [t.numpy() for t in tf.nest.flatten(next(stream))]
         calls["stream_step"] = lambda: float(step(next(stream))["loss"])
     return calls
 
@@ -163,7 +180,8 @@ def _conv_work(prepared: dict, num_samples: int, horizon: int) -> dict:
     """Convolution GFLOP of one training step (3 x its forward convolutions) and of one generate call."""
     model = prepared["model"]
     forward = flops_lib.count_conv_flops(lambda: model.compute_loss_terms(prepared["batch"], training=True))
-    sample = flops_lib.count_conv_flops(lambda: model.generate(prepared["context"], num_samples, horizon, seed=0))
+    sample = flops_lib.count_conv_flops(lambda: model.generate(prepared["context"], num_samples, horizon, seed=0,
+                                                               **_generate_actions(prepared, horizon)))
     return {"train_step_gflop": flops_lib.BACKWARD_FACTOR * forward / 1e9, "generate_gflop": sample / 1e9}
 
 

@@ -6,6 +6,11 @@ The scripts share `tfvideo.predict`'s input and output code: contexts are read b
 files, GIFs, frame folders, .npy) through the run's preprocessing, output paths are checked by
 `files.check_output_path` before any sampling and written atomically, and numbers by `tfvideo.validation`.
 Every problem raises ClientError (a ValueError) with one line naming the flag and the fix.
+
+Action-conditioned exports (docs/actions.md) take an `actions` input: `request_actions` reads --actions with
+`predict --actions`'s reader (`tfvideo.prediction.actions_file`: .npy or .csv [T, A], raw, row 0 at the first
+context frame) and refuses it for an export without actions, or its absence for one with them; the REST and
+gRPC scripts learn which from the server's model metadata (`takes_actions`).
 """
 
 from __future__ import annotations
@@ -19,6 +24,7 @@ from tfvideo.data import clips
 from tfvideo.utils import files, memory, video_io
 
 PREDICT_INPUTS = ("context", "num_samples", "dt", "horizon", "seed")
+ACTIONS = "actions"  # the predict input of action-conditioned exports
 
 
 class ClientError(ValueError):
@@ -79,6 +85,51 @@ def check_request(context: np.ndarray, num_samples, dt, horizon, seed, *, dt_sup
     return k
 
 
+def takes_actions(metadata, signature_name: str, server: str) -> bool:
+    """Whether `signature_name` has an `actions` input, from TF Serving's model metadata as a dict (REST
+    `GET .../metadata`, or GetModelMetadata's SignatureDefMap with proto field names):
+    {"metadata": {"signature_def": {"signature_def": {name: {"inputs": {...}, ...}}}}}."""
+    try:
+        served = metadata["metadata"]["signature_def"]["signature_def"]
+    except (KeyError, TypeError):
+        served = None
+    if not isinstance(served, dict):
+        raise ClientError(f"the server at {server} returned no signature metadata: is it tensorflow_model_server "
+                          "serving a tfvideo export?")
+    if signature_name not in served:
+        raise ClientError(f"--signature_name={signature_name}: the server at {server} serves no such signature "
+                          f"(it has {', '.join(sorted(served)) or 'none'}).")
+    inputs = served[signature_name].get("inputs", {}) if isinstance(served[signature_name], dict) else {}
+    return ACTIONS in inputs
+
+
+def request_actions(path: str | None, takes: bool, context: np.ndarray, horizon: int, where: str,
+                    action_size: int | None = None) -> np.ndarray | None:
+    """float32 actions [B, >= T - 1 + horizon, A] of --actions ([T, A], the same for each of the B contexts
+    [B, T, ...]), None for an export without actions; ClientError when --actions is missing for an
+    action-conditioned export (`takes`), given to one without actions, or a bad file. `action_size` A when the
+    client knows it (TFLite metadata), else the file's."""
+    from tfvideo.prediction import actions_file
+    from tfvideo.prediction.errors import PredictError
+
+    if takes and not path:
+        raise ClientError(f"{where} is action-conditioned: give its actions with --actions=FILE.npy|.csv ([T, A] "
+                          "raw, one row per frame from the first context frame, >= context frames - 1 + horizon "
+                          "rows).")
+    if path and not takes:
+        raise ClientError(f"--actions: {where} takes no actions (trained without --action_conditioned); drop "
+                          "--actions.")
+    if not path:
+        return None
+    if not path.lower().endswith(actions_file.EXTENSIONS):
+        raise ClientError(f"--actions={path}: give a .npy or .csv file of actions [T, A].")
+    try:
+        actions = actions_file.read_actions(path, action_size, context.shape[1] - 1 + horizon)
+    except PredictError as error:
+        raise ClientError(str(error)) from None
+    return np.repeat(actions[None], len(context), axis=0)
+
+
 def write_outputs(context: np.ndarray, frames: np.ndarray, gif: str | None = None, npy: str | None = None,
                   fps: float = 4.0) -> list[str]:
     """Writes the GIF (`write_samples_gif`) and the .npy of `frames` atomically; returns the paths written."""
@@ -104,12 +155,14 @@ def write_samples_gif(path: str, context: np.ndarray, frames: np.ndarray, fps: f
 
 
 def rest_body(context: np.ndarray, num_samples: int, dt: float, horizon: int, seed: int,
-              signature_name: str = "serving_default") -> dict:
+              signature_name: str = "serving_default", actions: np.ndarray | None = None) -> dict:
     """TF Serving REST predict body in the columnar form: scalar inputs have no batch dimension, so the row
-    form (`instances`) cannot carry them."""
-    return {"signature_name": signature_name,
-            "inputs": {"context": np.asarray(context, np.float32).tolist(), "num_samples": int(num_samples),
-                       "dt": float(dt), "horizon": int(horizon), "seed": int(seed)}}
+    form (`instances`) cannot carry them. `actions` [B, >= T - 1 + horizon, A] for an action-conditioned export."""
+    inputs = {"context": np.asarray(context, np.float32).tolist(), "num_samples": int(num_samples),
+              "dt": float(dt), "horizon": int(horizon), "seed": int(seed)}
+    if actions is not None:
+        inputs[ACTIONS] = np.asarray(actions, np.float32).tolist()
+    return {"signature_name": signature_name, "inputs": inputs}
 
 
 def rest_body_json(*args, **kwargs) -> str:
@@ -117,8 +170,10 @@ def rest_body_json(*args, **kwargs) -> str:
 
 
 def predict_request(model_name: str, context: np.ndarray, num_samples: int, dt: float, horizon: int, seed: int,
-                    signature_name: str = "serving_default", version: int | None = None):
-    """A tensorflow_serving.apis.predict_pb2.PredictRequest for the predict signature."""
+                    signature_name: str = "serving_default", version: int | None = None,
+                    actions: np.ndarray | None = None):
+    """A tensorflow_serving.apis.predict_pb2.PredictRequest for the predict signature (with `actions`
+    [B, >= T - 1 + horizon, A] for an action-conditioned export)."""
     import tensorflow as tf
     from tensorflow_serving.apis import predict_pb2
 
@@ -129,6 +184,8 @@ def predict_request(model_name: str, context: np.ndarray, num_samples: int, dt: 
         request.model_spec.version.value = int(version)
     values = {"context": np.asarray(context, np.float32), "num_samples": np.int32(num_samples),
               "dt": np.float32(dt), "horizon": np.int32(horizon), "seed": np.int32(seed)}
+    if actions is not None:
+        values[ACTIONS] = np.asarray(actions, np.float32)
     for name, value in values.items():
         request.inputs[name].CopyFrom(tf.make_tensor_proto(value))
     return request

@@ -182,7 +182,8 @@ def _input_checks(model: VideoPredictor, inputs, values: dict, validate: bool):
             checks.append(checks_lib.states_check(value, spec.name, spec.size))
         elif spec.kind == "actions":
             horizon = values.get("horizon", tf.constant(0))  # stream_start: the context's actions only
-            checks += checks_lib.actions_checks(model, value, values["context"], horizon, spec.name)
+            context = values[spec.same_batch_as or "context"]  # the frames the actions go with
+            checks += checks_lib.actions_checks(model, value, context, horizon, spec.name)
         if spec.same_batch_as:
             checks.append(checks_lib.same_batch_check(value, values[spec.same_batch_as], spec.name,
                                                       spec.same_batch_as))

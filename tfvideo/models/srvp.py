@@ -400,11 +400,14 @@ class SRVP(base.VideoPredictor):
           skip tensors when the model has them) of `content_context` (paper, section 4.5); content_swap(x, x,
           ...) equals predict(x, ...). Only for models with content or skip connections.
 
-        An action-conditioned model exports none of them (they take no actions): `predict` only.
+        An action-conditioned model's `latents` and `content_swap` take `actions` [B, >= Tc - 1 + horizon, A] as
+        `predict` does (the dynamics read them: for content_swap, the actions of `dynamics_context`); `decode`
+        reads no dynamics and takes none.
         """
         cfg = self.model_config
-        if cfg.action_conditioned:
-            return []
+        actions = (serving.ACTIONS,) if cfg.action_conditioned else ()
+        swap_actions = (serving.ServingInput("actions", "actions", same_batch_as="dynamics_context"),) \
+            if cfg.action_conditioned else ()
         latent_outputs = {
             "states": f"float32 [B, num_samples, horizon * k, {cfg.latent_size}]: y after each Euler step of the "
                       "future",
@@ -416,7 +419,7 @@ class SRVP(base.VideoPredictor):
         states = serving.ServingInput("states", "states", same_batch_as="context", size=cfg.latent_size)
         functions = [
             serving.ServingFunction(
-                "latents", self._serve_latents, (serving.CONTEXT, *serving.SAMPLING),
+                "latents", self._serve_latents, (serving.CONTEXT, *serving.SAMPLING, *actions),
                 "The latent trajectory behind predict's frames (same inputs, same seed), q(y_1) and w.",
                 latent_outputs),
             serving.ServingFunction(
@@ -427,20 +430,22 @@ class SRVP(base.VideoPredictor):
             functions.append(serving.ServingFunction(
                 "content_swap", self._serve_content_swap,
                 (serving.ServingInput("content_context", "frames", same_batch_as="dynamics_context"),
-                 serving.ServingInput("dynamics_context", "frames"), *serving.SAMPLING),
+                 serving.ServingInput("dynamics_context", "frames"), *serving.SAMPLING, *swap_actions),
                 "Futures with the motion of dynamics_context and the appearance (w, skips) of content_context.",
                 {"frames": "float32 [B, num_samples, horizon * k, H, W, C] in [0, 1]"}))
         return functions
 
-    def _seeded_states(self, inferred, num_samples, horizon, steps_per_frame, seed):
-        """`sample_states` with every Euler step recorded, for the noise `predict` draws for `seed`."""
+    def _seeded_states(self, inferred, num_samples, horizon, steps_per_frame, seed, actions=None):
+        """`sample_states` with every Euler step recorded, for the noise `predict` draws for `seed`; raw actions
+        [B, >= Tc - 1 + horizon, A] of an action-conditioned model."""
         shape = tf.shape(inferred["encoding"])
         noise = self.draw_noise(shape[0], num_samples, shape[1], shape[1] - 1 + horizon, seed=seed)
-        return self.sample_states(inferred, num_samples, horizon, steps_per_frame, noise, include_intermediate=True)
+        return self.sample_states(inferred, num_samples, horizon, steps_per_frame, noise, include_intermediate=True,
+                                  actions=self.model_actions(actions, num_samples))
 
-    def _serve_latents(self, context, num_samples, steps_per_frame, horizon, seed):
+    def _serve_latents(self, context, num_samples, steps_per_frame, horizon, seed, actions=None):
         inferred = self.infer(context)
-        states = self._seeded_states(inferred, num_samples, horizon, steps_per_frame, seed)
+        states = self._seeded_states(inferred, num_samples, horizon, steps_per_frame, seed, actions)
         batch = tf.shape(context)[0]
         out = {"states": tf.reshape(states, tf.concat([[batch, num_samples], tf.shape(states)[1:]], axis=0)),
                "y1_mean": inferred["y1"].loc, "y1_scale": inferred["y1"].scale}
@@ -453,8 +458,10 @@ class SRVP(base.VideoPredictor):
         flat = tf.reshape(states, tf.concat([[shape[0] * shape[1]], shape[2:3], [self.model_config.latent_size]], 0))
         return {"frames": self.render(flat, self.infer(context), shape[1])}
 
-    def _serve_content_swap(self, content_context, dynamics_context, num_samples, steps_per_frame, horizon, seed):
-        states = self._seeded_states(self.infer(dynamics_context), num_samples, horizon, steps_per_frame, seed)
+    def _serve_content_swap(self, content_context, dynamics_context, num_samples, steps_per_frame, horizon, seed,
+                            actions=None):
+        states = self._seeded_states(self.infer(dynamics_context), num_samples, horizon, steps_per_frame, seed,
+                                     actions)
         return {"frames": self.render(states, self.infer(content_context), num_samples)}
 
 

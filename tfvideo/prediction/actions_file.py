@@ -32,10 +32,10 @@ def check_given(spec, path: str | None) -> None:
         raise PredictError(f"--actions={path}: give a .npy or .csv file of actions [T, {spec.action_size}].")
 
 
-def read_actions(path: str | None, action_size: int, needed: int) -> np.ndarray | None:
-    """float32 actions [>= needed, A] of `path` (None for a model without actions); PredictError naming the file
-    and the problem."""
-    if not action_size:
+def read_actions(path: str | None, action_size: int | None, needed: int) -> np.ndarray | None:
+    """float32 actions [>= needed, A] of `path` (None for a model without actions, action_size 0; action_size None:
+    any A, for a client that does not know the model's); PredictError naming the file and the problem."""
+    if action_size == 0:
         return None
     try:
         if path.lower().endswith(".npy"):
@@ -49,6 +49,7 @@ def read_actions(path: str | None, action_size: int, needed: int) -> np.ndarray 
     if values.ndim != 2 or not np.issubdtype(values.dtype, np.number):
         raise PredictError(f"--actions={os.path.basename(path)}: must hold numbers [T, {action_size}] (one row per "
                            f"frame); got an array of shape {values.shape} and dtype {values.dtype}.")
+    action_size = values.shape[1] if action_size is None else action_size
     checked = actions_lib.check_actions(values[None], conditioned=True, action_size=action_size, batch_size=1,
                                         length=needed, who="the model", error=_file_error(path))
     return checked.numpy()[0]
