@@ -109,8 +109,7 @@ def request_actions(path: str | None, takes: bool, context: np.ndarray, horizon:
     [B, T, ...]), None for an export without actions; ClientError when --actions is missing for an
     action-conditioned export (`takes`), given to one without actions, or a bad file. `action_size` A when the
     client knows it (TFLite metadata), else the file's."""
-    from tfvideo.prediction import actions_file
-    from tfvideo.prediction.errors import PredictError
+    from tfvideo.models import actions as actions_lib
 
     if takes and not path:
         raise ClientError(f"{where} is action-conditioned: give its actions with --actions=FILE.npy|.csv ([T, A] "
@@ -121,12 +120,9 @@ def request_actions(path: str | None, takes: bool, context: np.ndarray, horizon:
                           "--actions.")
     if not path:
         return None
-    if not path.lower().endswith(actions_file.EXTENSIONS):
+    if not path.lower().endswith(actions_lib.FILE_EXTENSIONS):
         raise ClientError(f"--actions={path}: give a .npy or .csv file of actions [T, A].")
-    try:
-        actions = actions_file.read_actions(path, action_size, context.shape[1] - 1 + horizon)
-    except PredictError as error:
-        raise ClientError(str(error)) from None
+    actions = actions_lib.read_actions_file(path, action_size, context.shape[1] - 1 + horizon, error=ClientError)
     return np.repeat(actions[None], len(context), axis=0)
 
 

@@ -30,6 +30,7 @@ import tensorflow as tf
 STATS_FILE = "action_stats.json"
 STATS_BATCHES = 50  # training batches whose actions give the statistics
 MIN_STD = 1e-6  # a dimension whose std is below this never varies: it is centred, not scaled (std 1)
+FILE_EXTENSIONS = (".npy", ".csv")  # files of raw actions [T, A]: `read_actions_file`
 
 
 @keras.saving.register_keras_serializable(package="tfvideo")
@@ -139,3 +140,25 @@ def write_statistics(workdir: str, stats: dict) -> str:
     path = os.path.join(workdir, STATS_FILE)
     files.atomic_write(path, json.dumps(stats, indent=1, sort_keys=True) + "\n")
     return path
+
+
+def read_actions_file(path: str, action_size: int | None, needed: int, error=ValueError) -> np.ndarray:
+    """float32 raw actions [>= needed, A] of a .npy or .csv file [T, A] (a .csv: comma-separated numbers, no
+    header, lines starting with # skipped); `action_size` None takes A from the file. Raises error(message),
+    the message naming the file and the problem."""
+    try:
+        if path.lower().endswith(".npy"):
+            values = np.load(path, allow_pickle=False)
+        else:
+            values = np.loadtxt(path, delimiter=",", dtype=np.float64, ndmin=2)
+    except OSError as problem:
+        raise error(f"--actions={path}: cannot read it ({problem.strerror or problem}).") from None
+    except ValueError as problem:
+        raise error(f"--actions={path}: not an array of numbers ({str(problem).splitlines()[0]}).") from None
+    if values.ndim != 2 or not np.issubdtype(values.dtype, np.number):
+        raise error(f"--actions={os.path.basename(path)}: must hold numbers [T, {action_size}] (one row per "
+                    f"frame); got an array of shape {values.shape} and dtype {values.dtype}.")
+    action_size = values.shape[1] if action_size is None else action_size
+    checked = check_actions(values[None], conditioned=True, action_size=action_size, batch_size=1, length=needed,
+                            who="the model", error=lambda message: error(f"--actions={path}: {message}"))
+    return checked.numpy()[0]

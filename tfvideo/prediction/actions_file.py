@@ -8,14 +8,12 @@ action-conditioned one requires it, before anything is read or sampled.
 
 from __future__ import annotations
 
-import os
-
 import numpy as np
 
 from tfvideo.models import actions as actions_lib
 from tfvideo.prediction.errors import PredictError
 
-EXTENSIONS = (".npy", ".csv")
+EXTENSIONS = actions_lib.FILE_EXTENSIONS
 
 
 def check_given(spec, path: str | None) -> None:
@@ -37,23 +35,4 @@ def read_actions(path: str | None, action_size: int | None, needed: int) -> np.n
     any A, for a client that does not know the model's); PredictError naming the file and the problem."""
     if action_size == 0:
         return None
-    try:
-        if path.lower().endswith(".npy"):
-            values = np.load(path, allow_pickle=False)
-        else:
-            values = np.loadtxt(path, delimiter=",", dtype=np.float64, ndmin=2)
-    except OSError as error:
-        raise PredictError(f"--actions={path}: cannot read it ({error.strerror or error}).") from None
-    except ValueError as error:
-        raise PredictError(f"--actions={path}: not an array of numbers ({str(error).splitlines()[0]}).") from None
-    if values.ndim != 2 or not np.issubdtype(values.dtype, np.number):
-        raise PredictError(f"--actions={os.path.basename(path)}: must hold numbers [T, {action_size}] (one row per "
-                           f"frame); got an array of shape {values.shape} and dtype {values.dtype}.")
-    action_size = values.shape[1] if action_size is None else action_size
-    checked = actions_lib.check_actions(values[None], conditioned=True, action_size=action_size, batch_size=1,
-                                        length=needed, who="the model", error=_file_error(path))
-    return checked.numpy()[0]
-
-
-def _file_error(path: str):
-    return lambda message: PredictError(f"--actions={path}: {message}")
+    return actions_lib.read_actions_file(path, action_size, needed, error=PredictError)
