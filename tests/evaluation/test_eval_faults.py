@@ -6,6 +6,7 @@ import glob
 import io
 import json
 import os
+import tempfile
 
 import numpy as np
 import pytest
@@ -94,7 +95,7 @@ def test_a_read_only_run_folder_asks_for_another_output_dir(tmp_path_factory, mo
     def read_only(*args, **kwargs):
         raise OSError(errno.EROFS, "Read-only file system")
 
-    monkeypatch.setattr(eval_lib.tempfile, "TemporaryFile", read_only)
+    monkeypatch.setattr(tempfile, "TemporaryFile", read_only)  # the writability check's probe file
     with pytest.raises(eval_lib.EvalError, match=r"\(Read-only file system\): pass --output_dir=DIR to write the "
                                                  "evaluation somewhere else"):
         eval_lib.prepare(untrained_workdir(tmp_path_factory), eval_lib.EvalOptions(baseline="black", num_videos=1))
