@@ -33,7 +33,8 @@ CLI.define(flags.DEFINE_float, "dt", None, "Euler step 1/k at test time (default
 CLI.define(flags.DEFINE_integer, "horizon", None, "Predicted frames (default: the run's --test_horizon).")
 CLI.define(flags.DEFINE_integer, "conditioning_frames", None, "Context frames (default: the run's "
                                                               "--conditioning_frames).")
-CLI.define(flags.DEFINE_integer, "seed", 0, "Sampling seed; test video i uses seed + i.")
+CLI.define(flags.DEFINE_integer, "seed", 0, "Sampling seed; test video i uses the seed of draw i from it "
+                                            "(docs/predict.md#seeds: --seed itself for video 0).")
 CLI.define(flags.DEFINE_integer, "batch_size", 16, "Test videos generated and held in memory at a time.")
 CLI.define(flags.DEFINE_string, "data_dir", None, "Overrides the run's --data_dir.")
 CLI.define(flags.DEFINE_enum, "baseline", None, "Evaluate a baseline instead of the model: last_frame repeats the "

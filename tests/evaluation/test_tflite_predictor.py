@@ -1,5 +1,5 @@
 """`python -m tfvideo.evaluate --tflite=FILE`: a TFLite export scored with the model's protocol (best-of-N on the
-run's test set, seed + i per video); a float32 file scores what the checkpoint scores."""
+run's test set, the seed of draw i for video i); a float32 file scores what the checkpoint scores."""
 
 import json
 import os

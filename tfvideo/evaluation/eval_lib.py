@@ -2,7 +2,8 @@
 
 For each test video i (conditioning frames x_1..x_Tc, true future x_Tc+1..x_Tc+F):
 
-1. draw N futures with seed `seed + i` (so results do not depend on batching, resuming or num_videos);
+1. draw N futures with seed `noise.draw_seed(seed, i)` (`tfvideo.models.noise`: `seed` for video 0, a hash of
+   (seed, i) for the others), so results do not depend on batching, resuming or num_videos;
 2. per sample and predicted frame (conditioning frames excluded): PSNR, SSIM (and LPIPS with weights);
 3. per metric independently keep the best sample by its mean over the F frames (max PSNR, max SSIM,
    min LPIPS), and record that sample's per-frame curve [F] (and FVD's I3D features with FVD weights:
@@ -31,6 +32,7 @@ from tfvideo import config as config_lib
 from tfvideo import runs, validation
 from tfvideo.evaluation import metrics as metrics_lib
 from tfvideo.evaluation import predictors
+from tfvideo.models import noise
 from tfvideo.evaluation.results import FORMAT, aggregate, markdown_report
 from tfvideo.utils import files, locks, memory
 from tfvideo.utils.progress import Progress
@@ -51,7 +53,7 @@ class EvalOptions:
     dt: float | None = None  # None: the training dt
     horizon: int | None = None  # None: the run's data.test_horizon
     conditioning_frames: int | None = None  # None: the run's data.conditioning_frames
-    seed: int = 0  # video i uses seed + i
+    seed: int = 0  # video i uses noise.draw_seed(seed, i)
     batch_size: int = 16  # test videos generated and held in memory at a time
     baseline: str | None = None  # a name in BASELINES: evaluate it instead of the model
     tflite: str | None = None  # a .tflite export of the run: evaluate it instead of the checkpoint (predictors.py)
@@ -98,12 +100,10 @@ def _check_positive(name: str, value, allow_none: bool = True) -> None:
 
 
 def _check_sampling(options: EvalOptions, num_videos: int) -> None:
-    """--dt is 1/k (`validation.steps_per_frame`), and the seeds seed + i of the videos are int32s."""
+    """--dt is 1/k (`validation.steps_per_frame`), and --seed an int32 (the videos' seeds drawn from it are)."""
     if options.dt is not None:
         validation.steps_per_frame(options.dt, "--dt", error=EvalError)
     validation.int32_seed(options.seed, "--seed", error=EvalError)
-    validation.int32_seed(options.seed + num_videos - 1, f"--seed + {num_videos - 1} (the last video's seed)",
-                          error=EvalError)
 
 
 def _load_predictor(workdir: str, options: EvalOptions, config):
@@ -149,7 +149,7 @@ def _load_predictor(workdir: str, options: EvalOptions, config):
 
     def sample(context, index, actions=None):
         out = model.generate(context[None], num_samples=options.num_samples, horizon=horizon, dt=dt,
-                             seed=options.seed + index, actions=None if actions is None else actions[None],
+                             seed=noise.draw_seed(options.seed, index), actions=None if actions is None else actions[None],
                              **extra)
         return out.numpy()[0]
     described = {"predictor": "model", "checkpoint": os.path.abspath(trained.checkpoint),
@@ -284,7 +284,7 @@ def _spec(config, data, options, described, source, lpips_net, i3d) -> dict:
         "horizon": data.test_horizon,
         "dt": None if baseline else float(config.model.dt if options.dt is None else options.dt),
         "seed": None if baseline else options.seed,
-        "seed_rule": None if baseline else "video i is sampled with seed + i",
+        "seed_rule": None if baseline else noise.SEED_RULE,
         "metrics": metrics,
         "metric_versions": {m: metrics_lib.METRIC_VERSIONS[m] for m in metrics},
         "weights_sha256": {**({"lpips": lpips_net.digest} if lpips_net else {}), **({"fvd": i3d.digest} if i3d

@@ -2,7 +2,7 @@
 
 `python -m tfvideo.evaluate --workdir=RUN --tflite=FILE` scores the .tflite file on the run's test set with the
 protocol of the model's evaluation (the same videos, conditioning frames, horizon, dt, best-of-N samples and
-seeds seed + i), so the cost of a float16, int8 or fixed-shape file is a PSNR/SSIM difference. The file runs in
+the seeds of `noise.draw_seed`), so the cost of a float16, int8 or fixed-shape file is a PSNR/SSIM difference. The file runs in
 the LiteRT interpreter through `tfvideo.export.tflite.TFLiteModel` (host-side input checks; a fixed-shape file
 answers only its baked request: export it with --static_shape=1,NUM_SAMPLES,HORIZON).
 
@@ -18,6 +18,7 @@ import os
 from tfvideo.export import provenance, static_shape
 from tfvideo.export import tflite as tflite_lib
 from tfvideo.export.errors import ExportError
+from tfvideo.models import noise
 
 
 def tflite_predictor(path: str, options, config, error: type[Exception], workdir: str = "the run"):
@@ -46,7 +47,7 @@ def tflite_predictor(path: str, options, config, error: type[Exception], workdir
     def sample(context, index, actions=None):
         try:
             extra = {} if actions is None else {"actions": actions[None]}
-            return model(context[None], options.num_samples, dt, horizon, options.seed + index, **extra)[0]
+            return model(context[None], options.num_samples, dt, horizon, noise.draw_seed(options.seed, index), **extra)[0]
         except ValueError as failure:
             raise error(f"--tflite={path}: {failure}") from None
 

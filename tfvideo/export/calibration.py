@@ -2,7 +2,7 @@
 
 `training_contexts` takes the first conditioning frames of --calibration_videos training clips (the run's data
 source, `tfvideo.data.registry`, with a fixed seed: the same set on every export). `representative_dataset`
-feeds every signature of the file: `serving_default` gets the contexts (batch by batch) with one seed each, a
+feeds every signature of the file: `serving_default` gets the contexts (batch by batch) with one seed each (`noise.draw_seed(0, i)` for batch i), a
 small request (4 samples, the run's test horizon) for a dynamic-shape file and the baked one for a fixed-shape
 file; `stream_start` the same contexts; `stream_next` the states the float model reaches from them. For an
 action-conditioned model the clips' own actions go with them (`actions` of `serving_default` and
@@ -22,6 +22,7 @@ from tfvideo.data import registry
 from tfvideo.export import signatures
 from tfvideo.export import tflite as tflite_lib
 from tfvideo.export.errors import ExportError
+from tfvideo.models import noise
 from tfvideo.utils import memory
 
 DEFAULT_CALIBRATION_VIDEOS = 256
@@ -86,7 +87,7 @@ def representative_dataset(model, contexts: np.ndarray, static_shape=None, dt: f
     calls = min(len(contexts) // batch, max(4, math.ceil(CALIBRATION_FRAMES / frames_per_call)))
 
     def inputs(i: int, names) -> dict:
-        values = {"context": contexts[i * batch:(i + 1) * batch], "seed": np.int32(i)}
+        values = {"context": contexts[i * batch:(i + 1) * batch], "seed": np.int32(noise.draw_seed(0, i))}
         if static_shape is None:
             values.update(num_samples=np.int32(request["num_samples"]), dt=request["dt"],
                           horizon=np.int32(request["horizon"]))

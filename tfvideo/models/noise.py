@@ -10,13 +10,30 @@ ADD, RIGHT_SHIFT, CAST, LOG, SQRT, COS), unlike stateless random ops, and gives 
 TensorFlow, TF Serving and LiteRT. An element is hashed from its coordinates (e.g. z[row, step, unit]), not
 from its flat index, so a longer horizon or a smaller dt keeps the same z for the frames both share, and with
 one video more samples keep the first samples.
+
+`draw_seed(seed, i)` is the one rule for the seed of the i-th of several calls from one user seed (evaluate's
+test video i, predict's sample batch i, training validation's and int8 calibration's batch i): `seed` itself for
+i = 0, else an int32 hashed from (seed, i) by numpy's SeedSequence. Unlike `seed + i`, the streams of two seeds do
+not overlap (seed s, draw 1 is not seed s + 1, draw 0), and every draw's seed is an int32 whatever `seed`.
 """
 
 from __future__ import annotations
 
 import math
 
+import numpy as np
 import tensorflow as tf
+
+
+SEED_RULE = "draw i of seed s is sampled with seed s for i = 0, else an int32 hashed from (s, i) (noise.draw_seed)"
+
+
+def draw_seed(seed: int, index: int) -> int:
+    """The int32 seed of draw `index` (>= 0) from the int32 `seed`: `seed` for index 0, else an int32 hashed from
+    (seed, index) (see the module docstring). A Python int; a pure function of (seed, index)."""
+    if index == 0:
+        return int(seed)
+    return _int32(int(np.random.SeedSequence([int(seed) & 0xFFFFFFFF, int(index)]).generate_state(1)[0]))
 
 
 def _int32(value: int) -> int:

@@ -7,7 +7,8 @@ signatures check it), the frames asked for must fit in memory, and a discrete-ti
 before the clip is read or a future sampled.
 
 Batches and seeds: futures are sampled `batch_samples` at a time, which bounds the model's memory. Batch 0 is
-sampled with --seed, batch j > 0 with `batch_seed(seed, j)`. So a request of at most `batch_samples` futures
+sampled with --seed, batch j > 0 with `noise.draw_seed(seed, j)` (`tfvideo.models.noise`, the one rule of
+the seeds of several draws). So a request of at most `batch_samples` futures
 gives exactly `model.generate(context, num_samples, seed=seed)`, which the exported SavedModel and TFLite file
 give for that seed too; the model's noise is hashed per sample, so asking for more samples keeps the first
 ones. With several batches the futures depend on --batch_samples as well.
@@ -22,6 +23,7 @@ import numpy as np
 
 from tfvideo import validation
 from tfvideo.data import clips
+from tfvideo.models import noise
 from tfvideo.prediction import actions_file
 from tfvideo.prediction.errors import PredictError
 from tfvideo.prediction.runtimes import ModelSpec, Runtime
@@ -102,7 +104,7 @@ def plan(spec: ModelSpec, request: Request) -> Plan:
         raise PredictError(problem)
     resolved = dataclasses.replace(request, num_samples=num_samples, batch_samples=batch_samples, horizon=horizon,
                                    seed=seed, dt=float(dt), context_frames=context_frames)
-    batches = tuple((min(batch_samples, num_samples - start), batch_seed(seed, index))
+    batches = tuple((min(batch_samples, num_samples - start), noise.draw_seed(seed, index))
                     for index, start in enumerate(range(0, num_samples, batch_samples)))
     return Plan(resolved, spec, k, batches)
 
@@ -136,14 +138,6 @@ def _context_frames(spec: ModelSpec, asked: int | None) -> int:
         raise PredictError(f"--context_frames={count}: the model of {spec.source} needs at least "
                            f"{spec.min_context_frames} context frames.")
     return count
-
-
-def batch_seed(seed: int, index: int) -> int:
-    """The int32 seed of sample batch `index`: `seed` for batch 0, else an int32 hashed from (seed, index)."""
-    if index == 0:
-        return seed
-    state = int(np.random.SeedSequence([seed & 0xFFFFFFFF, index]).generate_state(1)[0])
-    return state - (1 << 32) if state > validation.INT32_MAX else state
 
 
 def read_context(the_plan: Plan) -> np.ndarray:

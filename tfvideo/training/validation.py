@@ -3,8 +3,8 @@
 Every `--validation_every` steps training scores the model on the first `--validation_videos` validation clips
 of its data source (clips of `--conditioning_frames + --test_horizon` frames from the training items held out by
 `tfvideo.data.splits`): for each clip, `--validation_samples` futures of `--test_horizon` frames are sampled from
-its conditioning frames (max(1, 128 // samples) clips per call, the call from clip i with seed `VALIDATION_SEED +
-i`, so every validation of a run samples alike), the future with the best mean PSNR over the predicted frames is
+its conditioning frames (max(1, 128 // samples) clips per call, the call from clip i with seed
+`noise.draw_seed(VALIDATION_SEED, i)`, so every validation of a run samples alike), the future with the best mean PSNR over the predicted frames is
 kept (`metrics.best_of_samples`, the evaluation protocol), and the score is the mean of those PSNRs over the
 clips (dB, higher is better). SRVP's `train.py` computes the same average and minimises its negative; it picks the
 best future by PSNR over the reconstructed conditioning frames too. Sampling with explicit seeds draws nothing from
@@ -24,11 +24,12 @@ import numpy as np
 import tensorflow as tf
 
 from tfvideo.evaluation import metrics
+from tfvideo.models import noise
 from tfvideo.training import checkpointing
 from tfvideo.training import summaries
 from tfvideo.utils import memory
 
-VALIDATION_SEED = 0  # the futures of the clips from clip i on are sampled with seed VALIDATION_SEED + i
+VALIDATION_SEED = 0  # the futures of the clips from clip i on: seed noise.draw_seed(VALIDATION_SEED, i)
 SCORE_VARIABLE = "validation_score"  # the score's name in a best checkpoint
 FUTURES_PER_CALL = 128  # clips x samples sampled per `generate` call: bounds the memory of one call
 
@@ -49,7 +50,7 @@ def validation_score(model, videos: np.ndarray, conditioning_frames: int, num_sa
         clips = videos[first:first + batch]
         given = {} if actions is None else {"actions": actions[first:first + batch]}
         futures = model.generate(clips[:, :conditioning_frames], num_samples=num_samples, horizon=horizon,
-                                 seed=VALIDATION_SEED + first, **given)  # [B, S, F, H, W, C]
+                                 seed=noise.draw_seed(VALIDATION_SEED, first), **given)  # [B, S, F, H, W, C]
         values = metrics.psnr(futures, clips[:, None, conditioning_frames:])  # [B, S, F]
         total += float(tf.reduce_sum(metrics.best_of_samples(values, "max")["mean"]))
     return total / len(videos)
