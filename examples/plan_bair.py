@@ -49,7 +49,7 @@ def region_distance_score(template: np.ndarray, goal: np.ndarray):
 def plan(runtime, context, context_actions, candidates, score, num_samples=4, seed=0):
     """(scores [M], seconds of the request): the futures of every candidate action sequence [M, horizon, A] after
     context [Tc, H, W, C] (actions [Tc - 1, A]) in one batched request to `runtime`
-    (`tfvideo.prediction.runtimes`), each scored by `score`."""
+    (`tfvideo.runtimes`), each scored by `score`."""
     count, horizon = candidates.shape[:2]
     actions = np.concatenate([np.broadcast_to(context_actions, (count, *context_actions.shape)), candidates], axis=1)
     contexts = np.broadcast_to(context, (count, *context.shape))
@@ -107,7 +107,7 @@ def main(argv=None) -> int:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--top", type=int, default=5)
     args = parser.parse_args(argv)
-    from tfvideo.prediction import runtimes
+    from tfvideo import runtimes
     from tfvideo.prediction.errors import PredictError
     try:
         if min(args.candidates, args.horizon, args.num_samples, args.top) < 1 or not args.action_std > 0:

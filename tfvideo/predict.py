@@ -5,9 +5,10 @@
         --output=futures.gif|.mp4|.png|.npy [--uncertainty] [--overwrite] [--batch_samples=16]
         [--actions=ACTIONS.npy|.csv]  (action-conditioned models: docs/actions.md)
 
-A thin main over `tfvideo.prediction`: the output is checked first (its extension, its folder, an existing file
-without --overwrite), then the model is loaded, the request checked against it, the clip read through the
-run's preprocessing (`tfvideo.data.clips`), the futures sampled in batches and the output written atomically.
+A thin main over `tfvideo.runtimes` (the model) and `tfvideo.prediction`: the output is checked first (its
+extension, its folder, an existing file without --overwrite), then the model is loaded, the request checked
+against it, the clip read through the run's preprocessing (`tfvideo.data.clips`), the futures sampled in batches
+and the output written atomically.
 Exit status 0 on success, 2 with one `error:` line on bad input, 130 when interrupted.
 """
 
@@ -66,7 +67,7 @@ def _request(predict_lib):
 
 
 def _predict(errors, outputs, predict_lib, runtimes):
-    """Checks, samples and writes; returns the summary line. Raises PredictError."""
+    """Checks, samples and writes; returns the summary line. Raises PredictError or runtimes.ModelError."""
     output = CLI.value("output")
     if not output:
         raise errors.PredictError("--output must name the file to write: futures.gif, .mp4, .png or .npy.")
@@ -97,10 +98,11 @@ def _predict(errors, outputs, predict_lib, runtimes):
 def main(argv) -> int:
     cli_logging.check_no_arguments(argv)
     cli_logging.quiet_logs()
-    from tfvideo.prediction import errors, outputs, predict_lib, runtimes
+    from tfvideo import runtimes
+    from tfvideo.prediction import errors, outputs, predict_lib
     try:
         print(_predict(errors, outputs, predict_lib, runtimes), flush=True)
-    except errors.PredictError as error:
+    except (errors.PredictError, runtimes.ModelError) as error:
         cli_logging.report_error(error)
         return 2
     return 0

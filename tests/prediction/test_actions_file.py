@@ -11,7 +11,7 @@ import pytest
 from tfvideo.data import clips
 from tfvideo.prediction import actions_file, predict_lib
 from tfvideo.prediction.errors import PredictError
-from tfvideo.prediction.runtimes import ModelSpec, Runtime
+from tfvideo.runtimes import ModelSpec, Runtime
 
 A, CONTEXT, HORIZON = 3, 4, 2
 SPEC = ModelSpec(source="--workdir=fake (step 1)", image_size=16, channels=1, min_context_frames=2,

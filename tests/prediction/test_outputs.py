@@ -11,7 +11,7 @@ from PIL import Image
 from tfvideo.data import clips, video_files
 from tfvideo.prediction import outputs, predict_lib
 from tfvideo.prediction.errors import PredictError
-from tfvideo.prediction.runtimes import ModelSpec
+from tfvideo.runtimes import ModelSpec
 from tfvideo.utils import memory, video_io
 
 H, W = 16, 16

@@ -13,7 +13,7 @@ from tfvideo.data import clips
 from tfvideo.models import noise
 from tfvideo.prediction import predict_lib
 from tfvideo.prediction.errors import PredictError
-from tfvideo.prediction.runtimes import ModelSpec, Runtime
+from tfvideo.runtimes import ModelSpec, Runtime
 
 SPEC = ModelSpec(source="--workdir=fake (step 1)", image_size=16, channels=1, min_context_frames=3,
                  dt_supported=True, training_dt=1.0, conditioning_frames=4, test_horizon=6,

@@ -26,7 +26,7 @@ from tfvideo.data import clips
 from tfvideo.models import noise
 from tfvideo.prediction import actions_file
 from tfvideo.prediction.errors import PredictError
-from tfvideo.prediction.runtimes import ModelSpec, Runtime
+from tfvideo.runtimes import ModelSpec, Runtime
 from tfvideo.utils import memory
 from tfvideo.utils import progress as progress_lib
 
@@ -153,7 +153,8 @@ def read_context(the_plan: Plan) -> np.ndarray:
 def predict(runtime: Runtime, the_plan: Plan, context: np.ndarray | None = None, stream=None) -> Prediction:
     """Samples the futures of `context` (default: `read_context(the_plan)`) in the plan's batches, with the
     actions of --actions for an action-conditioned model; with several batches, a progress line per second on
-    `stream` (default stdout)."""
+    `stream` (default stdout). A runtime that refuses the inputs or runs out of memory raises
+    `tfvideo.runtimes.ModelError`."""
     context = read_context(the_plan) if context is None else context
     actions = actions_file.read_actions(the_plan.request.actions, the_plan.spec.action_size,
                                         len(context) - 1 + the_plan.request.horizon)

@@ -1,4 +1,4 @@
-"""tfvideo.prediction.runtimes: a workdir, its SavedModel and its TFLite file behind one interface."""
+"""tfvideo.runtimes: a workdir, its SavedModel and its TFLite file behind one interface."""
 
 from __future__ import annotations
 
@@ -11,9 +11,9 @@ import pytest
 
 import eval_testlib
 import predict_testlib
+from tfvideo import runtimes
 from tfvideo.export import saved_model as saved_model_lib
-from tfvideo.prediction import runtimes
-from tfvideo.prediction.errors import PredictError
+from tfvideo.runtimes import ModelError
 
 
 @pytest.mark.parametrize("given,message", [
@@ -23,7 +23,7 @@ from tfvideo.prediction.errors import PredictError
     ({"tflite": "a", "precision": "mixed_bfloat16"}, "--precision=mixed_bfloat16 applies to a --workdir's checkpoint"),
 ])
 def test_exactly_one_model(given, message):
-    with pytest.raises(PredictError, match=message):
+    with pytest.raises(ModelError, match=message):
         runtimes.open_runtime(**given)
 
 
@@ -35,7 +35,7 @@ def test_saved_model_dir_is_the_version_or_the_newest_one_below(tmp_path):
     os.makedirs(base / "11")  # no saved_model.pb: not a version TF Serving would load
     assert runtimes.saved_model_dir(str(base)) == str(base / "10")
     assert runtimes.saved_model_dir(str(base / "2")) == str(base / "2")
-    with pytest.raises(PredictError, match="no saved_model.pb in it nor in a version folder"):
+    with pytest.raises(ModelError, match="no saved_model.pb in it nor in a version folder"):
         runtimes.saved_model_dir(str(tmp_path))
 
 
@@ -43,23 +43,23 @@ def test_broken_exports_and_runs_are_named(tmp_path, tmp_path_factory):
     version = tmp_path / "srvp" / "1"
     os.makedirs(version)
     (version / "saved_model.pb").write_bytes(b"not a protobuf")
-    with pytest.raises(PredictError, match="no tfvideo metadata at .*tfvideo_export.json"):
+    with pytest.raises(ModelError, match="no tfvideo metadata at .*tfvideo_export.json"):
         runtimes.open_runtime(saved_model=str(tmp_path / "srvp"))
     os.makedirs(version / "assets.extra")
     (version / saved_model_lib.METADATA_FILE).write_text("{broken")
-    with pytest.raises(PredictError, match="cannot read the export metadata"):
+    with pytest.raises(ModelError, match="cannot read the export metadata"):
         runtimes.open_runtime(saved_model=str(version))
     (version / saved_model_lib.METADATA_FILE).write_text(json.dumps({"image_size": 64, "channels": 1}))
-    with pytest.raises(PredictError, match="cannot load the SavedModel"):
+    with pytest.raises(ModelError, match="cannot load the SavedModel"):
         runtimes.open_runtime(saved_model=str(version))
     (tmp_path / "bad.tflite").write_bytes(os.urandom(64))
-    with pytest.raises(PredictError, match="--tflite=.*bad.tflite: cannot load the model"):
+    with pytest.raises(ModelError, match="--tflite=.*bad.tflite: cannot load the model"):
         runtimes.open_runtime(tflite=str(tmp_path / "bad.tflite"))
-    with pytest.raises(PredictError, match="No TFLite file at"):
+    with pytest.raises(ModelError, match="No TFLite file at"):
         runtimes.open_runtime(tflite=str(tmp_path / "none.tflite"))
-    with pytest.raises(PredictError, match="No checkpoint in .*train the run first"):
+    with pytest.raises(ModelError, match="No checkpoint in .*train the run first"):
         runtimes.open_runtime(workdir=eval_testlib.untrained_workdir(tmp_path_factory))
-    with pytest.raises(PredictError, match="Cannot read the run in --workdir="):
+    with pytest.raises(ModelError, match="Cannot read the run in --workdir="):
         runtimes.open_runtime(workdir=str(tmp_path / "nothing"))
 
 
@@ -87,5 +87,5 @@ def test_a_workdir_its_saved_model_and_its_tflite_file_give_the_same_futures(tmp
     assert np.abs(trained.sample(context, 3, 2, 0.5, 22) - frames).max() > 1e-3  # another seed, other futures
     copy = shutil.copytree(export["path"], tmp_path / "copy")
     os.remove(copy / saved_model_lib.METADATA_FILE)
-    with pytest.raises(PredictError, match="no tfvideo metadata"):
+    with pytest.raises(ModelError, match="no tfvideo metadata"):
         runtimes.open_runtime(saved_model=str(copy))
