@@ -2,8 +2,9 @@
 inside a function, read with ast) runs down the layers of `SITS_ON`, never up or sideways.
 
 `SITS_ON` is the one table of the rules (docs/architecture.md names it): each wing -> the wings it sits on
-directly. A wing may import itself and everything below it (the wings it sits on, theirs, and so on). `WINGS`
-says which wing a module belongs to (the longest matching prefix wins).
+directly. A wing may import itself and everything below it (the wings it sits on, theirs, and so on), except the
+wings `THROUGH_ONLY` says it reaches only through a wing between. `WINGS` says which wing a module belongs to (the
+longest matching prefix wins).
 """
 
 from __future__ import annotations
@@ -62,6 +63,13 @@ SITS_ON = {
     "cli": ("prediction", "conversion", "benchmarks", "flags"),
 }
 
+# Wing -> wings below it that it reaches only through a wing between, never by a direct import: evaluate and
+# predict open a model (a run, a SavedModel, a TFLite file) through the runtimes, the one road to its futures.
+THROUGH_ONLY = {
+    "evaluation": ("export",),
+    "prediction": ("export",),
+}
+
 
 def below(wing: str, rules=None) -> set[str]:
     """The wings `wing` may import: itself and everything it sits on, transitively."""
@@ -114,9 +122,9 @@ def imported_modules(source: str, module: str, is_package: bool = False) -> set[
 
 def back_arrows(edges, rules=None) -> list[str]:
     """'importer -> imported (wing -> wing)' for each edge (importer, imported) that leaves the importer's wing
-    for one it does not sit on."""
+    for one it does not sit on, or skips the wing between (THROUGH_ONLY)."""
     return [f"{src} -> {dst} ({wing_of(src)} -> {wing_of(dst)})" for src, dst in sorted(edges)
-            if wing_of(dst) not in below(wing_of(src), rules)]
+            if wing_of(dst) not in below(wing_of(src), rules) or wing_of(dst) in THROUGH_ONLY.get(wing_of(src), ())]
 
 
 def package_edges() -> set[tuple[str, str]]:
@@ -141,6 +149,8 @@ def test_every_module_belongs_to_a_wing_the_rules_know():
 def test_the_rules_are_layers_without_a_cycle():
     for wing, lowers in SITS_ON.items():
         assert all(wing not in below(lower) for lower in lowers), wing
+    for wing, skipped in THROUGH_ONLY.items():  # each is below the wing, and not one it sits on directly
+        assert all(lower in below(wing) and lower not in SITS_ON[wing] for lower in skipped), wing
 
 
 def test_a_back_arrow_is_found_inside_a_function_too():
@@ -160,6 +170,13 @@ def test_a_back_arrow_is_found_inside_a_function_too():
 ])
 def test_imports_are_read_as_module_names(source, module, expected):
     assert imported_modules(source, module) == expected
+
+
+def test_evaluation_reaches_the_exports_only_through_the_runtimes():
+    assert back_arrows({("tfvideo.evaluation.predictors", "tfvideo.export.tflite")}) == [
+        "tfvideo.evaluation.predictors -> tfvideo.export.tflite (evaluation -> export)"]
+    assert back_arrows({("tfvideo.evaluation.predictors", "tfvideo.runtimes.exports"),
+                        ("tfvideo.prediction.predict_lib", "tfvideo.runtimes.base")}) == []
 
 
 def test_sideways_between_independent_wings_is_refused():

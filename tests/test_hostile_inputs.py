@@ -146,6 +146,15 @@ CASES = [
     (EVALUATE, ["--workdir={bad_ckpt}", "--num_videos=1"], "can be read", "bad_ckpt"),
     (EVALUATE, ["--workdir={no_ckpt}", "--num_videos=1"], "train the run first", "no_ckpt"),
     (EVALUATE, ["--workdir={run}", "--lpips_weights={garbage},{garbage}"], "Cannot read weights", "garbage"),
+    (EVALUATE, ["--workdir={run}", "--saved_model={folder}/none"], "none: no such folder", None),
+    (EVALUATE, ["--workdir={run}", "--saved_model={file}"], "a file, not a SavedModel's folder", "file"),
+    (EVALUATE, ["--workdir={run}", "--saved_model={folder}"], "no saved_model.pb in it nor in a version folder",
+     "folder"),
+    (EVALUATE, ["--saved_model={folder}"], "--workdir must name the training run", "folder"),
+    (EVALUATE, ["--workdir={run}", "--saved_model={folder}", "--tflite={garbage}"],
+     "Give one of --saved_model, --tflite or --baseline; got --saved_model and --tflite", "garbage"),
+    (EVALUATE, ["--workdir={run}", "--saved_model={folder}", "--precision=auto"], "--precision=auto applies to the "
+     "run's checkpoint", "folder"),
     (EVALUATE, ["--compare={bad_results},{bad_results}"], "Cannot read evaluation results", "bad_results"),
     (EVALUATE, ["--compare={config_list}/config.json,{bad_results}"], "is not a tfvideo evaluation results file "
      "(format 'a JSON list')", "config_list"),
@@ -282,7 +291,8 @@ def test_a_savedmodel_that_cannot_be_written_is_an_error_and_publishes_nothing(t
 @pytest.mark.parametrize("argv", [
     ["--workdir={config_list}", "--compare={run}", "--output_dir={new}"],  # refused after the folder was checked
     ["--workdir={run}", "--num_videos=1", "--num_samples=2", "--tflite={garbage}", "--output_dir={new}"],
-], ids=["compare", "tflite"])
+    ["--workdir={run}", "--num_videos=1", "--num_samples=2", "--saved_model={folder}", "--output_dir={new}"],
+], ids=["compare", "tflite", "saved_model"])
 def test_a_refused_evaluation_leaves_no_output_folder(argv, tmp_path_factory, tmp_path, capsys):
     paths = {**_files(tmp_path_factory), "new": str(tmp_path / "new" / "eval")}
     code = run_cli(importlib.import_module(EVALUATE), [a.format(**paths) for a in argv])

@@ -1,5 +1,6 @@
 """Evaluation CLI: `python -m tfvideo.evaluate --workdir=RUN [--checkpoint=final|best] [--num_samples=N]
-[--num_videos=N] [--dt=...] [--horizon=...] [--output_dir=DIR] [--compare=RUN1,RUN2] [--zeroed_groups=2,3]`.
+[--num_videos=N] [--dt=...] [--horizon=...] [--output_dir=DIR] [--compare=RUN1,RUN2] [--zeroed_groups=2,3]
+[--saved_model=DIR | --tflite=FILE | --baseline=NAME]`.
 
 A thin main over `tfvideo.evaluation.eval_lib` (protocol, resume, results files) and `tfvideo.evaluation.report`
 (curves, sample grids and GIFs, SRVP analyses, comparisons). Writes to --output_dir (default
@@ -42,8 +43,12 @@ CLI.define(flags.DEFINE_enum, "baseline", None, "Evaluate a baseline instead of 
            enum_values=["last_frame", "black"])
 CLI.define(flags.DEFINE_string, "tflite", None, "Evaluate this .tflite export of the run (python -m tfvideo.export "
                                                 "--format=tflite) instead of its checkpoint, with the same protocol.")
-CLI.define(flags.DEFINE_bool, "allow_other_run", False, "Score a --tflite file that was not exported from --workdir "
-                                                       "(or whose origin is unknown); the results name its origin.")
+CLI.define(flags.DEFINE_string, "saved_model", None, "Evaluate this SavedModel export of the run (python -m "
+           "tfvideo.export; <export_dir>/<model_name> for its newest version, or a version folder) instead of its "
+           "checkpoint, with the same protocol.")
+CLI.define(flags.DEFINE_bool, "allow_other_run", False, "Score a --tflite file or --saved_model that was not exported "
+                                                       "from --workdir (or whose origin is unknown); the results name "
+                                                       "its origin.")
 CLI.define(flags.DEFINE_string, "lpips_weights", None, "LPIPS weights: AlexNet and v0.1 heads files, comma-"
                                                        "separated (see tfvideo/lpips.py). Default: no LPIPS.")
 CLI.define(flags.DEFINE_string, "fvd_weights", None, "FVD: I3D state dict file (see tfvideo/fvd.py). Default: "
@@ -69,8 +74,8 @@ CLI.define(flags.DEFINE_integer, "figure_videos", 4, "Test videos shown in sampl
 
 def _options(eval_lib):
     names = ("num_samples", "num_videos", "dt", "horizon", "conditioning_frames", "seed", "batch_size", "baseline",
-             "tflite", "allow_other_run", "lpips_weights", "fvd_weights", "data_dir", "output_dir", "precision",
-             "checkpoint")
+             "tflite", "saved_model", "allow_other_run", "lpips_weights", "fvd_weights", "data_dir", "output_dir",
+             "precision", "checkpoint")
     return eval_lib.EvalOptions(**{name: CLI.value(name) for name in names},
                                 zeroed_groups=tuple(CLI.value("zeroed_groups")))
 

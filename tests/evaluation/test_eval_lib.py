@@ -263,5 +263,5 @@ def test_zeroed_groups_sample_the_ablation_in_their_own_folder(tmp_path_factory)
     expected = setup.model.generate(context[None], num_samples=2, horizon=N, seed=0, zeroed_groups=(2,))
     np.testing.assert_array_equal(setup.predict(context, 0), expected.numpy()[0])
     assert not np.array_equal(setup.predict(context, 0), full.predict(context, 0))
-    with pytest.raises(eval_lib.EvalError, match="not to a --tflite file or a --baseline"):
+    with pytest.raises(eval_lib.EvalError, match="not to an export \(--saved_model, --tflite\) or a --baseline"):
         eval_lib.prepare(workdir, dataclasses.replace(options, baseline="black"))

@@ -29,7 +29,7 @@ import numpy as np
 import tensorflow as tf
 
 from tfvideo import config as config_lib
-from tfvideo import runs, validation
+from tfvideo import runs, runtimes, validation
 from tfvideo.evaluation import metrics as metrics_lib
 from tfvideo.evaluation import predictors
 from tfvideo.models import noise
@@ -38,7 +38,7 @@ from tfvideo.utils import files, locks, memory
 from tfvideo.utils.progress import Progress
 
 RESULTS_FILE, TABLE_FILE, SPEC_FILE, VIDEOS_DIR = "results.json", "results.md", "spec.json", "videos"
-BASELINES = ("last_frame", "black")  # repeat the last conditioning frame | all-zero frames
+BASELINES = predictors.BASELINES
 PROGRESS_SECONDS = 10.0  # at most one progress line per 10 s in logs (every video on a terminal)
 
 
@@ -57,7 +57,8 @@ class EvalOptions:
     batch_size: int = 16  # test videos generated and held in memory at a time
     baseline: str | None = None  # a name in BASELINES: evaluate it instead of the model
     tflite: str | None = None  # a .tflite export of the run: evaluate it instead of the checkpoint (predictors.py)
-    allow_other_run: bool = False  # score a --tflite file exported from another run (or of unknown origin)
+    saved_model: str | None = None  # a SavedModel export of the run (its version folder or <export_dir>/<name>): idem
+    allow_other_run: bool = False  # score an export of another run (or of unknown origin)
     lpips_weights: str | None = None  # comma-separated weight files (see tfvideo/lpips.py)
     fvd_weights: str | None = None  # I3D state dict (see tfvideo/fvd.py)
     data_dir: str | None = None  # overrides the run's data.data_dir
@@ -107,37 +108,17 @@ def _check_sampling(options: EvalOptions, num_videos: int) -> None:
 
 
 def _load_predictor(workdir: str, options: EvalOptions, config):
-    """(model or None, predict function, description dict) for the options' model, TFLite file or baseline."""
-    if options.precision != "float32" and (options.tflite is not None or options.baseline is not None):
-        raise EvalError(f"--precision={options.precision} applies to the run's checkpoint: a --tflite file keeps the "
-                        "precision it was exported with, and a --baseline has none. Drop --precision.")
-    if options.checkpoint != "final" and (options.tflite is not None or options.baseline is not None):
-        raise EvalError(f"--checkpoint={options.checkpoint} picks the run's weights: a --tflite file holds its own "
-                        "and a --baseline has none. Drop --checkpoint.")
-    if options.zeroed_groups and (options.tflite is not None or options.baseline is not None):
-        raise EvalError("--zeroed_groups applies to a HAF-SVG run's checkpoint, not to a --tflite file or a "
-                        "--baseline: drop one of them.")
-    if options.tflite is not None:
-        if options.baseline is not None:
-            raise EvalError("Give --tflite or --baseline, not both.")
-        return predictors.tflite_predictor(options.tflite, options, config, EvalError, workdir)
+    """(model or None, predict function, description dict) for the options' model, export or baseline."""
+    if _check_predictor_options(options):
+        return predictors.export_predictor(options, config, EvalError, workdir)
     if options.baseline is not None:
-        if options.baseline not in BASELINES:
-            raise EvalError(f"Unknown --baseline={options.baseline!r}; available: {', '.join(BASELINES)}.")
-        horizon = options.horizon or config.data.test_horizon
-
-        def baseline(context, index, actions=None):  # [1, F, H, W, C]; actions are not read
-            if options.baseline == "black":
-                return np.zeros((1, horizon, *context.shape[1:]), np.float32)
-            return np.repeat(context[None, -1:], horizon, axis=1)
-        return None, baseline, {"predictor": f"baseline:{options.baseline}", "checkpoint": None,
-                                  "checkpoint_step": None}
+        return predictors.baseline_predictor(options, config, EvalError)
     from tfvideo.models.base import InvalidInputError
     try:
-        trained = runs.load_trained_model(workdir, precision=options.precision, checkpoint=options.checkpoint)
-    except runs.RunError as error:
+        run = runtimes.TrainedRun(workdir, precision=options.precision, checkpoint=options.checkpoint)
+    except runtimes.ModelError as error:
         raise EvalError(str(error)) from None
-    model = trained.model
+    model, trained = run.model, run.trained
     dt = config.model.dt if options.dt is None else options.dt
     try:
         model.validate_dt(dt)
@@ -145,13 +126,8 @@ def _load_predictor(workdir: str, options: EvalOptions, config):
         raise EvalError(f"--dt: {error}") from None
     horizon = options.horizon or config.data.test_horizon
     zeroed = _zeroed_groups(model, options.zeroed_groups)
-    extra = {"zeroed_groups": zeroed} if zeroed else {}
-
-    def sample(context, index, actions=None):
-        out = model.generate(context[None], num_samples=options.num_samples, horizon=horizon, dt=dt,
-                             seed=noise.draw_seed(options.seed, index), actions=None if actions is None else actions[None],
-                             **extra)
-        return out.numpy()[0]
+    run.sample_options = {"zeroed_groups": zeroed} if zeroed else {}
+    sample = predictors.sampler(run, options, horizon, dt, EvalError)
     described = {"predictor": "model", "checkpoint": os.path.abspath(trained.checkpoint),
                  "checkpoint_step": trained.step, **({"zeroed_groups": list(zeroed)} if zeroed else {})}
     if trained.precision != "float32":  # float32 evaluations keep the spec (and folder) they always had
@@ -159,6 +135,26 @@ def _load_predictor(workdir: str, options: EvalOptions, config):
     if options.checkpoint != "final":  # so do evaluations of the final checkpoint
         described["checkpoint_choice"] = options.checkpoint
     return model, sample, described
+
+
+def _check_predictor_options(options: EvalOptions) -> bool:
+    """EvalError for options that do not go together (one predictor; the checkpoint's options with an export or a
+    baseline); True when the predictor is an export (--saved_model, --tflite)."""
+    exports = [f"--{name}" for name in ("saved_model", "tflite") if getattr(options, name) is not None]
+    if options.precision != "float32" and (exports or options.baseline is not None):
+        raise EvalError(f"--precision={options.precision} applies to the run's checkpoint: an export (--saved_model, "
+                        "--tflite) keeps the precision it was exported with, and a --baseline has none. Drop "
+                        "--precision.")
+    if options.checkpoint != "final" and (exports or options.baseline is not None):
+        raise EvalError(f"--checkpoint={options.checkpoint} picks the run's weights: an export holds its own "
+                        "and a --baseline has none. Drop --checkpoint.")
+    if options.zeroed_groups and (exports or options.baseline is not None):
+        raise EvalError("--zeroed_groups applies to a HAF-SVG run's checkpoint, not to an export (--saved_model, "
+                        "--tflite) or a --baseline: drop one of them.")
+    if len(exports) + (options.baseline is not None) > 1:
+        raise EvalError(f"Give one of --saved_model, --tflite or --baseline; got "
+                        f"{' and '.join(exports + (['--baseline'] if options.baseline is not None else []))}.")
+    return bool(exports)
 
 
 def _zeroed_groups(model, groups) -> tuple[int, ...]:

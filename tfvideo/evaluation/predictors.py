@@ -1,70 +1,104 @@
-"""Predictors of the evaluation besides the run's own checkpoint: a TFLite export (`--tflite=FILE`).
+"""Predictors of the evaluation: what samples the futures of a test video, through the one runtime layer
+(`tfvideo.runtimes`) that `predict` uses too: the run's checkpoint (`TrainedRun`, set up in `eval_lib`), or an
+export of it (`--saved_model=DIR`, `--tflite=FILE`); or a baseline (`--baseline`), which samples nothing.
 
-`python -m tfvideo.evaluate --workdir=RUN --tflite=FILE` scores the .tflite file on the run's test set with the
-protocol of the model's evaluation (the same videos, conditioning frames, horizon, dt, best-of-N samples and
-the seeds of `noise.draw_seed`), so the cost of a float16, int8 or fixed-shape file is a PSNR/SSIM difference. The file runs in
-the LiteRT interpreter through `tfvideo.export.tflite.TFLiteModel` (host-side input checks; a fixed-shape file
-answers only its baked request: export it with --static_shape=1,NUM_SAMPLES,HORIZON).
+`python -m tfvideo.evaluate --workdir=RUN --saved_model=DIR` (or `--tflite=FILE`) scores the export on the run's
+test set with the protocol of the model's evaluation (the same videos, conditioning frames, horizon, dt, best-of-N
+samples and the seeds of `noise.draw_seed`), so the cost of a float16, int8 or fixed-shape file is a PSNR/SSIM
+difference, and a float32 export scores what the checkpoint scores. A fixed-shape TFLite file answers only its
+baked request: export it with --static_shape=1,NUM_SAMPLES,HORIZON.
 
-The file must be of the run: its metadata names the run it was exported from (`tfvideo.export.provenance`), and a
-file of another run, or of no known run, is refused unless `allow_other_run`; then the results record its origin
-under "exported_from" (and the folder's name says "other_run").
+The export must be of the run: its metadata names the run it was exported from (`tfvideo.export.provenance`), and
+an export of another run, or of no known run, is refused unless `allow_other_run`; then the results record its
+origin under "exported_from" (and the folder's name says "other_run").
 """
 
 from __future__ import annotations
 
 import os
 
-from tfvideo.export import provenance, static_shape
-from tfvideo.export import tflite as tflite_lib
-from tfvideo.export.errors import ExportError
+import numpy as np
+
+from tfvideo import runtimes
 from tfvideo.models import noise
 
+BASELINES = ("last_frame", "black")  # repeat the last conditioning frame | all-zero frames
 
-def tflite_predictor(path: str, options, config, error: type[Exception], workdir: str = "the run"):
-    """(None, sample(context [Tc, H, W, C], video index) -> [S, F, H, W, C], description) of a .tflite file;
-    `error` (EvalError) when it cannot answer the evaluation's request or is not of the run `config` of
-    `workdir` (see the module docstring)."""
-    try:
-        model = tflite_lib.TFLiteModel(path)
-    except ExportError as failure:
-        raise error(f"--tflite: {failure}") from None
-    except (ValueError, RuntimeError, OSError) as failure:  # not a flatbuffer, unreadable metadata
-        raise error(f"--tflite={path}: cannot load the file ({failure}).") from None
-    if (model.image_size, model.channels) != (config.data.image_size, config.data.channels):
-        raise error(f"--tflite={path} takes {model.image_size}x{model.image_size}x{model.channels} frames; the run's "
-                    f"test set has {config.data.image_size}x{config.data.image_size}x{config.data.channels}.")
-    origin = _check_origin(model.metadata, config, workdir, path, options, error)
-    dt = config.model.dt if options.dt is None else options.dt
-    horizon = options.horizon or config.data.test_horizon
-    if model.static_shape is not None:
-        context_shape = (1, options.conditioning_frames or config.data.conditioning_frames)
-        try:
-            static_shape.check_request(model.static_shape, context_shape, options.num_samples, dt, horizon)
-        except ValueError as failure:
-            raise error(f"--tflite={path}: {failure} The evaluation asks 1 video at a time.") from None
 
+def sampler(runtime: runtimes.Runtime, options, horizon: int, dt: float, error: type[Exception]):
+    """sample(context [Tc, H, W, C], video index, actions [T, A] or None) -> [S, horizon, H, W, C]: the futures of
+    test video `index`, sampled with seed `noise.draw_seed(options.seed, index)`; `error` (EvalError) when the
+    model refuses."""
     def sample(context, index, actions=None):
         try:
-            extra = {} if actions is None else {"actions": actions[None]}
-            return model(context[None], options.num_samples, dt, horizon, noise.draw_seed(options.seed, index), **extra)[0]
-        except ValueError as failure:
-            raise error(f"--tflite={path}: {failure}") from None
-
-    name = os.path.splitext(os.path.basename(path))[0]
-    return None, sample, {"predictor": f"tflite:{name}", "tflite": os.path.abspath(path),
-                          "quantize": model.metadata.get("quantize"), "static_shape": model.static_shape,
-                          "checkpoint": model.metadata.get("checkpoint"), "checkpoint_step": None, **origin}
+            return runtime.sample(context[None], options.num_samples, horizon, dt,
+                                  noise.draw_seed(options.seed, index), None if actions is None else actions[None],
+                                  include_intermediate=False)[0]
+        except runtimes.ModelError as failure:
+            raise error(str(failure)) from None
+    return sample
 
 
-def _check_origin(metadata: dict, config, workdir: str, path: str, options, error) -> dict:
-    """{} when the file is of the run; {"exported_from": its origin} when it is not and `options.allow_other_run`;
+def baseline_predictor(options, config, error: type[Exception]):
+    """(None, sample(context [Tc, H, W, C], video index) -> [1, horizon, H, W, C], description) of --baseline: the
+    last conditioning frame repeated (last_frame), or black frames; `error` for an unknown name."""
+    if options.baseline not in BASELINES:
+        raise error(f"Unknown --baseline={options.baseline!r}; available: {', '.join(BASELINES)}.")
+    horizon = options.horizon or config.data.test_horizon
+
+    def baseline(context, index, actions=None):  # actions are not read
+        if options.baseline == "black":
+            return np.zeros((1, horizon, *context.shape[1:]), np.float32)
+        return np.repeat(context[None, -1:], horizon, axis=1)
+    return None, baseline, {"predictor": f"baseline:{options.baseline}", "checkpoint": None, "checkpoint_step": None}
+
+
+def export_predictor(options, config, error: type[Exception], workdir: str = "the run"):
+    """(None, sample (see `sampler`), description) of the --saved_model or --tflite export in `options`; `error`
+    (EvalError) when it cannot be opened, cannot answer the evaluation's request or is not of the run `config` of
+    `workdir` (see the module docstring)."""
+    try:
+        runtime = runtimes.open_runtime(saved_model=options.saved_model, tflite=options.tflite)
+    except runtimes.ModelError as failure:
+        raise error(str(failure)) from None
+    spec = runtime.spec
+    if (spec.image_size, spec.channels) != (config.data.image_size, config.data.channels):
+        raise error(f"{spec.source} takes {spec.image_size}x{spec.image_size}x{spec.channels} frames; the run's "
+                    f"test set has {config.data.image_size}x{config.data.image_size}x{config.data.channels}.")
+    origin = _check_origin(runtime, config, workdir, options, error)
+    dt = config.model.dt if options.dt is None else options.dt
+    horizon = options.horizon or config.data.test_horizon
+    try:
+        runtime.check_request(1, options.conditioning_frames or config.data.conditioning_frames,
+                              options.num_samples, horizon, dt)
+    except runtimes.ModelError as failure:
+        raise error(f"{failure} The evaluation asks 1 video at a time.") from None
+    return None, sampler(runtime, options, horizon, dt, error), {**_describe(runtime), **origin}
+
+
+def _describe(runtime) -> dict:
+    """The spec entries naming the export: "predictor" (its kind and name, which names the output folder), its
+    path, the checkpoint it was exported from."""
+    metadata = runtime.metadata
+    common = {"checkpoint": metadata.get("checkpoint"), "checkpoint_step": None}
+    if isinstance(runtime, runtimes.TFLiteRuntime):
+        name = os.path.splitext(os.path.basename(runtime.path))[0]
+        return {"predictor": f"tflite:{name}", "tflite": os.path.abspath(runtime.path),
+                "quantize": metadata.get("quantize"), "static_shape": runtime.model.static_shape, **common}
+    directory = os.path.normpath(runtime.directory)
+    version = os.path.basename(directory)
+    name = f"{os.path.basename(os.path.dirname(directory))}_v{version}" if version.isdigit() else version
+    return {"predictor": f"saved_model:{name}", "saved_model": os.path.abspath(directory), **common}
+
+
+def _check_origin(runtime, config, workdir: str, options, error) -> dict:
+    """{} when the export is of the run; {"exported_from": its origin} when it is not and `options.allow_other_run`;
     else `error` naming both runs."""
-    problem = provenance.origin_problem(metadata, config, workdir, f"--tflite={path}")
+    problem = runtime.origin_problem(config, workdir)
     if problem is None:
         return {}
     if not getattr(options, "allow_other_run", False):
         raise error(f"{problem}. Evaluate it with the --workdir it was exported from, or pass --allow_other_run to "
                     "score it on this run's test set anyway (the results then name its origin).")
     print(f"Warning: {problem}; scored anyway (--allow_other_run), the results name its origin.", flush=True)
-    return {"exported_from": {key: metadata.get(key) for key in (provenance.FINGERPRINT_KEY, "workdir", "step")}}
+    return {"exported_from": runtime.origin()}

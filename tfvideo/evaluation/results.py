@@ -89,7 +89,8 @@ def comparability(setup, num_videos: int) -> dict:
         notes.append(f"Groups {zeroed_text(spec['zeroed_groups'])} of z fixed to zero (--zeroed_groups): HAF-SVG's "
                      "ablation (its Figure 8), not the model's predictions.")
     if spec.get("exported_from"):
-        notes.append(f"The --tflite file was exported from another run ({spec['exported_from'].get('workdir')}), "
+        what = "--saved_model" if spec.get("saved_model") else "--tflite file"
+        notes.append(f"The {what} was exported from another run ({spec['exported_from'].get('workdir')}), "
                      "scored on this run's test set (--allow_other_run).")
     return {"comparable_to_paper": not notes, "notes": notes}
 
@@ -123,7 +124,7 @@ def reproduce_command(setup, num_videos: int) -> str:
         parts.append(f"--checkpoint={spec['checkpoint_choice']}")
     if spec.get("zeroed_groups"):
         parts.append(f"--zeroed_groups={','.join(map(str, spec['zeroed_groups']))}")
-    for flag in ("tflite", "lpips_weights", "fvd_weights", "data_dir"):
+    for flag in ("saved_model", "tflite", "lpips_weights", "fvd_weights", "data_dir"):
         if getattr(options, flag):
             parts.append(f"--{flag}={getattr(options, flag)}")
     if spec.get("exported_from"):
