@@ -119,7 +119,7 @@ def test_overwrite(workdir, clip_paths, tmp_path):
 
 
 def test_the_output_is_checked_before_the_model_is_loaded(clip_paths, tmp_path, monkeypatch):
-    from tfvideo.prediction import runtimes
+    from tfvideo import runtimes
 
     def never(**kwargs):
         raise AssertionError("the model was loaded before the output was checked")
