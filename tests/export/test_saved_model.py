@@ -204,7 +204,6 @@ def test_svg_family_saved_model_reloads_with_the_same_frames(name, tmp_path):
     """SVG-LP and HAF-SVG export through the same SavedModel path; the reloaded signature gives the futures of
     `model.generate` for the same seed, and rejects dt != 1 naming the model's discrete time."""
     import keras
-    from tests.support.configs import tiny_config
     from tfvideo.models import build_model
 
     keras.utils.set_random_seed(1)

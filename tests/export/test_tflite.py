@@ -153,7 +153,6 @@ def test_other_models_export_through_the_same_contract(name):
     of `model.generate`), only dt=1 (discrete time), and their TFLite conversion matches too."""
     import keras
     import tensorflow as tf
-    from tests.support.configs import tiny_config
     from tfvideo.export import checks, signatures
     from tfvideo.models import build_model
 
