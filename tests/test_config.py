@@ -5,7 +5,7 @@ import re
 import pytest
 
 from tfvideo import config as config_lib
-from conftest import NUM_SAMPLES, TINY_DATA, TINY_MODEL, TINY_TRAIN, tiny_config
+from tests.support.configs import NUM_SAMPLES, TINY_DATA, TINY_MODEL, TINY_MODELS, TINY_TRAIN, tiny_config
 
 T, P = TINY_DATA["seq_len"], TINY_DATA["conditioning_frames"]
 K = TINY_MODEL["inference_frames"]
@@ -52,12 +52,15 @@ def test_run_defining_differences_ignore_resumable_fields():
 
 
 def test_the_tiny_test_config_has_a_distinct_size_per_axis():
-    """Tests catch swapped axes only if no two sizes that could be swapped are equal (conftest.TINY_*)."""
+    """Tests catch swapped axes only if no two sizes that could be swapped are equal (tests.support.configs:
+    TINY_* and the per-model widths of TINY_MODELS)."""
     nf = TINY_MODEL["base_channels"]
     sizes = {"batch": TINY_TRAIN["batch_size"], "samples": NUM_SAMPLES, **{name: TINY_DATA[name] for name in (
         "seq_len", "conditioning_frames", "test_horizon")}, **{name: TINY_MODEL[name] for name in (
             "inference_frames", "encoding_size", "latent_size", "noise_size", "inference_hidden_size",
             "dynamics_hidden_size")}, "conv widths": nf, "2 nf": 2 * nf, "4 nf": 4 * nf, "8 nf": 8 * nf}
+    rnn_sizes = {TINY_MODELS[name]["rnn_size"] for name in ("svg", "hafsvg")}
+    assert len(rnn_sizes) == 1 and not rnn_sizes & set(sizes.values()), (rnn_sizes, sizes)
     assert len(set(sizes.values())) == len(sizes), sizes
     assert TINY_TRAIN["num_gif_samples"] == NUM_SAMPLES
 

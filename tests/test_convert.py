@@ -12,7 +12,7 @@ import sys
 
 import pytest
 
-from runs_testlib import run_cli
+from tests.support.cli import run_cli
 from tfvideo import runs
 
 FIXTURE = os.path.join(os.path.dirname(__file__), "fixtures", "original_srvp", "vgg_kth")

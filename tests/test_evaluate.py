@@ -7,13 +7,14 @@ import sys
 
 import pytest
 
-from conftest import TINY_DATA
-from eval_testlib import hafsvg_run, repo_root, run_cli, trained_run
+from tests.support.cli import REPO, run_cli
+from tests.support.configs import TINY_DATA
+from tests.support.runs import TRAINED_STEP
 from tfvideo import evaluate
 
 
-def test_main_evaluates_writes_results_and_figures_then_resumes(tmp_path_factory, tmp_path, capsys):
-    workdir = trained_run(tmp_path_factory)
+def test_main_evaluates_writes_results_and_figures_then_resumes(trained_run, tmp_path, capsys):
+    workdir = trained_run
     out = tmp_path / "eval"
     argv = [f"--workdir={workdir}", "--num_videos=3", "--num_samples=2", f"--output_dir={out}", "--figure_videos=2"]
     assert run_cli(evaluate, argv) == 0
@@ -36,8 +37,8 @@ def test_main_evaluates_writes_results_and_figures_then_resumes(tmp_path_factory
     assert (out / "results.json").read_text() == before
 
 
-def test_compare_draws_one_curve_per_run_and_one_table_row_each(tmp_path_factory, tmp_path, capsys):
-    workdir = trained_run(tmp_path_factory)
+def test_compare_draws_one_curve_per_run_and_one_table_row_each(trained_run, tmp_path, capsys):
+    workdir = trained_run
     baseline_dir = tmp_path / "baseline"
     assert run_cli(evaluate, [f"--workdir={workdir}", "--baseline=last_frame", "--num_videos=3",
                               f"--output_dir={baseline_dir}", "--nofigures"]) == 0
@@ -46,9 +47,9 @@ def test_compare_draws_one_curve_per_run_and_one_table_row_each(tmp_path_factory
     assert run_cli(evaluate, [f"--compare={workdir},{baseline_dir / 'results.json'}", "--num_videos=3",
                               "--num_samples=2", f"--output_dir={compare_dir}", "--nofigures"]) == 0
     table = (compare_dir / "compare.md").read_text()
-    assert table.count("\n| ") == 2 and "(step 3)" in table and "(baseline:last_frame)" in table
+    assert table.count("\n| ") == 2 and f"(step {TRAINED_STEP})" in table and "(baseline:last_frame)" in table
     assert os.path.getsize(compare_dir / "compare.png") > 5000
-    name = f"step3_n2_c{TINY_DATA['conditioning_frames']}_h{TINY_DATA['test_horizon']}_dt1_seed0"
+    name = f"step{TRAINED_STEP}_n2_c{TINY_DATA['conditioning_frames']}_h{TINY_DATA['test_horizon']}_dt1_seed0"
     assert os.path.isfile(os.path.join(workdir, "eval", name, "results.json"))
 
 
@@ -58,8 +59,8 @@ def test_compare_draws_one_curve_per_run_and_one_table_row_each(tmp_path_factory
     (["--workdir={run}", "--num_videos=2", "--fvd_weights={missing}/i3d.pt"], "rgb_imagenet.pt"),
     (["--workdir={run}", "--horizon=0"], "--horizon must be a whole number >= 1"),
 ])
-def test_bad_input_exits_2_with_a_message(tmp_path_factory, tmp_path, capsys, argv, message):
-    values = dict(missing=str(tmp_path / "missing"), run=trained_run(tmp_path_factory))
+def test_bad_input_exits_2_with_a_message(trained_run, tmp_path, capsys, argv, message):
+    values = dict(missing=str(tmp_path / "missing"), run=trained_run)
     assert run_cli(evaluate, [a.format(**values) for a in argv]) == 2
     assert message in capsys.readouterr().err
 
@@ -78,14 +79,14 @@ def test_flags_shared_with_other_clis_use_this_clis_defaults_unless_given():
 @pytest.mark.slow
 def test_python_dash_m_entry_point(tmp_path):
     result = subprocess.run([sys.executable, "-m", "tfvideo.evaluate", f"--workdir={tmp_path / 'missing'}"],
-                            capture_output=True, text=True, timeout=300, cwd=repo_root(),
+                            capture_output=True, text=True, timeout=300, cwd=REPO,
                             env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"})
     assert result.returncode == 2, result.stderr[-2000:]
     assert "error: Cannot read the run in --workdir=" in result.stderr
 
 
 def test_any_model_is_evaluated_and_only_srvp_gets_the_analyses(tmp_path, capsys):
-    from conftest import tiny_config
+    from tests.support.configs import tiny_config
     from tfvideo.training import checkpointing
     from tfvideo.models import build_model
     workdir = str(tmp_path / "svg_run")
@@ -102,7 +103,7 @@ def test_any_model_is_evaluated_and_only_srvp_gets_the_analyses(tmp_path, capsys
 
 @pytest.mark.slow
 def test_checkpoint_best_evaluates_the_best_validation_weights_in_their_own_folder(tmp_path, capsys):
-    from conftest import tiny_config
+    from tests.support.configs import tiny_config
     from tfvideo.models import build_model
     from tfvideo.training import checkpointing, validation
     workdir = str(tmp_path / "run")
@@ -124,8 +125,8 @@ def test_checkpoint_best_evaluates_the_best_validation_weights_in_their_own_fold
     assert "--checkpoint=best picks the run's weights" in capsys.readouterr().err
 
 
-def test_zeroed_groups_ablation_of_a_hafsvg_run_is_labelled(tmp_path_factory, capsys):
-    workdir = hafsvg_run(tmp_path_factory)
+def test_zeroed_groups_ablation_of_a_hafsvg_run_is_labelled(hafsvg_run, capsys):
+    workdir = hafsvg_run
     assert run_cli(evaluate, [f"--workdir={workdir}", "--num_videos=2", "--num_samples=2", "--zeroed_groups=2",
                               "--nofigures"]) == 0
     assert "| hafsvg_run (step 1, z^2 zeroed) |" in capsys.readouterr().out
@@ -139,8 +140,8 @@ def test_zeroed_groups_ablation_of_a_hafsvg_run_is_labelled(tmp_path_factory, ca
     ("srvp", "1", "error: --zeroed_groups is HAF-SVG's ablation of its groups of z; this run's model is SRVP"),
     ("hafsvg", "3", "error: --zeroed_groups: zeroed_groups [3] out of range"),
     ("hafsvg", "two", "error: --zeroed_groups takes group numbers separated by commas (e.g. 2,3); got 'two'")])
-def test_zeroed_groups_are_refused_in_one_error_line(tmp_path_factory, capsys, run, groups, message):
-    workdir = trained_run(tmp_path_factory) if run == "srvp" else hafsvg_run(tmp_path_factory)
+def test_zeroed_groups_are_refused_in_one_error_line(trained_run, hafsvg_run, capsys, run, groups, message):
+    workdir = trained_run if run == "srvp" else hafsvg_run
     assert run_cli(evaluate, [f"--workdir={workdir}", "--num_videos=2", f"--zeroed_groups={groups}"]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and err[0].startswith(message), err

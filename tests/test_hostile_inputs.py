@@ -6,7 +6,6 @@ cases as subprocesses for what only the entry point handles (flag parsing, posit
 scripts of export/ have their own sweep (tests/export/test_client_scripts.py); docs/reliability.md counts both.
 """
 
-import hashlib
 import importlib
 import os
 import re
@@ -15,8 +14,9 @@ import sys
 
 import pytest
 
-from eval_testlib import trained_run
-from runs_testlib import REPO, TINY_FLAGS, run_cli
+from tests.support.cli import REPO, run_cli
+from tests.support.configs import TINY_FLAGS
+from tests.support.files import digest
 
 TRAIN, EVALUATE, EXPORT = "tfvideo.train", "tfvideo.evaluate", "tfvideo.export.__main__"
 BENCHMARK, PREPARE, DATA_BENCHMARK = "tfvideo.benchmark", "tfvideo.data.prepare", "tfvideo.data.benchmark"
@@ -27,9 +27,10 @@ PREDICT = "tfvideo.predict"
 _FILES: dict = {}
 
 
-def _files(tmp_path_factory) -> dict:
-    """(Once per session.) Paths the cases point at: a plain file, a folder, a garbage file, a run with a corrupt config.json, a run
-    whose checkpoints are truncated, an output folder with a corrupt spec.json, a corrupt results.json."""
+def _files(tmp_path_factory, trained_run) -> dict:
+    """(Once per process.) Paths the cases point at: a plain file, a folder, a garbage file, a run with a corrupt
+    config.json, a run whose checkpoints are truncated, an output folder with a corrupt spec.json, a corrupt
+    results.json."""
     if _FILES:
         return _FILES
     root = tmp_path_factory.mktemp("hostile")
@@ -39,7 +40,7 @@ def _files(tmp_path_factory) -> dict:
     open(paths["file"], "w").write("a file, not a folder\n")
     os.makedirs(paths["folder"])
     open(paths["garbage"], "wb").write(bytes(range(256)) * 8)
-    run = trained_run(tmp_path_factory)
+    run = trained_run
     for name in ("bad_config", "bad_ckpt", "no_ckpt"):
         _copy_run(run, paths[name])
     open(os.path.join(paths["bad_config"], "config.json"), "w").write('{"model": {"model": "srvp", "lat')
@@ -198,20 +199,12 @@ CASES = [
 ]
 
 
-def _digest(path: str) -> dict:
-    if os.path.isfile(path):
-        return {"": hashlib.sha256(open(path, "rb").read()).hexdigest()}
-    return {os.path.relpath(os.path.join(root, name), path): hashlib.sha256(open(os.path.join(root, name),
-                                                                                 "rb").read()).hexdigest()
-            for root, _, names in os.walk(path) for name in names}
-
-
 @pytest.mark.parametrize("module, argv, message, unchanged", CASES,
                          ids=[f"{c[0].split('.')[-1] if 'main' not in c[0] else 'export'}:{' '.join(c[1])}"
                               for c in CASES])
-def test_a_bad_input_exits_2_with_one_error_line(module, argv, message, unchanged, tmp_path_factory, tmp_path,
-                                                 capsys):
-    paths = _files(tmp_path_factory) if any("{" in a for a in argv) else {}
+def test_a_bad_input_exits_2_with_one_error_line(module, argv, message, unchanged, tmp_path_factory, trained_run,
+                                                 tmp_path, capsys):
+    paths = _files(tmp_path_factory, trained_run) if any("{" in a for a in argv) else {}
     args = [a.format(**paths) for a in argv]
     if module in (TRAIN, BENCHMARK, DATA_BENCHMARK, PREPARE):
         args = [*TINY_FLAGS, *args] if module != PREPARE else args
@@ -219,7 +212,7 @@ def test_a_bad_input_exits_2_with_one_error_line(module, argv, message, unchange
         args.append(f"--workdir={tmp_path / 'run'}")
     if module == PREPARE:
         args.append(f"--data_dir={tmp_path / 'data'}")
-    before = _digest(paths[unchanged]) if unchanged else None
+    before = digest(paths[unchanged]) if unchanged else None
     code = run_cli(importlib.import_module(module), args)
     err = capsys.readouterr().err
     assert code == 2, err
@@ -227,7 +220,7 @@ def test_a_bad_input_exits_2_with_one_error_line(module, argv, message, unchange
     errors = [line for line in err.splitlines() if line.startswith("error: ")]
     assert len(errors) == 1 and message in err, err
     if unchanged:
-        assert _digest(paths[unchanged]) == before
+        assert digest(paths[unchanged]) == before
     if module == TRAIN and "--workdir={file}" not in argv and "--workdir={bad_config}" not in argv:
         assert not os.path.exists(tmp_path / "run")  # refused before the workdir was created
 
@@ -260,7 +253,7 @@ def test_the_entry_points_turn_flag_errors_into_status_2(argv, message, tmp_path
     assert sorted(os.listdir(tmp_path)) == ["garbage.flags", "valueless.flags"]  # nothing left behind
 
 
-def test_a_savedmodel_that_cannot_be_written_is_an_error_and_publishes_nothing(tmp_path_factory, tmp_path,
+def test_a_savedmodel_that_cannot_be_written_is_an_error_and_publishes_nothing(trained_run, tmp_path,
                                                                                 monkeypatch, capsys):
     """The disk fills up while TensorFlow writes the variables (as on a full tmpfs): exit 2 naming the folder, and
     no version (nor temporary folder) left in the export folder."""
@@ -280,7 +273,7 @@ def test_a_savedmodel_that_cannot_be_written_is_an_error_and_publishes_nothing(t
     real_build_archive = saved_model.build_archive
     monkeypatch.setattr(saved_model, "build_archive", build_archive)
     export_dir = tmp_path / "exports"
-    code = run_cli(importlib.import_module(EXPORT), [f"--workdir={trained_run(tmp_path_factory)}",
+    code = run_cli(importlib.import_module(EXPORT), [f"--workdir={trained_run}",
                                                      f"--export_dir={export_dir}"])
     err = capsys.readouterr().err
     assert code == 2 and "Traceback" not in err
@@ -293,8 +286,8 @@ def test_a_savedmodel_that_cannot_be_written_is_an_error_and_publishes_nothing(t
     ["--workdir={run}", "--num_videos=1", "--num_samples=2", "--tflite={garbage}", "--output_dir={new}"],
     ["--workdir={run}", "--num_videos=1", "--num_samples=2", "--saved_model={folder}", "--output_dir={new}"],
 ], ids=["compare", "tflite", "saved_model"])
-def test_a_refused_evaluation_leaves_no_output_folder(argv, tmp_path_factory, tmp_path, capsys):
-    paths = {**_files(tmp_path_factory), "new": str(tmp_path / "new" / "eval")}
+def test_a_refused_evaluation_leaves_no_output_folder(argv, tmp_path_factory, trained_run, tmp_path, capsys):
+    paths = {**_files(tmp_path_factory, trained_run), "new": str(tmp_path / "new" / "eval")}
     code = run_cli(importlib.import_module(EVALUATE), [a.format(**paths) for a in argv])
     assert code == 2 and "Traceback" not in capsys.readouterr().err
     assert os.listdir(tmp_path) == []
@@ -305,7 +298,7 @@ def test_generate_refuses_futures_beyond_memory_before_any_work(num_samples, hor
     """`generate` documents any horizon and sample count >= 1 as valid (int32): the ones whose futures cannot fit
     in memory are one InvalidInputError, not an internal TensorFlow error."""
     import numpy as np
-    from conftest import tiny_config
+    from tests.support.configs import tiny_config
     from tfvideo.models import build_model
     from tfvideo.models.base import InvalidInputError
     model = build_model(tiny_config())

@@ -10,7 +10,9 @@ import time
 
 import pytest
 
-from runs_testlib import REPO, TINY_FLAGS, run_cli
+from tests.support.cli import REPO, run_cli
+from tests.support.configs import TINY_FLAGS
+
 
 
 def _interrupt(*args, **kwargs):

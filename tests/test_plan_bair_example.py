@@ -10,8 +10,8 @@ import os
 import numpy as np
 import pytest
 
-from conftest import tiny_config
-from runs_testlib import REPO
+from tests.support.cli import REPO
+from tests.support.configs import tiny_config
 from tfvideo.export import saved_model as saved_model_lib
 from tfvideo.models import build_model
 

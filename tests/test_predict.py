@@ -1,5 +1,5 @@
 """`python -m tfvideo.predict`: futures of a clip the tests write (mp4, gif, frame folder, npy) from the tiny trained
-run of tests/export/export_testlib.py and its exports; every bad input gives one `error:` line and exit code 2."""
+run (the `trained_run` fixture) and its exports; every bad input gives one `error:` line and exit code 2."""
 
 from __future__ import annotations
 
@@ -11,23 +11,24 @@ import sys
 import numpy as np
 import pytest
 
-import eval_testlib
-import predict_testlib
-from predict_testlib import CONTEXT_FRAMES, run_predict
+from tests.support.cli import REPO, run_predict
+from tests.support.configs import TINY_DATA
+from tests.support.videos import write_clips
 from tfvideo.data import clips, video_files
 from tfvideo.utils import video_io
 
+CONTEXT_FRAMES = TINY_DATA["conditioning_frames"]  # the trained run's
 RULE = clips.Preprocessing(64, 1)  # the tiny SM-MNIST run's: centre square, 64x64, grayscale
 
 
 @pytest.fixture(scope="module")
-def workdir(tmp_path_factory):
-    return predict_testlib.trained_run(tmp_path_factory)
+def workdir(trained_run):
+    return trained_run
 
 
 @pytest.fixture(scope="module")
 def clip_paths(tmp_path_factory):
-    return predict_testlib.write_clips(tmp_path_factory.mktemp("clips"))
+    return write_clips(tmp_path_factory.mktemp("clips"))
 
 
 @pytest.fixture(scope="module")
@@ -176,8 +177,8 @@ BAD_CASES = ["unreadable file", "corrupt file", "not a clip", "clip too short", 
 
 @pytest.mark.parametrize("case", BAD_CASES)
 def test_bad_input_is_one_error_line_and_exit_2_with_no_output(case, workdir, clip_paths, tmp_path,
-                                                               tmp_path_factory):
-    argv, message = _bad_case(case, workdir, clip_paths, tmp_path, eval_testlib.untrained_workdir(tmp_path_factory))
+                                                               untrained_workdir):
+    argv, message = _bad_case(case, workdir, clip_paths, tmp_path, untrained_workdir)
     before = set(os.listdir(tmp_path))
     result = run_predict(argv)
     assert result["code"] == 2, result
@@ -193,16 +194,17 @@ def test_the_command_line_gives_no_traceback(tmp_path):
     command = [sys.executable, "-m", "tfvideo.predict", f"--workdir={tmp_path}", f"--input={tmp_path / 'no.mp4'}",
                f"--output={tmp_path / 'out.gif'}"]
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
-    done = subprocess.run(command, capture_output=True, text=True, timeout=300, env=env, cwd=predict_testlib.REPO)
+    done = subprocess.run(command, capture_output=True, text=True, timeout=300, env=env, cwd=REPO)
     assert done.returncode == 2 and "Traceback" not in done.stderr
     assert done.stderr.strip().splitlines()[-1].startswith("error: Cannot read the run in --workdir=")
     assert not os.path.exists(tmp_path / "out.gif")
 
 
 @pytest.mark.slow
-def test_workdir_saved_model_and_tflite_give_the_same_futures(workdir, clip_paths, tmp_path, tmp_path_factory):
-    export = predict_testlib.saved_model_export(tmp_path_factory)
-    tflite = predict_testlib.tflite_export(tmp_path_factory)
+def test_workdir_saved_model_and_tflite_give_the_same_futures(workdir, clip_paths, tmp_path, saved_model_export,
+                                                              tflite_export):
+    export = saved_model_export
+    tflite = tflite_export()
     argv = [f"--input={clip_paths['gif']}", "--num_samples=4", "--batch_samples=3", "--horizon=3", "--dt=0.5",
             "--seed=17"]
     results = {}

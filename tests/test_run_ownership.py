@@ -11,25 +11,25 @@ import sys
 
 import pytest
 
-from eval_testlib import trained_run
-from locks_testlib import start_holder, stop
-from runs_testlib import REPO, TINY_FLAGS, run_cli
-from test_hostile_inputs import _digest
+from tests.support.cli import REPO, run_cli
+from tests.support.configs import TINY_FLAGS
+from tests.support.files import digest
+from tests.support.locks import start_holder, stop
 
 
 def _refused(module: str, args: list[str], target, capsys) -> str:
-    before = _digest(str(target))
+    before = digest(str(target))
     code = run_cli(importlib.import_module(module), args)
     err = capsys.readouterr().err
     assert code == 2 and "Traceback" not in err, err
     assert len([line for line in err.splitlines() if line.startswith("error: ")]) == 1, err
-    assert _digest(str(target)) == before
+    assert digest(str(target)) == before
     return err
 
 
-def test_a_training_refuses_a_workdir_a_live_training_owns(tmp_path_factory, tmp_path, capsys):
+def test_a_training_refuses_a_workdir_a_live_training_owns(trained_run, tmp_path, capsys):
     workdir = tmp_path / "run"
-    shutil.copytree(trained_run(tmp_path_factory), workdir, ignore=shutil.ignore_patterns("eval"))
+    shutil.copytree(trained_run, workdir, ignore=shutil.ignore_patterns("eval"))
     holder = start_holder("folder", workdir, "training")
     try:
         err = _refused("tfvideo.train", [*TINY_FLAGS, f"--workdir={workdir}", "--train_steps=9"], workdir, capsys)
@@ -38,11 +38,11 @@ def test_a_training_refuses_a_workdir_a_live_training_owns(tmp_path_factory, tmp
         stop(holder)
 
 
-def test_an_evaluation_refuses_an_output_folder_a_live_evaluation_owns(tmp_path_factory, tmp_path, capsys):
+def test_an_evaluation_refuses_an_output_folder_a_live_evaluation_owns(trained_run, tmp_path, capsys):
     output = tmp_path / "eval"
     holder = start_holder("folder", output, "evaluation")
     try:
-        err = _refused("tfvideo.evaluate", [f"--workdir={trained_run(tmp_path_factory)}", "--num_videos=2",
+        err = _refused("tfvideo.evaluate", [f"--workdir={trained_run}", "--num_videos=2",
                                             "--num_samples=2", f"--output_dir={output}", "--nofigures"], output, capsys)
         assert f"--output_dir='{output}' is in use by a live evaluation: pid {holder.pid}" in err
     finally:
@@ -53,11 +53,11 @@ def test_an_evaluation_refuses_an_output_folder_a_live_evaluation_owns(tmp_path_
     (["--format=tflite"], "srvp_float32.tflite"),
     (["--format=saved_model", "--version=7"], "srvp/7"),
 ], ids=["tflite", "saved_model"])
-def test_an_export_refuses_a_file_or_version_a_live_export_writes(args, target, tmp_path_factory, tmp_path, capsys):
+def test_an_export_refuses_a_file_or_version_a_live_export_writes(args, target, trained_run, tmp_path, capsys):
     export_dir = tmp_path / "exports"
     holder = start_holder("file", export_dir / target, "export")
     try:
-        err = _refused("tfvideo.export.__main__", [f"--workdir={trained_run(tmp_path_factory)}",
+        err = _refused("tfvideo.export.__main__", [f"--workdir={trained_run}",
                                                    f"--export_dir={export_dir}", *args], export_dir, capsys)
         assert f"is in use by a live export: pid {holder.pid}" in err
         assert not os.path.exists(export_dir / target)

@@ -7,7 +7,9 @@ import shutil
 import numpy as np
 import pytest
 
-from conftest import needs_bfloat16, tiny_config
+from tests.support.configs import tiny_config
+from tests.support.markers import needs_bfloat16
+
 from tfvideo import runs
 from tfvideo.models import build_model
 from tfvideo.training import checkpointing, train_lib

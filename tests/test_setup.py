@@ -5,7 +5,7 @@ import glob
 import importlib
 import os
 
-from runs_testlib import REPO
+from tests.support.cli import REPO
 
 # `python -m` names of another CLI (or of its mode), without a console script of their own
 SHIMS = {"tfvideo.bench_models", "tfvideo.benchmark", "tfvideo.data.benchmark", "tfvideo.export.benchmark"}

@@ -9,14 +9,13 @@ import time
 import numpy as np
 import pytest
 
-import runs_testlib
 from tfvideo import train
 from tfvideo.utils import video_io
 
-from conftest import TINY_DATA, TINY_MODEL, TINY_TRAIN
-from runs_testlib import REPO, TINY_FLAGS
+from tests.support.cli import REPO, run_train
+from tests.support.configs import TINY_DATA, TINY_FLAGS, TINY_MODEL, TINY_TRAIN
 
-run_main = runs_testlib.run_train
+run_main = run_train
 
 
 def test_main_trains_checkpoints_and_writes_gif(tmp_path, capsys):

@@ -7,7 +7,7 @@ import json
 from absl import flags
 import pytest
 
-from tests.conftest import tiny_config
+from tests.support.configs import tiny_config
 from tfvideo.benchmarks import data as benchmark_cli, data_lib as benchmark
 from tfvideo.data import fake_data, registry
 

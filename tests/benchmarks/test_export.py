@@ -2,21 +2,17 @@
 the first streamed frame and best-of-N quality next to the float model's (tiny run, tiny requests)."""
 
 import io
-import os
 import re
-import sys
 
 import pytest
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "export"))
-from export_testlib import trained_run  # noqa: E402
-from tfvideo.benchmarks import export as benchmark  # noqa: E402
+from tfvideo.benchmarks import export as benchmark
 
 
 @pytest.mark.slow
-def test_benchmark_table_has_every_variant_and_column(tmp_path_factory, tmp_path):
+def test_benchmark_table_has_every_variant_and_column(trained_run, tmp_path):
     out = io.StringIO()
-    found = benchmark.run_benchmark(trained_run(tmp_path_factory), str(tmp_path), ["saved_model", "float32",
+    found = benchmark.run_benchmark(trained_run, str(tmp_path), ["saved_model", "float32",
                                     "float32_fixed"], runs=1, quality_videos=2, quality_samples=2,
                                     requests=[(1, 2, 3), (2, 3, 2)], out=out)
     text = out.getvalue()
@@ -34,9 +30,9 @@ def test_benchmark_table_has_every_variant_and_column(tmp_path_factory, tmp_path
     assert "load average" in text.lower()
 
 
-def test_unknown_variant_is_refused(tmp_path_factory):
+def test_unknown_variant_is_refused(trained_run):
     with pytest.raises(ValueError, match="--variants must be among"):
-        benchmark.run_benchmark(trained_run(tmp_path_factory), variants=["float64"])
+        benchmark.run_benchmark(trained_run, variants=["float64"])
 
 
 def test_the_cli_names_every_variant_the_library_knows():

@@ -6,9 +6,9 @@ import sys
 import pytest
 from absl import flags
 
-import runs_testlib
-from conftest import tiny_config, needs_bfloat16
-from runs_testlib import run_cli
+from tests.support.cli import REPO, run_cli
+from tests.support.configs import TINY_FLAGS, tiny_config
+from tests.support.markers import needs_bfloat16
 from tfvideo.benchmarks import models as benchmark_cli, models_lib as benchmark
 from tfvideo import config as config_lib
 from tfvideo.models import build_model
@@ -110,7 +110,7 @@ def test_main_rejects_bad_counts_and_variants(capsys):
 
 def test_main_writes_json_with_the_issue_keys(tmp_path, capsys):
     output = tmp_path / "bench.json"
-    code, captured = _main([*runs_testlib.TINY_FLAGS, "--num_samples=2", "--horizon=2", "--warmup=1", "--repeats=1",
+    code, captured = _main([*TINY_FLAGS, "--num_samples=2", "--horizon=2", "--warmup=1", "--repeats=1",
                             f"--output={output}"], capsys)
     config = tiny_config()
     assert code == 0 and f"train step (batch {config.train.batch_size}, {config.data.seq_len} frames)" in captured.out
@@ -124,7 +124,7 @@ def test_main_writes_json_with_the_issue_keys(tmp_path, capsys):
 
 def _tiny_flagfile(tmp_path, name="tiny"):
     path = tmp_path / f"{name}.flags"
-    path.write_text("\n".join(runs_testlib.TINY_FLAGS) + "\n")
+    path.write_text("\n".join(TINY_FLAGS) + "\n")
     return str(path)
 
 
@@ -177,6 +177,6 @@ def test_python_m_bench_models_runs_the_comparison(tmp_path):
     env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
     result = subprocess.run([sys.executable, "-m", "tfvideo.bench_models", "--skip_timing",
                              f"--param_configs={_tiny_flagfile(tmp_path)}"], capture_output=True, text=True,
-                            timeout=300, cwd=runs_testlib.REPO, env=env)
+                            timeout=300, cwd=REPO, env=env)
     assert result.returncode == 0, result.stderr[-2000:]
     assert list(_printed_counts(result.stdout).values()) == [build_model(tiny_config()).count_params()]

@@ -82,7 +82,7 @@ def test_existing_runs_and_files_are_not_overwritten(tmp_path):
 
 
 def test_the_run_is_written_whole_or_not_at_all(tmp_path, monkeypatch):
-    from conftest import tiny_config
+    from tests.support.configs import tiny_config
     from tfvideo.models import build_model
     workdir = tmp_path / "runs" / "new" / "converted"
     config = tiny_config(str(workdir))

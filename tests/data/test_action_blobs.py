@@ -9,7 +9,7 @@ import os
 import numpy as np
 import pytest
 
-from runs_testlib import REPO
+from tests.support.cli import REPO
 from tfvideo.data import action_blobs
 
 

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import tensorflow_datasets as tfds
 
-from tests.conftest import tiny_data_config
+from tests.support.configs import tiny_data_config
 from tfvideo import config as config_lib
 from tfvideo.data import bair, fake_data, registry, splits
 from tfvideo.data.errors import DatasetUnavailableError

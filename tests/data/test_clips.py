@@ -9,7 +9,7 @@ import shutil
 import numpy as np
 import pytest
 
-from conftest import tiny_data_config
+from tests.support.configs import tiny_data_config
 from tfvideo.data import clips, fake_data, kth, registry, video_files
 
 FOLDER_RULE = clips.Preprocessing(image_size=16, channels=1, dataset="folder")

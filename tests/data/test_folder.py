@@ -8,7 +8,7 @@ from absl import logging as absl_logging
 import numpy as np
 import pytest
 
-from tests.conftest import tiny_data_config
+from tests.support.configs import tiny_data_config
 from tfvideo import config as config_lib
 from tfvideo.data import fake_data, folder, registry
 from tfvideo.data.errors import DatasetUnavailableError

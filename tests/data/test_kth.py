@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import tensorflow_datasets as tfds
 
-from tests.conftest import tiny_config, tiny_data_config
+from tests.support.configs import tiny_config, tiny_data_config
 from tfvideo import config as config_lib
 from tfvideo.data import fake_data, frame_store, kth, registry, tfds_store, video_files
 from tfvideo.data.errors import DatasetUnavailableError

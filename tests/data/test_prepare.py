@@ -6,7 +6,7 @@ import os
 import pytest
 import tensorflow_datasets as tfds
 
-from runs_testlib import run_cli
+from tests.support.cli import run_cli
 from tfvideo.data import kth, prepare
 
 

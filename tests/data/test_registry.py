@@ -12,8 +12,7 @@ import time
 from absl import flags
 import pytest
 
-from conftest import TINY_MODEL, tiny_config
-from runs_testlib import as_flags
+from tests.support.configs import TINY_MODEL, as_flags, tiny_config
 from tfvideo import config as config_lib
 from tfvideo import train
 from tfvideo.data import fake_data, kth, prepare, registry

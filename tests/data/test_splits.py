@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from tests.conftest import tiny_data_config
+from tests.support.configs import tiny_data_config
 from tfvideo.data import mnist_digits, moving_mnist, registry, splits
 
 

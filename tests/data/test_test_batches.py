@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from tests.conftest import tiny_config
+from tests.support.configs import tiny_config
 from tfvideo.data import mnist_digits, registry
 
 

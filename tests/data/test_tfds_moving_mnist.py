@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import tensorflow_datasets as tfds
 
-from tests.conftest import tiny_config
+from tests.support.configs import tiny_config
 from tfvideo import config as config_lib
 from tfvideo.data import fake_data, registry, tfds_moving_mnist
 from tfvideo.data.errors import DatasetUnavailableError

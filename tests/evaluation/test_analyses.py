@@ -5,16 +5,17 @@ import os
 import numpy as np
 import pytest
 
-from conftest import tiny_config
-from eval_testlib import EVAL_MODEL, blob_videos, sharpen
+from tests.support.configs import tiny_config
+from tests.support.runs import sharpen
+from tests.support.videos import blob_videos
 from tfvideo.evaluation import analyses
 from tfvideo.models import build_model
 
 
 @pytest.fixture(scope="module")
 def model():
-    srvp = build_model(tiny_config(model=EVAL_MODEL))
-    sharpen(srvp)
+    srvp = build_model(tiny_config(variant="srvp_bounded"))
+    sharpen(srvp, blob_videos(8, 5, seed=3), 150)
     return srvp
 
 

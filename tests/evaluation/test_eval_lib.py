@@ -8,8 +8,10 @@ import os
 import numpy as np
 import pytest
 
-from conftest import TINY_DATA, TINY_MODEL, needs_bfloat16
-from eval_testlib import hafsvg_run, i3d_weights, lpips_weights, trained_run, untrained_workdir, write_npz
+from tests.support.configs import TINY_DATA, TINY_MODEL
+from tests.support.markers import needs_bfloat16
+from tests.support.runs import TRAINED_STEP
+from tests.support.weights import i3d_weights, lpips_weights, write_npz
 from tfvideo.evaluation import eval_lib, metrics
 from tfvideo.evaluation import results as results_lib
 
@@ -17,11 +19,11 @@ QUIET = io.StringIO()
 P, N = TINY_DATA["conditioning_frames"], TINY_DATA["test_horizon"]  # the runs' context and horizon
 
 
-def _fake_setup(tmp_path_factory, tmp_path, predict, num_videos=3, **options):
+def _fake_setup(untrained_workdir, tmp_path, predict, num_videos=3, **options):
     """A baseline Setup whose predictor is replaced by `predict(context, index)`."""
     opts = eval_lib.EvalOptions(baseline="last_frame", num_videos=num_videos, output_dir=str(tmp_path / "out"),
                                 **options)
-    setup = eval_lib.prepare(untrained_workdir(tmp_path_factory), opts)
+    setup = eval_lib.prepare(untrained_workdir, opts)
     return dataclasses.replace(setup, predict=predict)
 
 
@@ -29,8 +31,8 @@ def _test_videos(setup):
     return np.concatenate(list(setup.source.test_batches(8, start=0, num_videos=setup.num_videos)))
 
 
-def test_best_of_n_is_chosen_per_metric_independently(tmp_path_factory, tmp_path):
-    setup = _fake_setup(tmp_path_factory, tmp_path, predict=None)
+def test_best_of_n_is_chosen_per_metric_independently(untrained_workdir, tmp_path):
+    setup = _fake_setup(untrained_workdir, tmp_path, predict=None)
     rng = np.random.default_rng(0)
     video = rng.uniform(0.3, 0.7, size=(P + N, 64, 64, 1)).astype(np.float32)  # context + future frames
     truth = video[P:]
@@ -49,10 +51,10 @@ def test_best_of_n_is_chosen_per_metric_independently(tmp_path_factory, tmp_path
     np.testing.assert_array_equal(seen[0], video[:P])  # the predictor sees the conditioning frames only
 
 
-def test_only_predicted_frames_are_scored(tmp_path_factory, tmp_path):
+def test_only_predicted_frames_are_scored(untrained_workdir, tmp_path):
     # The predictor returns the truth for every future frame but the last: a scorer that included the (perfect,
     # 100 dB) conditioning frames or missed the last frame would not give exactly this mean.
-    setup = _fake_setup(tmp_path_factory, tmp_path, predict=None, num_videos=2)
+    setup = _fake_setup(untrained_workdir, tmp_path, predict=None, num_videos=2)
     videos = _test_videos(setup)
 
     def predict(context, index):
@@ -67,8 +69,8 @@ def test_only_predicted_frames_are_scored(tmp_path_factory, tmp_path):
     assert results["metrics"]["psnr"]["per_step"]["mean"][:N - 1] == pytest.approx([100.0] * (N - 1))
 
 
-def test_results_report_the_mean_and_1_96_std_over_sqrt_n_of_per_video_means(tmp_path_factory, tmp_path):
-    setup = _fake_setup(tmp_path_factory, tmp_path, predict=None, num_videos=4)
+def test_results_report_the_mean_and_1_96_std_over_sqrt_n_of_per_video_means(untrained_workdir, tmp_path):
+    setup = _fake_setup(untrained_workdir, tmp_path, predict=None, num_videos=4)
     setup = dataclasses.replace(setup, predict=eval_lib._load_predictor("unused", setup.options, setup.config)[1])
     results = eval_lib.evaluate("unused", stream=QUIET, setup=setup)
     curves = np.array([json.load(open(eval_lib.record_path(setup.output_dir, i)))["ssim"] for i in range(4)])
@@ -79,15 +81,15 @@ def test_results_report_the_mean_and_1_96_std_over_sqrt_n_of_per_video_means(tmp
     assert results["num_videos"] == 4 and results["predictor"] == "baseline:last_frame"
 
 
-def test_baselines_repeat_the_last_conditioning_frame_or_predict_black(tmp_path_factory, tmp_path):
-    setup = eval_lib.prepare(untrained_workdir(tmp_path_factory), eval_lib.EvalOptions(
+def test_baselines_repeat_the_last_conditioning_frame_or_predict_black(untrained_workdir, tmp_path):
+    setup = eval_lib.prepare(untrained_workdir, eval_lib.EvalOptions(
         baseline="last_frame", num_videos=1, output_dir=str(tmp_path / "b")))
     video = _test_videos(setup)[0]
     record = eval_lib.video_record(setup, video, 0)
     expected = metrics.psnr(np.repeat(video[P - 1:P], N, axis=0), video[P:]).numpy()
     np.testing.assert_allclose(record["psnr"], expected, rtol=1e-6)
     assert setup.spec["num_samples"] == 1 and os.path.basename(setup.output_dir) == "b"
-    black = eval_lib.prepare(untrained_workdir(tmp_path_factory), eval_lib.EvalOptions(
+    black = eval_lib.prepare(untrained_workdir, eval_lib.EvalOptions(
         baseline="black", num_videos=1, output_dir=str(tmp_path / "k")))
     expected = metrics.psnr(np.zeros_like(video[P:]), video[P:]).numpy()
     np.testing.assert_allclose(eval_lib.video_record(black, video, 0)["psnr"], expected, rtol=1e-6)
@@ -100,8 +102,8 @@ def _evaluate(workdir, out, **kwargs):
 
 
 @pytest.mark.slow
-def test_resume_after_interruption_gives_the_same_json(tmp_path_factory, tmp_path):
-    workdir = trained_run(tmp_path_factory)
+def test_resume_after_interruption_gives_the_same_json(trained_run, tmp_path):
+    workdir = trained_run
     _evaluate(workdir, tmp_path / "whole")
     reference = (tmp_path / "whole" / "results.json").read_text()
 
@@ -120,15 +122,15 @@ def test_resume_after_interruption_gives_the_same_json(tmp_path_factory, tmp_pat
     _evaluate(workdir, tmp_path / "batch3", batch_size=3)
     assert (tmp_path / "batch3" / "results.json").read_text() == reference
     results = json.loads(reference)
-    assert results["checkpoint_step"] == 3 and results["protocol"]["seed"] == 0
+    assert results["checkpoint_step"] == TRAINED_STEP and results["protocol"]["seed"] == 0
     assert results["protocol"]["num_samples"] == 3 and results["protocol"]["horizon"] == N
     assert results["metric_versions"]["ssim"].startswith("ssim-v1")
     assert results["dataset"]["num_test_videos"] == 1000 and "--num_videos=5" in results["command"]
 
 
-def test_other_settings_in_the_same_output_dir_are_refused_and_a_new_seed_changes_samples(tmp_path_factory,
+def test_other_settings_in_the_same_output_dir_are_refused_and_a_new_seed_changes_samples(trained_run,
                                                                                       tmp_path):
-    workdir = trained_run(tmp_path_factory)
+    workdir = trained_run
     first = _evaluate(workdir, tmp_path / "a")
     with pytest.raises(eval_lib.EvalError, match="other settings .*num_samples"):
         eval_lib.evaluate(workdir, eval_lib.EvalOptions(num_samples=4, num_videos=5, output_dir=str(tmp_path / "a")),
@@ -137,16 +139,16 @@ def test_other_settings_in_the_same_output_dir_are_refused_and_a_new_seed_change
     assert reseeded["metrics"]["psnr"]["mean"] != first["metrics"]["psnr"]["mean"]
 
 
-def test_default_output_dir_names_the_settings(tmp_path_factory):
-    workdir = trained_run(tmp_path_factory)
+def test_default_output_dir_names_the_settings(trained_run):
+    workdir = trained_run
     setup = eval_lib.prepare(workdir, eval_lib.EvalOptions(num_samples=7, num_videos=2, dt=0.5))
-    assert setup.output_dir == os.path.join(workdir, "eval", f"step3_n7_c{P}_h{N}_dt0.5_seed0")
+    assert setup.output_dir == os.path.join(workdir, "eval", f"step{TRAINED_STEP}_n7_c{P}_h{N}_dt0.5_seed0")
     assert "precision" not in setup.spec  # float32: the spec and folder that evaluations always had
 
 
 @needs_bfloat16
-def test_a_reduced_sampling_precision_has_its_own_folder_spec_and_results(tmp_path_factory, tmp_path):
-    workdir = trained_run(tmp_path_factory)
+def test_a_reduced_sampling_precision_has_its_own_folder_spec_and_results(trained_run, tmp_path):
+    workdir = trained_run
     setup = eval_lib.prepare(workdir, eval_lib.EvalOptions(num_samples=7, num_videos=2, precision="mixed_bfloat16"))
     assert setup.spec["precision"] == "mixed_bfloat16" and setup.output_dir.endswith("_mixed_bfloat16")
     options = eval_lib.EvalOptions(num_samples=2, num_videos=2, precision="mixed_bfloat16",
@@ -161,12 +163,12 @@ def test_a_reduced_sampling_precision_has_its_own_folder_spec_and_results(tmp_pa
     assert abs(full["metrics"]["psnr"]["mean"] - results["metrics"]["psnr"]["mean"]) < 0.5
 
 
-def test_lpips_and_fvd_from_weight_files(tmp_path_factory, tmp_path):
+def test_lpips_and_fvd_from_weight_files(untrained_workdir, tmp_path):
     lpips_path = write_npz(tmp_path / "lpips.npz", lpips_weights())
     fvd_path = write_npz(tmp_path / "i3d.npz", i3d_weights())
     options = eval_lib.EvalOptions(baseline="last_frame", num_videos=3, output_dir=str(tmp_path / "o"),
                                    lpips_weights=lpips_path, fvd_weights=fvd_path)
-    results = eval_lib.evaluate(untrained_workdir(tmp_path_factory), options, stream=QUIET)
+    results = eval_lib.evaluate(untrained_workdir, options, stream=QUIET)
     records = [json.load(open(eval_lib.record_path(str(tmp_path / "o"), i))) for i in range(3)]
     assert all(r["best_sample"]["lpips"] == 0 and min(r["lpips"]) > 0 for r in records)
     real = metrics.gaussian_statistics([r["fvd_real"] for r in records])
@@ -190,9 +192,9 @@ def test_lpips_and_fvd_from_weight_files(tmp_path_factory, tmp_path):
     (dict(baseline="last_frame", precision="auto"), "--precision=auto applies to the run's checkpoint"),
     (dict(precision="half"), "--precision=half: Unknown precision 'half'"),
 ])
-def test_bad_options_fail_with_a_clear_message(tmp_path_factory, options, message):
+def test_bad_options_fail_with_a_clear_message(trained_run, options, message):
     with pytest.raises(eval_lib.EvalError, match=message):
-        eval_lib.prepare(trained_run(tmp_path_factory), eval_lib.EvalOptions(**options))
+        eval_lib.prepare(trained_run, eval_lib.EvalOptions(**options))
 
 
 def test_a_directory_without_a_run_is_reported(tmp_path):
@@ -202,18 +204,18 @@ def test_a_directory_without_a_run_is_reported(tmp_path):
         eval_lib.load_results(str(tmp_path))
 
 
-def test_num_samples_defaults_to_the_runs_test_samples(tmp_path_factory, tmp_path):
+def test_num_samples_defaults_to_the_runs_test_samples(trained_run, tmp_path):
     """The run's protocol (data.test_samples: 1 for deterministic Moving MNIST) unless --num_samples is given."""
     import shutil
     workdir = str(tmp_path / "run")
-    shutil.copytree(trained_run(tmp_path_factory), workdir, ignore=shutil.ignore_patterns("eval"))
+    shutil.copytree(trained_run, workdir, ignore=shutil.ignore_patterns("eval"))
     config_path = os.path.join(workdir, "config.json")
     config = json.load(open(config_path))
     config["data"]["test_samples"] = 3
     json.dump(config, open(config_path, "w"))
     setup = eval_lib.prepare(workdir, eval_lib.EvalOptions(num_videos=2))
     assert setup.options.num_samples == 3 and setup.spec["num_samples"] == 3
-    assert os.path.basename(setup.output_dir).startswith(f"step3_n3_c{P}_h{N}")
+    assert os.path.basename(setup.output_dir).startswith(f"step{TRAINED_STEP}_n3_c{P}_h{N}")
     given = eval_lib.prepare(workdir, eval_lib.EvalOptions(num_videos=2, num_samples=5))
     assert given.options.num_samples == 5 and given.spec["paper_num_samples"] == 3
     notes = results_lib.comparability(given, 2)["notes"]
@@ -222,11 +224,11 @@ def test_num_samples_defaults_to_the_runs_test_samples(tmp_path_factory, tmp_pat
                           "Best of 5 futures per video; this run's protocol is best of 3 (--test_samples)."]
 
 
-def test_results_say_whether_they_can_be_compared_with_the_papers(tmp_path_factory, tmp_path):
+def test_results_say_whether_they_can_be_compared_with_the_papers(untrained_workdir, tmp_path):
     """results.json's "comparability" and results.md's notes: the dataset's notes (the offline digit subset), a part
     of the test set, the paper protocol (SRVP's SM-MNIST: 5 + 20); no note for the whole test set of a full dataset
     at the paper's protocol."""
-    setup = _fake_setup(tmp_path_factory, tmp_path, predict=None, num_videos=2)
+    setup = _fake_setup(untrained_workdir, tmp_path, predict=None, num_videos=2)
     setup = dataclasses.replace(setup, predict=eval_lib._load_predictor("unused", setup.options, setup.config)[1])
     results = eval_lib.evaluate("unused", stream=QUIET, setup=setup)
     total = setup.source.num_test_videos
@@ -251,9 +253,9 @@ def test_results_say_whether_they_can_be_compared_with_the_papers(tmp_path_facto
         "predictions."]
 
 
-def test_zeroed_groups_sample_the_ablation_in_their_own_folder(tmp_path_factory):
+def test_zeroed_groups_sample_the_ablation_in_their_own_folder(hafsvg_run):
     """--zeroed_groups: the predictor is the model's generate(..., zeroed_groups), the spec and folder name it."""
-    workdir = hafsvg_run(tmp_path_factory)
+    workdir = hafsvg_run
     options = eval_lib.EvalOptions(num_videos=1, num_samples=2, zeroed_groups=("2",))
     setup = eval_lib.prepare(workdir, options)
     full = eval_lib.prepare(workdir, dataclasses.replace(options, zeroed_groups=()))

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from eval_testlib import lpips_weights, write_npz
+from tests.support.weights import lpips_weights, write_npz
 from tfvideo.evaluation import lpips
 
 

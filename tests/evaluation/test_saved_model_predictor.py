@@ -8,15 +8,17 @@ import shutil
 import numpy as np
 import pytest
 
-import predict_testlib
+from tests.support.cli import run_cli
+from tests.support.configs import TINY_DATA
+from tests.support.runs import TRAINED_STEP
 from tfvideo.evaluation import eval_lib
 
 OPTIONS = dict(num_samples=3, num_videos=2, horizon=4, seed=5, batch_size=2)
 
 
-@pytest.fixture(scope="module")
-def paths(tmp_path_factory):
-    return predict_testlib.trained_run(tmp_path_factory), predict_testlib.saved_model_export(tmp_path_factory)
+@pytest.fixture
+def paths(trained_run, saved_model_export):
+    return trained_run, saved_model_export
 
 
 def test_a_float32_saved_model_scores_what_the_checkpoint_scores_and_is_named(paths, tmp_path):
@@ -26,10 +28,10 @@ def test_a_float32_saved_model_scores_what_the_checkpoint_scores_and_is_named(pa
     assert served["predictor"] == "saved_model:srvp_v1" and served["checkpoint_step"] is None
     for name in ("psnr", "ssim"):  # the same futures: the same scores
         assert served["metrics"][name]["per_step"]["mean"] == model["metrics"][name]["per_step"]["mean"]
-    folder = os.path.join(workdir, "eval", f"srvp_v1_n3_c{predict_testlib.CONTEXT_FRAMES}_h4_dt1_seed5")
+    folder = os.path.join(workdir, "eval", f"srvp_v1_n3_c{TINY_DATA['conditioning_frames']}_h4_dt1_seed5")
     with open(os.path.join(folder, eval_lib.RESULTS_FILE)) as handle:
         written = json.load(handle)
-    assert written["predictor"] == "saved_model:srvp_v1" and written["checkpoint"].endswith("ckpt-7")
+    assert written["predictor"] == "saved_model:srvp_v1" and written["checkpoint"].endswith(f"ckpt-{TRAINED_STEP}")
     with open(os.path.join(folder, eval_lib.SPEC_FILE)) as handle:
         assert json.load(handle)["saved_model"] == os.path.abspath(export["path"])
     assert f"--saved_model={export['base']}" in served["command"]
@@ -40,8 +42,7 @@ def test_a_float32_saved_model_scores_what_the_checkpoint_scores_and_is_named(pa
 
 def _evaluate_cli(argv, capsys) -> tuple[int, str]:
     from tfvideo import evaluate
-    code = predict_testlib.run_cli(evaluate, [*argv, "--num_videos=1", "--num_samples=2", "--horizon=3",
-                                              "--nofigures"])
+    code = run_cli(evaluate, [*argv, "--num_videos=1", "--num_samples=2", "--horizon=3", "--nofigures"])
     return code, capsys.readouterr().err
 
 

@@ -3,21 +3,19 @@ run's test set, the seed of draw i for video i); a float32 file scores what the 
 
 import json
 import os
-import sys
 
 import numpy as np
 import pytest
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "export"))
-from export_testlib import run_cli, tflite_export, trained_run  # noqa: E402
-from tfvideo.evaluation import eval_lib  # noqa: E402
+from tests.support.cli import run_cli
+from tfvideo.evaluation import eval_lib
 
 OPTIONS = dict(num_samples=3, num_videos=2, horizon=4, seed=5, batch_size=2)
 
 
 @pytest.fixture(scope="module")
-def paths(tmp_path_factory):
-    return trained_run(tmp_path_factory), tflite_export(tmp_path_factory, "none")
+def paths(trained_run, tflite_export):
+    return trained_run, tflite_export("none")
 
 
 def test_float32_file_scores_what_the_checkpoint_scores(paths, tmp_path):

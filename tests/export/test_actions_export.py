@@ -10,9 +10,9 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-import runs_testlib
-from conftest import tiny_config
-from export_testlib import EXPORT_MODEL, contexts
+from tests.support.configs import tiny_config
+from tests.support.runs import sharpen
+from tests.support.videos import contexts
 from tfvideo.export import saved_model as saved_model_lib
 from tfvideo.export import static_shape as static_shape_lib
 from tfvideo.export import tflite as tflite_lib
@@ -24,10 +24,10 @@ CONTEXT, SAMPLES, HORIZON, DT = 3, 2, 2, 0.5
 
 @pytest.fixture(scope="module")
 def model():
-    config = tiny_config(model={**EXPORT_MODEL, "action_conditioned": True, "action_size": A, "dt": 0.5})
+    config = tiny_config(variant="srvp_bounded", model={"action_conditioned": True, "action_size": A, "dt": 0.5})
     model = build_model(config)
     model.action_normalizer.set_statistics([0.5, -1.0, 2.0], [0.1, 0.2, 0.3])  # small std: actions weigh in
-    runs_testlib.sharpen(model, {"frames": contexts(8, 5, seed=3), "actions": actions(8, 0, length=5)}, 30)
+    sharpen(model, {"frames": contexts(8, 5, seed=3), "actions": actions(8, 0, length=5)}, 30)
     return model
 
 
@@ -119,7 +119,7 @@ def test_saved_model_refuses_bad_actions_naming_them(served, acts, message):
 
 
 def test_saved_model_of_a_model_without_actions_has_no_actions_input(tmp_path):
-    plain = build_model(tiny_config(model=EXPORT_MODEL))
+    plain = build_model(tiny_config(variant="srvp_bounded"))
     path, _ = saved_model_lib.export_saved_model(plain, str(tmp_path), "srvp", extra_endpoints=False)
     signature = tf.saved_model.load(path).signatures["serving_default"]
     assert "actions" not in signature.structured_input_signature[1]
@@ -154,7 +154,7 @@ def test_svg_saved_model_takes_actions_and_matches_python(tmp_path):
     config = tiny_config(model={"model": "svg", "rnn_size": 8, "action_conditioned": True, "action_size": A})
     svg = build_model(config)
     svg.action_normalizer.set_statistics([0.5, -1.0, 2.0], [0.1, 0.2, 0.3])
-    runs_testlib.sharpen(svg, {"frames": contexts(8, 5, seed=3), "actions": actions(8, 0, length=5)}, 30)
+    sharpen(svg, {"frames": contexts(8, 5, seed=3), "actions": actions(8, 0, length=5)}, 30)
     path, _ = saved_model_lib.export_saved_model(svg, str(tmp_path), "svg", metadata=metadata(svg))
     signature = tf.saved_model.load(path).signatures["serving_default"]
     context, first, other = contexts(2, CONTEXT, seed=1), actions(2, 0), actions(2, 1)

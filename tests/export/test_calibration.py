@@ -6,8 +6,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from conftest import tiny_config
-from export_testlib import EXPORT_MODEL, contexts
+from tests.support.configs import tiny_config
+from tests.support.videos import contexts
 from tfvideo.data import bair, fake_data
 from tfvideo.export import calibration
 from tfvideo.export import tflite as tflite_lib
@@ -17,7 +17,7 @@ A, CONTEXT, HORIZON = 4, 3, 2
 
 
 def _config(data_dir="unused"):
-    return tiny_config(model={**EXPORT_MODEL, "action_conditioned": True, "action_size": A},
+    return tiny_config(variant="srvp_bounded", model={"action_conditioned": True, "action_size": A},
                        data={"dataset": "bair", "data_dir": data_dir, "channels": 3, "seq_len": 5,
                              "conditioning_frames": CONTEXT, "test_horizon": HORIZON})
 

@@ -7,12 +7,12 @@ import sys
 
 import pytest
 
-from export_testlib import REPO, run_cli, saved_model_export, trained_run
+from tests.support.cli import REPO, run_cli
 from tfvideo.export import __main__ as cli
 
 
-def test_cli_exported_the_trained_run(tmp_path_factory):
-    export = saved_model_export(tmp_path_factory)  # written by cli.main
+def test_cli_exported_the_trained_run(saved_model_export):
+    export = saved_model_export  # written by cli.main
     assert export["code"] == 0
     assert ("Exported saved_model (version 1, " in export["stdout"]
             and f"to {export['path']}; signatures: serving_default, predict, latents, decode, content_swap, "
@@ -26,9 +26,9 @@ def test_cli_exported_the_trained_run(tmp_path_factory):
     (["--workdir={run}", "--export_dir=/tmp/x", "--quantize=float16"], "--quantize applies to --format=tflite only"),
     (["--workdir={run}", "--export_dir={out}", "--version=1"], "already exists; exported versions are never"),
 ])
-def test_cli_errors_exit_2_with_a_message(tmp_path_factory, tmp_path, capsys, argv, message):
-    export = saved_model_export(tmp_path_factory)
-    values = dict(missing=str(tmp_path / "missing"), run=trained_run(tmp_path_factory), out=export["export_dir"])
+def test_cli_errors_exit_2_with_a_message(trained_run, saved_model_export, tmp_path, capsys, argv, message):
+    export = saved_model_export
+    values = dict(missing=str(tmp_path / "missing"), run=trained_run, out=export["export_dir"])
     assert run_cli(cli, [a.format(**values) for a in argv]) == 2
     assert message in capsys.readouterr().err
 

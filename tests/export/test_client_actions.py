@@ -12,9 +12,10 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-import runs_testlib
-from conftest import tiny_config
-from export_testlib import EXPORT_MODEL, contexts, load_script
+from tests.support.cli import load_script
+from tests.support.configs import tiny_config
+from tests.support.runs import sharpen
+from tests.support.videos import contexts
 from tfvideo.export import saved_model as saved_model_lib
 from tfvideo.export import tflite as tflite_lib
 from tfvideo.models import build_model
@@ -24,9 +25,9 @@ A, CONTEXT, HORIZON, SAMPLES, SEED = 3, 3, 2, 2, 5
 
 @pytest.fixture(scope="module")
 def exported(tmp_path_factory):
-    model = build_model(tiny_config(model={**EXPORT_MODEL, "action_conditioned": True, "action_size": A}))
+    model = build_model(tiny_config(variant="srvp_bounded", model={"action_conditioned": True, "action_size": A}))
     model.action_normalizer.set_statistics([0.5, -1.0, 2.0], [0.1, 0.2, 0.3])  # small std: actions weigh in
-    runs_testlib.sharpen(model, {"frames": contexts(4, 5, seed=3),
+    sharpen(model, {"frames": contexts(4, 5, seed=3),
                                  "actions": np.random.default_rng(4).normal(size=(4, 5, A)).astype(np.float32)}, 10)
     metadata = {"image_size": 64, "channels": 1, "min_context_frames": model.min_context_frames(),
                 "dt_supported": True, "action_size": A}

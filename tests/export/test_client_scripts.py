@@ -12,7 +12,9 @@ import threading
 import numpy as np
 import pytest
 
-from export_testlib import contexts, load_script, tflite_export
+from tests.support.cli import load_script
+from tests.support.videos import contexts
+
 
 SCRIPTS = ("run_tflite", "grpc_client", "rest_request")
 
@@ -83,8 +85,8 @@ ALL = [(script, case) for script in SCRIPTS for case in [*CASES, *SCRIPT_CASES[s
 
 
 @pytest.mark.parametrize("script,case", ALL)
-def test_bad_input_is_one_error_line_and_exit_2(script, case, files, capsys, tmp_path_factory):
-    model = tflite_export(tmp_path_factory) if script == "run_tflite" else None
+def test_bad_input_is_one_error_line_and_exit_2(script, case, files, capsys, tflite_export):
+    model = tflite_export() if script == "run_tflite" else None
     changes, message = {**CASES, **SCRIPT_CASES[script]}[case]
     argv = _base(script, files, model) + [c.format(p=files) for c in changes]
     if "--url=" in argv:

@@ -6,7 +6,11 @@ import os
 import numpy as np
 import tensorflow as tf
 
-from export_testlib import REPO, call_signature, contexts, load_script, loaded_saved_model
+from tests.support.cli import REPO, load_script
+from tests.support.runs import call_signature
+from tests.support.videos import contexts
+
+
 
 
 def test_models_config_is_a_valid_model_server_config():
@@ -18,7 +22,7 @@ def test_models_config_is_a_valid_model_server_config():
     assert model.name == "srvp" and model.model_platform == "tensorflow" and os.path.isabs(model.base_path)
 
 
-def test_rest_body_is_columnar_and_serves_the_same_frames(tmp_path_factory, tmp_path, capsys):
+def test_rest_body_is_columnar_and_serves_the_same_frames(loaded_saved_model, tmp_path, capsys):
     """What TF Serving's REST handler does with the body: each `inputs` entry becomes the tensor of the
     signature input of that name."""
     script = load_script("rest_request")
@@ -30,7 +34,7 @@ def test_rest_body_is_columnar_and_serves_the_same_frames(tmp_path_factory, tmp_
     assert body["signature_name"] == "serving_default" and "instances" not in body
     assert set(body["inputs"]) == {"context", "num_samples", "dt", "horizon", "seed"}
     assert body["inputs"]["num_samples"] == 2 and body["inputs"]["dt"] == 0.5
-    signature = loaded_saved_model(tmp_path_factory).signatures[body["signature_name"]]
+    signature = loaded_saved_model.signatures[body["signature_name"]]
     specs = signature.structured_input_signature[1]
     served = signature(**{name: tf.constant(value, specs[name].dtype) for name, value in body["inputs"].items()})
     np.testing.assert_allclose(served["frames"].numpy(), call_signature(signature, context, 2, 0.5, 2, 3), atol=0)

@@ -8,18 +8,17 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from export_testlib import restored, trained_run
 from tfvideo.training import checkpointing
 from tfvideo.export import ExportError, lib
 
 
 @pytest.fixture(scope="module")
-def workdir(tmp_path_factory):
-    return trained_run(tmp_path_factory)
+def workdir(trained_run):
+    return trained_run
 
 
-def test_restores_every_model_weight_of_the_newest_checkpoint(tmp_path_factory, workdir):
-    trained = restored(tmp_path_factory)
+def test_restores_every_model_weight_of_the_newest_checkpoint(restored_run, workdir):
+    trained = restored_run
     assert trained.step == 7 and trained.checkpoint.endswith("ckpt-7")
     reader = tf.train.load_checkpoint(trained.checkpoint)
     stored = {key: reader.get_tensor(key) for key in reader.get_variable_to_shape_map()

@@ -5,7 +5,7 @@ import json
 
 import pytest
 
-from conftest import tiny_config
+from tests.support.configs import tiny_config
 from tfvideo.export import provenance
 
 

@@ -6,8 +6,9 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from conftest import tiny_config
-from export_testlib import EXPORT_MODEL, call_signature, contexts
+from tests.support.configs import tiny_config
+from tests.support.runs import call_signature
+from tests.support.videos import contexts
 from tfvideo.export import checks, signatures, tflite
 from tfvideo.models import build_model
 from tfvideo.models import layers
@@ -19,7 +20,7 @@ STEPS = 40  # Adam steps on one batch
 @pytest.mark.slow
 def test_pytorch_initialised_srvp_trains_and_converts_to_tflite_builtins():
     keras.utils.set_random_seed(0)
-    config = tiny_config(model={**EXPORT_MODEL, "initialization": "pytorch", "obs_scale": 0.2})
+    config = tiny_config(variant="srvp_bounded", model={"initialization": "pytorch", "obs_scale": 0.2})
     model = build_model(config)
     cell = model.posterior_lstm
     assert isinstance(cell, layers.PyTorchLSTMCell)

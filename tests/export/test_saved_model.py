@@ -13,8 +13,12 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from export_testlib import (call_signature, contexts, load_script, loaded_saved_model, restored,
-                            saved_model_export, sharpen, tiny_export_config)
+from tests.support.cli import load_script
+from tests.support.configs import tiny_config
+from tests.support.runs import call_signature, sharpen
+from tests.support.videos import contexts
+
+
 from tfvideo.export import ExportError
 from tfvideo.export import saved_model as saved_model_lib
 
@@ -26,19 +30,19 @@ CASES = [  # (batch, context frames, num_samples, dt, horizon, seed)
 
 
 @pytest.fixture(scope="module")
-def export(tmp_path_factory):
-    return saved_model_export(tmp_path_factory)
+def export(saved_model_export):
+    return saved_model_export
 
 
 @pytest.fixture(scope="module")
-def loaded(tmp_path_factory):
-    return loaded_saved_model(tmp_path_factory)
+def loaded(loaded_saved_model):
+    return loaded_saved_model
 
 
 @pytest.fixture(scope="module")
-def in_process(tmp_path_factory):
+def in_process(restored_run):
     """The reference: the restored model's `generate` in process, for the same seed."""
-    model = restored(tmp_path_factory).model
+    model = restored_run.model
 
     def sample(context, num_samples, dt, horizon, seed):
         return model.generate(context, num_samples, horizon, dt, seed=seed, include_intermediate=True).numpy()
@@ -56,7 +60,7 @@ def test_layout_signatures_and_metadata(export):
     with open(os.path.join(export["path"], saved_model_lib.METADATA_FILE)) as handle:
         meta = json.load(handle)
     assert meta["image_size"] == 64 and meta["channels"] == 1
-    assert meta["min_context_frames"] == tiny_export_config().model.inference_frames
+    assert meta["min_context_frames"] == tiny_config(variant="srvp_bounded").model.inference_frames
     assert meta["step"] == 7 and meta["model"] == "srvp"
     assert set(meta["endpoints"]) == {"predict", "serving_default", "latents", "decode", "content_swap",
                                       "stream_start", "stream_next"}
@@ -177,8 +181,8 @@ def _tree_digest(path):
     return digest.hexdigest()
 
 
-def test_existing_versions_are_never_overwritten(export, tmp_path_factory):
-    model = restored(tmp_path_factory).model
+def test_existing_versions_are_never_overwritten(export, restored_run):
+    model = restored_run.model
     before = _tree_digest(export["path"])
     with pytest.raises(ExportError, match="already exists; exported versions are never overwritten"):
         saved_model_lib.export_saved_model(model, export["export_dir"], "srvp", version=1)
@@ -195,19 +199,15 @@ def test_existing_versions_are_never_overwritten(export, tmp_path_factory):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("name,options", [
-    ("svg", dict(skip_connections=True)),
-    ("hafsvg", dict(skip_connections=True, feature_aligner=True, num_groups=2)),
-])
-def test_svg_family_saved_model_reloads_with_the_same_frames(name, options, tmp_path):
+@pytest.mark.parametrize("name", ["svg", "hafsvg"])
+def test_svg_family_saved_model_reloads_with_the_same_frames(name, tmp_path):
     """SVG-LP and HAF-SVG export through the same SavedModel path; the reloaded signature gives the futures of
     `model.generate` for the same seed, and rejects dt != 1 naming the model's discrete time."""
     import keras
-    from conftest import tiny_config
     from tfvideo.models import build_model
 
     keras.utils.set_random_seed(1)
-    model = build_model(tiny_config(model=dict(model=name, rnn_size=8, **options)))
+    model = build_model(tiny_config(variant=name))
     sharpen(model)  # frames that depend visibly on the seed, so that the comparisons can fail
     path, version = saved_model_lib.export_saved_model(model, str(tmp_path), name)
     assert version == 1 and path == os.path.join(str(tmp_path), name, "1")

@@ -15,13 +15,13 @@ import pytest
 import tensorflow as tf
 from hypothesis import HealthCheck, event, given, settings, strategies as st
 
-from export_testlib import tiny_export_config
+from tests.support.configs import tiny_config
 from tfvideo.export import checks, signatures
 from tfvideo.models import build_model
 
 SETTINGS = settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 IMAGE = (64, 64, 1)
-MIN_FRAMES = tiny_export_config().model.inference_frames  # SRVP's shortest context
+MIN_FRAMES = tiny_config(variant="srvp_bounded").model.inference_frames  # SRVP's shortest context
 INT32 = (-2**31, 2**31 - 1)
 NAMES = ("context", "num_samples", "dt", "horizon", "seed")
 
@@ -29,7 +29,7 @@ NAMES = ("context", "num_samples", "dt", "horizon", "seed")
 @pytest.fixture(scope="module")
 def predict():
     keras.utils.set_random_seed(0)
-    model = build_model(tiny_export_config())
+    model = build_model(tiny_config(variant="srvp_bounded"))
     assert model.min_context_frames() == MIN_FRAMES
     return signatures.predict_endpoint(model).tf_function()
 

@@ -6,18 +6,22 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from export_testlib import contexts, sharpen, tiny_export_config
+from tests.support.configs import tiny_config
+from tests.support.runs import sharpen
+from tests.support.videos import contexts
+
+
 from tfvideo.export import checks, signatures
 from tfvideo.models import build_model, serving
 
-TINY = tiny_export_config().model
+TINY = tiny_config(variant="srvp_bounded").model
 K = TINY.inference_frames  # SRVP's shortest context
 
 
 @pytest.fixture(scope="module")
 def model():
     keras.utils.set_random_seed(0)
-    model = build_model(tiny_export_config())
+    model = build_model(tiny_config(variant="srvp_bounded"))
     sharpen(model)
     return model
 
@@ -112,7 +116,7 @@ def test_content_swap(functions):
 
 
 def test_models_without_content_or_skips_have_no_content_swap():
-    model = build_model(tiny_export_config().replace(model={"use_content": False}))
+    model = build_model(tiny_config(variant="srvp_bounded").replace(model={"use_content": False}))
     names = [e.name for e in signatures.endpoints(model)]
     assert names == ["predict", "latents", "decode", "stream_start", "stream_next"]
 
@@ -223,7 +227,7 @@ def test_host_checks_return_the_tflite_inputs():
 
 
 def test_discrete_time_models_only_accept_dt_1():
-    model = build_model(tiny_export_config().replace(model={"dynamics": "mlp"}))
+    model = build_model(tiny_config(variant="srvp_bounded").replace(model={"dynamics": "mlp"}))
     fn = signatures.predict_endpoint(model).tf_function()
     with pytest.raises(tf.errors.InvalidArgumentError, match="discrete-time model and only accepts dt=1"):
         predict({"predict": fn}, contexts(1, 3), dt=0.5)

@@ -8,13 +8,17 @@ import os
 import numpy as np
 import pytest
 
-from export_testlib import (call_signature, contexts, load_script, loaded_saved_model, restored, run_cli,
-                            saved_model_export, tflite_export, tiny_export_config, trained_run)
+from tests.support.cli import load_script, run_cli
+from tests.support.configs import tiny_config
+from tests.support.runs import call_signature
+from tests.support.videos import contexts
+
+
 from tfvideo.utils import video_io
 from tfvideo.export import tflite
 
-K = tiny_export_config().model.inference_frames  # SRVP's shortest context
-P = tiny_export_config().data.conditioning_frames  # the run's context length
+K = tiny_config(variant="srvp_bounded").model.inference_frames  # SRVP's shortest context
+P = tiny_config(variant="srvp_bounded").data.conditioning_frames  # the run's context length
 
 CASES = [  # (batch, context frames, num_samples, dt, horizon, seed): every axis changes at least once
     (1, 3, 1, 1.0, 1, 0),
@@ -26,13 +30,13 @@ CASES = [  # (batch, context frames, num_samples, dt, horizon, seed): every axis
 
 
 @pytest.fixture(scope="module")
-def float32_path(tmp_path_factory):
-    return tflite_export(tmp_path_factory, "none")
+def float32_path(tflite_export):
+    return tflite_export("none")
 
 
 @pytest.fixture(scope="module")
-def saved_model(tmp_path_factory):
-    return loaded_saved_model(tmp_path_factory).signatures["serving_default"]
+def saved_model(loaded_saved_model):
+    return loaded_saved_model.signatures["serving_default"]
 
 
 def _inputs(batch, length, num_samples, dt, horizon, seed):
@@ -69,9 +73,9 @@ def test_float32_matches_the_saved_model_in_one_interpreter(float32_path, saved_
     assert np.abs(runner(*inputs[:-1], 6) - runner(*inputs)).max() > 1e-3
 
 
-def test_float32_gives_the_futures_of_generate(tmp_path_factory, float32_path):
+def test_float32_gives_the_futures_of_generate(restored_run, float32_path):
     """The LiteRT file and `model.generate` draw the same noise for a seed: the same futures."""
-    model = restored(tmp_path_factory).model
+    model = restored_run.model
     runner = tflite.TFLiteModel(float32_path)
     for case in CASES[1:4]:
         context, num_samples, dt, horizon, seed = _inputs(*case)
@@ -80,8 +84,8 @@ def test_float32_gives_the_futures_of_generate(tmp_path_factory, float32_path):
 
 
 @pytest.mark.parametrize("quantize", ["float16", "dynamic"])
-def test_quantized_variants_run(tmp_path_factory, saved_model, quantize, float32_path):
-    path = tflite_export(tmp_path_factory, quantize)
+def test_quantized_variants_run(tflite_export, saved_model, quantize, float32_path):
+    path = tflite_export(quantize)
     assert os.path.getsize(path) < os.path.getsize(float32_path)
     runner = tflite.TFLiteModel(path)
     errors = []
@@ -108,11 +112,11 @@ def test_host_checks_and_unchecked_calls(float32_path):
     np.testing.assert_array_equal(unchecked(context, 2, 1.0, 2, 0), runner(context, 2, 1.0, 2, 0))
 
 
-def test_existing_file_is_not_replaced_without_overwrite(tmp_path_factory, float32_path, capsys):
+def test_existing_file_is_not_replaced_without_overwrite(trained_run, saved_model_export, float32_path, capsys):
     from tfvideo.export import __main__ as cli
     before = os.path.getmtime(float32_path)
-    argv = [f"--workdir={trained_run(tmp_path_factory)}", "--format=tflite",
-            f"--export_dir={saved_model_export(tmp_path_factory)['export_dir']}"]
+    argv = [f"--workdir={trained_run}", "--format=tflite",
+            f"--export_dir={saved_model_export['export_dir']}"]
     assert run_cli(cli, argv) == 2
     assert "already exists; pass --overwrite" in capsys.readouterr().err
     assert os.path.getmtime(float32_path) == before
@@ -143,21 +147,17 @@ def test_run_tflite_script_writes_a_gif(float32_path, tmp_path, capsys):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("name,options", [
-    ("svg", dict(skip_connections=True)),
-    ("hafsvg", dict(skip_connections=True, feature_aligner=True, num_groups=2)),
-])
-def test_other_models_export_through_the_same_contract(name, options):
+@pytest.mark.parametrize("name", ["svg", "hafsvg"])
+def test_other_models_export_through_the_same_contract(name):
     """SVG-LP and HAF-SVG plug in through `noise_shapes` + `sample_futures`: same signature, seeded (the futures
     of `model.generate`), only dt=1 (discrete time), and their TFLite conversion matches too."""
     import keras
     import tensorflow as tf
-    from conftest import tiny_config
     from tfvideo.export import checks, signatures
     from tfvideo.models import build_model
 
     keras.utils.set_random_seed(0)
-    model = build_model(tiny_config(model=dict(model=name, rnn_size=8, **options)))
+    model = build_model(tiny_config(variant=name))
     (endpoint,) = signatures.endpoints(model)
     fn = endpoint.tf_function()
     call = lambda *inputs: call_signature(

@@ -13,35 +13,37 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from export_testlib import (call_signature, contexts, load_script, loaded_saved_model, restored, run_cli,
-                            saved_model_export, tflite_export, tiny_export_config, trained_run, _once)
+from tests.support.cli import load_script, run_cli
+from tests.support.configs import tiny_config
+from tests.support.runs import call_signature
+from tests.support.videos import contexts
+
+
 from tfvideo.export import signatures, static_shape, tflite
 from tfvideo.export.errors import ExportError
 
-P = tiny_export_config().data.conditioning_frames  # the run's context length, baked into fixed-shape files
+P = tiny_config(variant="srvp_bounded").data.conditioning_frames  # the run's context length, baked into fixed
+# shape files
 BATCH, SAMPLES, HORIZON, DT = 2, 3, 2, 0.5  # a different size on every axis; 4 output frames
 
 
-def _export(tmp_path_factory, *flags) -> str:
-    """Path of the .tflite file `python -m tfvideo.export --format=tflite FLAGS` wrote (once per flags)."""
-    def build():
-        from tfvideo.export import __main__ as cli
-        export_dir = str(tmp_path_factory.mktemp("edge"))
-        assert run_cli(cli, [f"--workdir={trained_run(tmp_path_factory)}", "--format=tflite",
-                             f"--export_dir={export_dir}", *flags]) == 0
-        (name,) = [n for n in os.listdir(export_dir) if n.endswith(".tflite")]
-        return os.path.join(export_dir, name)
-    return _once(("edge",) + flags, build)
+def _export(tmp_path_factory, trained_run, *flags) -> str:
+    """Path of the .tflite file `python -m tfvideo.export --format=tflite FLAGS` wrote."""
+    from tfvideo.export import __main__ as cli
+    export_dir = str(tmp_path_factory.mktemp("edge"))
+    assert run_cli(cli, [f"--workdir={trained_run}", "--format=tflite", f"--export_dir={export_dir}", *flags]) == 0
+    (name,) = [n for n in os.listdir(export_dir) if n.endswith(".tflite")]
+    return os.path.join(export_dir, name)
 
 
 @pytest.fixture(scope="module")
-def fixed_path(tmp_path_factory):
-    return _export(tmp_path_factory, f"--static_shape={BATCH},{SAMPLES},{HORIZON}", f"--dt={DT}")
+def fixed_path(tmp_path_factory, trained_run):
+    return _export(tmp_path_factory, trained_run, f"--static_shape={BATCH},{SAMPLES},{HORIZON}", f"--dt={DT}")
 
 
 @pytest.fixture(scope="module")
-def dynamic_path(tmp_path_factory):
-    return tflite_export(tmp_path_factory, "none")
+def dynamic_path(tflite_export):
+    return tflite_export("none")
 
 
 def test_fixed_shape_file_has_the_documented_signatures(fixed_path):
@@ -61,14 +63,14 @@ def test_fixed_shape_file_has_the_documented_signatures(fixed_path):
     assert all(-1 not in d["shape_signature"] for d in runner.interpreter.get_tensor_details())
 
 
-def test_fixed_shape_matches_the_dynamic_file_and_the_saved_model(tmp_path_factory, fixed_path, dynamic_path):
+def test_fixed_shape_matches_the_dynamic_file_and_the_saved_model(loaded_saved_model, fixed_path, dynamic_path):
     context = contexts(BATCH, P, seed=11)
     fixed = tflite.TFLiteModel(fixed_path)
     for seed in (0, -9):
         frames = fixed(context, seed=seed)
         assert frames.shape == (BATCH, SAMPLES, 4, 64, 64, 1)
         dynamic = tflite.TFLiteModel(dynamic_path)(context, SAMPLES, DT, HORIZON, seed)
-        saved = call_signature(loaded_saved_model(tmp_path_factory).signatures["serving_default"], context, SAMPLES,
+        saved = call_signature(loaded_saved_model.signatures["serving_default"], context, SAMPLES,
                                DT, HORIZON, seed)
         print(f"seed {seed}: fixed vs dynamic {np.abs(frames - dynamic).max():.2e}, vs SavedModel "
               f"{np.abs(frames - saved).max():.2e}")
@@ -105,8 +107,8 @@ def test_check_request_names_every_difference():
 
 
 @pytest.mark.parametrize("text", ["1,10", "1,0,10", "a,b,c", "1,10,10,4"])
-def test_static_shape_flag_is_checked(tmp_path_factory, text):
-    model = restored(tmp_path_factory).model
+def test_static_shape_flag_is_checked(restored_run, text):
+    model = restored_run.model
     with pytest.raises(ExportError, match="--static_shape must be BATCH,SAMPLES,HORIZON"):
         static_shape.parse(text, P, 1.0, model)
     with pytest.raises(ExportError, match="--dt"):
@@ -121,8 +123,8 @@ def _stream(next_fn, state, count):
     return np.stack(frames, axis=2)
 
 
-def test_streaming_in_tf_gives_predicts_frames(tmp_path_factory):
-    loaded = loaded_saved_model(tmp_path_factory)
+def test_streaming_in_tf_gives_predicts_frames(loaded_saved_model):
+    loaded = loaded_saved_model
     context = contexts(BATCH, P, seed=4)
     expected = call_signature(loaded.signatures["serving_default"], context, SAMPLES, DT, 3, 5)
     state = loaded.signatures["stream_start"](context=tf.constant(context), num_samples=tf.constant(SAMPLES),
@@ -147,9 +149,9 @@ def test_streaming_in_litert_gives_the_files_frames(which, fixed_path, dynamic_p
 
 
 @pytest.mark.slow
-def test_int8_conversion_of_the_tiny_model(tmp_path_factory, dynamic_path):
+def test_int8_conversion_of_the_tiny_model(tmp_path_factory, trained_run, dynamic_path):
     from tfvideo.export import quantization
-    path = _export(tmp_path_factory, "--quantize=int8", "--static_shape=1,2,3", "--calibration_videos=8")
+    path = _export(tmp_path_factory, trained_run, "--quantize=int8", "--static_shape=1,2,3", "--calibration_videos=8")
     assert os.path.basename(path) == "srvp_int8_1x2x3.tflite"
     with open(path, "rb") as handle:
         counts = quantization.int8_op_counts(handle.read())
@@ -168,14 +170,14 @@ def test_int8_conversion_of_the_tiny_model(tmp_path_factory, dynamic_path):
     assert os.path.getsize(path) < 0.6 * os.path.getsize(dynamic_path)
 
 
-def test_int8_needs_calibration_data(tmp_path_factory):
+def test_int8_needs_calibration_data(restored_run):
     with pytest.raises(ExportError, match="--quantize=int8 needs calibration data"):
-        tflite.convert(restored(tmp_path_factory).model, "int8")
+        tflite.convert(restored_run.model, "int8")
 
 
-def test_dt_and_static_shape_apply_to_tflite_only(tmp_path_factory, capsys):
+def test_dt_and_static_shape_apply_to_tflite_only(tmp_path_factory, trained_run, capsys):
     from tfvideo.export import __main__ as cli
-    workdir, export_dir = trained_run(tmp_path_factory), str(tmp_path_factory.mktemp("refused"))
+    workdir, export_dir = trained_run, str(tmp_path_factory.mktemp("refused"))
     assert run_cli(cli, [f"--workdir={workdir}", "--format=saved_model", f"--export_dir={export_dir}",
                          "--static_shape=1,2,3"]) == 2
     assert "--static_shape and --dt apply to --format=tflite only" in capsys.readouterr().err

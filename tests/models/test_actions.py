@@ -7,8 +7,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from conftest import tiny_config
-from models_testlib import MODELS
+from tests.support.configs import PER_MODEL, tiny_config
 from tfvideo.models import InvalidInputError, build_model
 from tfvideo.models import actions as actions_lib
 
@@ -17,12 +16,12 @@ CONTEXT, HORIZON = 5, 2  # tiny_config's conditioning frames; two predicted fram
 
 
 def action_model(name: str, **model):
-    base = {**MODELS[name], "feature_aligner": False} if name == "hafsvg" else MODELS[name]  # the aligner is slow
-    config = tiny_config(model={**base, "model": name, "action_conditioned": True, "action_size": A, **model})
+    base = {"feature_aligner": False} if name == "hafsvg" else {}  # the aligner is slow
+    config = tiny_config(variant=name, model={**base, "action_conditioned": True, "action_size": A, **model})
     return build_model(config)
 
 
-@pytest.fixture(scope="module", params=sorted(MODELS))
+@pytest.fixture(scope="module", params=sorted(PER_MODEL))
 def model(request):
     return action_model(request.param)
 
@@ -90,7 +89,7 @@ def test_bad_actions_give_one_error(model, bad, message):
 
 
 def test_actions_given_to_a_model_without_them_are_refused():
-    model = build_model(tiny_config(model=MODELS["svg"]))
+    model = build_model(tiny_config(variant="svg"))
     context, actions = inputs()
     assert model.action_normalizer is None
     with pytest.raises(InvalidInputError, match="not action-conditioned"):

@@ -10,8 +10,9 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from conftest import NUM_SAMPLES, tiny_config
-from models_testlib import MODELS, moving_square_videos, perturb_weights, plain_settings, squared_error
+from tests.support.configs import NUM_SAMPLES, PER_MODEL, tiny_config
+from tests.support.models import perturb_weights, plain_settings, squared_error
+from tests.support.videos import moving_square_videos
 from tfvideo import config as config_lib
 from tfvideo.export import saved_model as saved_model_lib
 from tfvideo.models import build_model
@@ -34,12 +35,12 @@ class Case:
 
 def new_model(name: str, seed: int):
     keras.utils.set_random_seed(seed)
-    return perturb_weights(build_model(tiny_config(model=MODELS[name])), seed=seed)
+    return perturb_weights(build_model(tiny_config(variant=name)), seed=seed)
 
 
-@pytest.fixture(scope="module", params=list(MODELS))
+@pytest.fixture(scope="module", params=PER_MODEL)
 def case(request) -> Case:
-    config = tiny_config(model=MODELS[request.param])
+    config = tiny_config(variant=request.param)
     shape = [config.train.batch_size, config.data.seq_len, 64, 64, config.data.channels]
     return Case(request.param, config, new_model(request.param, 0), tf.random.stateless_uniform(shape, seed=[1, 2]))
 

@@ -9,7 +9,7 @@ import sys
 import numpy as np
 import pytest
 
-from runs_testlib import REPO
+from tests.support.cli import REPO
 
 # Two logical CPU devices must be configured before TensorFlow initialises: the comparison runs in a fresh process.
 # Three steps on the same batch: clean, loss x 1e25 (gradients ~1e25: finite, squares overflow), clean. It writes
@@ -21,7 +21,7 @@ import tensorflow as tf
 cpu = tf.config.list_physical_devices("CPU")[0]
 tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
 import keras
-from conftest import tiny_config
+from tests.support.configs import tiny_config
 from tfvideo.models import build_model
 from tfvideo.training import checkpointing, distribute, train_lib
 
@@ -81,7 +81,7 @@ def runs(tmp_path_factory):
     """The facts SCRIPT prints, and the final states (single device; mirrored, keys per replica)."""
     tmp = tmp_path_factory.mktemp("guarded")
     (tmp / "compare.py").write_text(SCRIPT)
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([os.path.join(REPO, "tests"), REPO])}
+    env = {**os.environ, "PYTHONPATH": REPO}
     proc = subprocess.run([sys.executable, str(tmp / "compare.py"), str(tmp / "state")], cwd=REPO, env=env,
                           capture_output=True, text=True, timeout=900)
     assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-3000:]

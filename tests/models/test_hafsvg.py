@@ -9,10 +9,10 @@ import tensorflow as tf
 from tfvideo import config as config_lib
 from tfvideo.models import InvalidInputError, build_model
 from tfvideo.models.svg import GroupedGaussianLSTM
-from conftest import NUM_SAMPLES as S, tiny_config
-from models_testlib import HAF_TINY, SVG_TINY, perturb_weights, reference_generation, reference_loss
+from tests.support.configs import NUM_SAMPLES as S, tiny_config
+from tests.support.models import perturb_weights, reference_generation, reference_loss
 
-CONFIG = tiny_config(model=HAF_TINY)
+CONFIG = tiny_config(variant="hafsvg")
 B, T, C = CONFIG.train.batch_size, CONFIG.data.seq_len, CONFIG.data.channels
 P, N = CONFIG.data.conditioning_frames, CONFIG.data.test_horizon  # context frames, future frames
 D, E = CONFIG.model.noise_size, CONFIG.model.encoding_size  # dims per group of z, frame encoding
@@ -21,7 +21,7 @@ D, E = CONFIG.model.noise_size, CONFIG.model.encoding_size  # dims per group of 
 @pytest.fixture(scope="module")
 def model():
     keras.utils.set_random_seed(0)
-    return perturb_weights(build_model(tiny_config(model=HAF_TINY)))
+    return perturb_weights(build_model(tiny_config(variant="hafsvg")))
 
 
 @pytest.fixture(scope="module")
@@ -91,9 +91,9 @@ def test_loss_and_generation_match_step_by_step_references(model, videos):
 def test_one_group_without_aligner_is_svgs_network_with_the_loss_of_eq_1(videos, tmp_path):
     """Same variables and generation as SVG-LP; the loss leaves out the context frames' terms (SVG's keeps them)."""
     keras.utils.set_random_seed(3)
-    svg = perturb_weights(build_model(tiny_config(model=dict(SVG_TINY, noise_size=D))))
+    svg = perturb_weights(build_model(tiny_config(variant="svg", model=dict(noise_size=D))))
     keras.utils.set_random_seed(4)
-    haf = build_model(tiny_config(model=dict(SVG_TINY, noise_size=D, model="hafsvg")))
+    haf = build_model(tiny_config(variant="svg", model=dict(noise_size=D, model="hafsvg")))
     assert type(haf).__name__ == "HAFSVG"
     assert [tuple(w.shape) for w in haf.weights] == [tuple(w.shape) for w in svg.weights]
     svg_path = tf.train.Checkpoint(model=svg).save(str(tmp_path / "svg"))
@@ -159,13 +159,13 @@ def test_loss_terms_are_finite_and_add_up(model, videos):
 ])
 def test_config_validation_names_the_flag(option, message):
     with pytest.raises(config_lib.ConfigError, match=message):
-        tiny_config(model=dict(HAF_TINY, **option))
+        tiny_config(variant="hafsvg", model=dict(**option))
     with pytest.raises(config_lib.ConfigError, match="--num_groups=2 is not used by --model=srvp"):
         tiny_config(model=dict(num_groups=2))
 
 
 def test_checkpoint_round_trip_restores_every_weight(videos, tmp_path):
-    cfg = tiny_config(model=dict(HAF_TINY, num_groups=4, aligner_levels=2, aligner_value="encoder"))
+    cfg = tiny_config(variant="hafsvg", model=dict(num_groups=4, aligner_levels=2, aligner_value="encoder"))
     keras.utils.set_random_seed(3)
     haf = build_model(cfg)
     path = tf.train.Checkpoint(model=haf).save(str(tmp_path / "ckpt"))

@@ -11,7 +11,8 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from conftest import tiny_config
+from tests.support.cli import REPO
+from tests.support.configs import tiny_config
 from tfvideo import config as config_lib
 from tfvideo.models import build_model
 from tfvideo.models import layers
@@ -21,16 +22,15 @@ from tfvideo.models import layers
 STATS_MODEL = dict(encoding_size=24, inference_hidden_size=40, dynamics_hidden_size=36, dynamics_layers=4,
                    initialization="pytorch")
 # sha256 over (name, shape, bytes) of every weight of build_model(tiny_config()) after keras.utils.set_random_seed(0),
-# in a new process whose Python RNG is first set to argv[2], with the model modules imported before the seeding
+# in a new process whose Python RNG is first set to argv[1], with the model modules imported before the seeding
 # ("early") or by build_model ("late").
 _HASH_SCRIPT = """
 import hashlib, random, sys
-sys.path.insert(0, sys.argv[1])
-random.seed(int(sys.argv[2]))
-if sys.argv[3] == "early":
+random.seed(int(sys.argv[1]))
+if sys.argv[2] == "early":
     import tfvideo.models.networks, tfvideo.models.srvp, tfvideo.models.aligner
 import keras, numpy as np
-from conftest import tiny_config
+from tests.support.configs import tiny_config
 from tfvideo.models import build_model
 keras.utils.set_random_seed(0)
 model = build_model(tiny_config())
@@ -63,9 +63,10 @@ def _assert_uniform(values: np.ndarray, bound: float, name: str) -> None:
 
 
 def _weights_digest(python_seed: int, imports: str) -> list[str]:
-    tests_dir = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-    result = subprocess.run([sys.executable, "-c", _HASH_SCRIPT, tests_dir, str(python_seed), imports],
-                            capture_output=True, text=True, timeout=600, env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"})
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3",
+           "PYTHONPATH": os.pathsep.join(filter(None, [REPO, os.environ.get("PYTHONPATH")]))}
+    result = subprocess.run([sys.executable, "-c", _HASH_SCRIPT, str(python_seed), imports],
+                            capture_output=True, text=True, timeout=600, env=env)
     assert result.returncode == 0, result.stderr[-2000:]
     return result.stdout.split()[-2:]
 

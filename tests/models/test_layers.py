@@ -11,7 +11,7 @@ import tfvideo.models
 import tfvideo.perf
 from tfvideo.models import aligner, layers, networks, svg
 from tfvideo.perf import batch_norm, conv_ops
-from models_testlib import plain_settings
+from tests.support.models import plain_settings
 
 
 def test_content_encoder_is_permutation_invariant():

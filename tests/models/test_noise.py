@@ -7,7 +7,8 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from conftest import tiny_config
+from tests.support.configs import PER_MODEL, tiny_config
+from tests.support.models import perturb_weights
 from tfvideo.models import InvalidInputError, build_model
 from tfvideo.models import noise
 
@@ -56,22 +57,15 @@ def test_seeded_noise_gives_each_name_its_own_stream():
 # ------------------------------------------------------------------------------------------------ generate
 
 
-MODELS = {  # name: (config options, scale of the weight perturbation that makes z move the frames visibly)
-    "srvp": ({}, 0.03),
-    "svg": (dict(rnn_size=8), 0.1),
-    "hafsvg": (dict(rnn_size=8, num_groups=2, skip_connections=True, feature_aligner=True), 0.1),
-}
+# Scale of the weight perturbation that makes z move each model's frames visibly.
+SCALES = {"srvp": 0.03, "svg": 0.1, "hafsvg": 0.1}
 
 
-@pytest.fixture(scope="module", params=sorted(MODELS))
+@pytest.fixture(scope="module", params=sorted(PER_MODEL))
 def model(request):
     """A tiny model whose weights are perturbed: at initialisation its frames hardly depend on z (~1e-6)."""
     keras.utils.set_random_seed(0)
-    options, scale = MODELS[request.param]
-    model = build_model(tiny_config(model=dict(model=request.param, **options)))
-    for index, weight in enumerate(model.trainable_weights):
-        weight.assign_add(tf.random.stateless_normal(weight.shape, seed=[0, index]) * scale)
-    return model
+    return perturb_weights(build_model(tiny_config(variant=request.param)), SCALES[request.param])
 
 
 def _context(batch, length=P, seed=0):

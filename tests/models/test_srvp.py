@@ -6,7 +6,7 @@ import tensorflow as tf
 from tfvideo.models import InvalidInputError, build_model
 from tfvideo.models import distributions as dist_lib
 from tfvideo.models import srvp
-from conftest import NUM_SAMPLES as S, tiny_config
+from tests.support.configs import NUM_SAMPLES as S, tiny_config
 
 CONFIG = tiny_config()
 B, T, C = CONFIG.train.batch_size, CONFIG.data.seq_len, CONFIG.data.channels

@@ -10,10 +10,10 @@ import tensorflow as tf
 from tfvideo import config as config_lib
 from tfvideo.training import train_lib
 from tfvideo.models import InvalidInputError, build_model
-from conftest import NUM_SAMPLES as S, tiny_config
-from models_testlib import SVG_TINY, perturb_weights, reference_generation, reference_loss
+from tests.support.configs import NUM_SAMPLES as S, tiny_config
+from tests.support.models import perturb_weights, reference_generation, reference_loss
 
-CONFIG = tiny_config(model=SVG_TINY)
+CONFIG = tiny_config(variant="svg")
 B, T, C = CONFIG.train.batch_size, CONFIG.data.seq_len, CONFIG.data.channels
 P, N = CONFIG.data.conditioning_frames, CONFIG.data.test_horizon  # context frames, future frames
 Z = CONFIG.model.noise_size  # SVG-LP's z: one group
@@ -22,7 +22,7 @@ Z = CONFIG.model.noise_size  # SVG-LP's z: one group
 @pytest.fixture(scope="module")
 def model():
     keras.utils.set_random_seed(0)
-    return perturb_weights(build_model(tiny_config(model=SVG_TINY)))
+    return perturb_weights(build_model(tiny_config(variant="svg")))
 
 
 @pytest.fixture(scope="module")
@@ -49,7 +49,7 @@ def test_generation_matches_the_original_sampling_loop(model, videos):
 
 
 def test_skips_of_the_last_observed_frame():
-    svg = build_model(tiny_config(model=SVG_TINY), initialize=False)
+    svg = build_model(tiny_config(variant="svg"), initialize=False)
     # Frames 1..P+2 decode with the skips of frames 0..P-1, then of the last conditioning frame P - 1 (not P - 2).
     np.testing.assert_array_equal(svg.skip_frame_indices(P + 3), [*range(P), P - 1, P - 1])
 
@@ -87,7 +87,7 @@ def test_dt_other_than_one_is_refused_naming_the_model(model, videos):
     with pytest.raises(InvalidInputError, match="model 'svg' is a discrete-time model"):
         model.generate(videos[:, :P], num_samples=1, horizon=2, dt=0.5)
     with pytest.raises(config_lib.ConfigError, match="--model=svg is a discrete-time model"):
-        tiny_config(model=dict(SVG_TINY, dt=0.5))
+        tiny_config(variant="svg", model=dict(dt=0.5))
 
 
 @pytest.mark.parametrize("option, message", [
@@ -96,12 +96,12 @@ def test_dt_other_than_one_is_refused_naming_the_model(model, videos):
 ])
 def test_hafsvg_options_are_refused_for_svg(option, message):
     with pytest.raises(config_lib.ConfigError, match=message):
-        tiny_config(model=dict(SVG_TINY, **option))
+        tiny_config(variant="svg", model=dict(**option))
 
 
 @pytest.mark.slow
 def test_train_lib_trains_svg(tmp_path):
-    result = train_lib.train(tiny_config(str(tmp_path / "run"), model=SVG_TINY))
+    result = train_lib.train(tiny_config(str(tmp_path / "run"), variant="svg"))
     assert result.step == CONFIG.train.train_steps and result.gif_path is not None
     assert set(result.metrics) == {"loss", "reconstruction", "kl_z"}
     assert all(np.isfinite(v) for v in result.metrics.values())

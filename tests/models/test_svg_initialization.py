@@ -10,7 +10,7 @@ import keras
 import numpy as np
 import pytest
 
-from conftest import tiny_config
+from tests.support.configs import tiny_config
 from tfvideo.models import build_model
 from tfvideo.models import layers
 

@@ -4,7 +4,7 @@ import keras
 import numpy as np
 import pytest
 
-from conftest import needs_bfloat16
+from tests.support.markers import needs_bfloat16
 import tensorflow as tf
 
 from tfvideo.perf import conv_ops

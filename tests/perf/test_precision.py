@@ -6,7 +6,9 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from conftest import needs_bfloat16, tiny_config
+from tests.support.configs import tiny_config
+from tests.support.markers import needs_bfloat16
+
 from tfvideo.perf import precision
 from tfvideo.training import train_lib
 from tfvideo.models import aligner

@@ -2,7 +2,9 @@
 
 import pytest
 
-from conftest import tiny_config, needs_bfloat16
+from tests.support.configs import tiny_config
+from tests.support.markers import needs_bfloat16
+
 from tfvideo.perf import speed
 from tfvideo.perf import batch_norm
 from tfvideo.models import build_model

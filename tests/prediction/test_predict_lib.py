@@ -152,10 +152,7 @@ def test_a_fixed_shape_file_refuses_another_request_naming_both(changes, asked):
 
 def test_run_tflite_sends_a_fixed_shape_files_own_request_unless_asked():
     import argparse
-    import os
-    import sys
-    sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "export"))
-    from export_testlib import load_script
+    from tests.support.cli import load_script
     script = load_script("run_tflite")
     fixed, dynamic = argparse.Namespace(static_shape=FIXED.static_shape), argparse.Namespace(static_shape=None)
     plain = argparse.Namespace(num_samples=None, dt=None, horizon=None)

@@ -9,8 +9,8 @@ import shutil
 import numpy as np
 import pytest
 
-import eval_testlib
-import predict_testlib
+from tests.support.configs import TINY_DATA
+from tests.support.videos import contexts
 from tfvideo import runtimes
 from tfvideo.export import saved_model as saved_model_lib
 from tfvideo.runtimes import ModelError
@@ -39,7 +39,7 @@ def test_saved_model_dir_is_the_version_or_the_newest_one_below(tmp_path):
         runtimes.saved_model_dir(str(tmp_path))
 
 
-def test_broken_exports_and_runs_are_named(tmp_path, tmp_path_factory):
+def test_broken_exports_and_runs_are_named(tmp_path, untrained_workdir):
     version = tmp_path / "srvp" / "1"
     os.makedirs(version)
     (version / "saved_model.pb").write_bytes(b"not a protobuf")
@@ -58,18 +58,19 @@ def test_broken_exports_and_runs_are_named(tmp_path, tmp_path_factory):
     with pytest.raises(ModelError, match="No TFLite file at"):
         runtimes.open_runtime(tflite=str(tmp_path / "none.tflite"))
     with pytest.raises(ModelError, match="No checkpoint in .*train the run first"):
-        runtimes.open_runtime(workdir=eval_testlib.untrained_workdir(tmp_path_factory))
+        runtimes.open_runtime(workdir=untrained_workdir)
     with pytest.raises(ModelError, match="Cannot read the run in --workdir="):
         runtimes.open_runtime(workdir=str(tmp_path / "nothing"))
 
 
 @pytest.mark.slow
-def test_a_workdir_its_saved_model_and_its_tflite_file_give_the_same_futures(tmp_path_factory, tmp_path):
+def test_a_workdir_its_saved_model_and_its_tflite_file_give_the_same_futures(trained_run, saved_model_export,
+                                                                             tflite_export, tmp_path):
     """Same spec (geometry, context, dt support, the run's preprocessing) and, for a seed, the same frames: exactly
     from the SavedModel, to float32 rounding from LiteRT (its kernels round differently)."""
-    workdir = predict_testlib.trained_run(tmp_path_factory)
-    export = predict_testlib.saved_model_export(tmp_path_factory)
-    tflite = predict_testlib.tflite_export(tmp_path_factory)
+    workdir = trained_run
+    export = saved_model_export
+    tflite = tflite_export()
     trained = runtimes.open_runtime(workdir=workdir)
     served = runtimes.open_runtime(saved_model=export["base"])
     lite = runtimes.open_runtime(tflite=tflite)
@@ -78,8 +79,8 @@ def test_a_workdir_its_saved_model_and_its_tflite_file_give_the_same_futures(tmp
         for field in ("image_size", "channels", "min_context_frames", "dt_supported", "training_dt",
                       "conditioning_frames", "test_horizon", "preprocessing"):
             assert getattr(runtime.spec, field) == getattr(trained.spec, field), field
-    assert trained.spec.conditioning_frames == predict_testlib.CONTEXT_FRAMES
-    context = predict_testlib.export_testlib.contexts(1, 4, seed=5)
+    assert trained.spec.conditioning_frames == TINY_DATA["conditioning_frames"]
+    context = contexts(1, 4, seed=5)
     frames = trained.sample(context, 3, 2, 0.5, 21)
     assert frames.shape == (1, 3, 4, 64, 64, 1) and frames.std() > 1e-3  # the futures differ from each other
     np.testing.assert_array_equal(served.sample(context, 3, 2, 0.5, 21), frames)

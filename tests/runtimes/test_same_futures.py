@@ -12,7 +12,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-import predict_testlib
+from tests.support.cli import run_predict
+from tests.support.videos import IMAGE
 from tfvideo import runtimes
 from tfvideo.evaluation import eval_lib
 from tfvideo.models import noise
@@ -39,7 +40,7 @@ def _predict_road(runtime, context, dt=1.0) -> np.ndarray:
 def _predict_cli(workdir, context, tmp_path) -> np.ndarray:
     """`python -m tfvideo.predict --input=CONTEXT.npy --output=FUTURES.npy`, two batches of SAMPLES."""
     np.save(tmp_path / "context.npy", context)
-    out = predict_testlib.run_predict([f"--workdir={workdir}", f"--input={tmp_path / 'context.npy'}",
+    out = run_predict([f"--workdir={workdir}", f"--input={tmp_path / 'context.npy'}",
                                        f"--output={tmp_path / 'futures.npy'}", f"--num_samples={2 * SAMPLES}",
                                        f"--batch_samples={SAMPLES}", f"--horizon={HORIZON}", f"--seed={SEED}",
                                        f"--context_frames={len(context)}"])
@@ -48,10 +49,8 @@ def _predict_cli(workdir, context, tmp_path) -> np.ndarray:
 
 
 @pytest.mark.slow
-def test_one_seed_gives_the_same_futures_on_every_road(tmp_path_factory, tmp_path):
-    workdir = predict_testlib.trained_run(tmp_path_factory)
-    saved_model = predict_testlib.saved_model_export(tmp_path_factory)["base"]
-    tflite = predict_testlib.tflite_export(tmp_path_factory)
+def test_one_seed_gives_the_same_futures_on_every_road(trained_run, saved_model_export, tflite_export, tmp_path):
+    workdir, saved_model, tflite = trained_run, saved_model_export["base"], tflite_export()
     evaluated = _evaluate_road(workdir, tmp_path, "model")
     context = next(iter(evaluated.source.test_batches(1)))[0, :evaluated.spec["conditioning_frames"]]
     trained = runtimes.open_runtime(workdir=workdir)
@@ -67,7 +66,7 @@ def test_one_seed_gives_the_same_futures_on_every_road(tmp_path_factory, tmp_pat
     for draw in (0, 1):  # video i of evaluate, batch i of predict: the seed of draw i
         seed = noise.draw_seed(SEED, draw)
         python = trained.model.generate(context[None], num_samples=SAMPLES, horizon=HORIZON, seed=seed).numpy()[0]
-        assert python.shape == (SAMPLES, HORIZON, *predict_testlib.IMAGE) and python.std() > 1e-3
+        assert python.shape == (SAMPLES, HORIZON, *IMAGE) and python.std() > 1e-3
         same = {"TrainedRun": trained.sample(context[None], SAMPLES, HORIZON, 1.0, seed)[0],
                 "SavedModel": served.sample(context[None], SAMPLES, HORIZON, 1.0, seed)[0],
                 **{name: road(context, draw) for name, road in roads.items()},
@@ -86,11 +85,11 @@ def test_one_seed_gives_the_same_futures_on_every_road(tmp_path_factory, tmp_pat
 
 
 @pytest.mark.slow
-def test_at_dt_one_half_evaluate_scores_the_frames_at_the_training_rate_on_every_road(tmp_path_factory, tmp_path):
+def test_at_dt_one_half_evaluate_scores_the_frames_at_the_training_rate_on_every_road(trained_run, saved_model_export,
+                                                                                     tmp_path):
     """An export returns every Euler step's frame; evaluate keeps the frames at t = 1, 2, ... as the checkpoint's
     `generate` gives them."""
-    workdir = predict_testlib.trained_run(tmp_path_factory)
-    saved_model = predict_testlib.saved_model_export(tmp_path_factory)["base"]
+    workdir, saved_model = trained_run, saved_model_export["base"]
     evaluated = _evaluate_road(workdir, tmp_path, "model", dt=0.5)
     context = next(iter(evaluated.source.test_batches(1)))[0, :evaluated.spec["conditioning_frames"]]
     served = _evaluate_road(workdir, tmp_path, "served", dt=0.5, saved_model=saved_model)

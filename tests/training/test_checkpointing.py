@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from tfvideo.training import checkpointing
-from conftest import tiny_config
+from tests.support.configs import tiny_config
 
 
 def test_prepare_workdir_records_config_and_accepts_resumable_changes(tmp_path):

@@ -11,14 +11,15 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from conftest import TINY_TRAIN, tiny_config
+from tests.support.cli import REPO
+from tests.support.configs import TINY_FLAGS, TINY_TRAIN, tiny_config
 from tfvideo import config as config_lib
 from tfvideo.training import distribute
 from tfvideo.models import guarded_step
 from tfvideo.training import train_lib
 from tfvideo.models import build_model
 
-from runs_testlib import REPO, TINY_FLAGS  # noqa: E402
+
 CLUSTER = {"worker": ["host0:2222", "host1:2222", "host2:2222"]}
 
 

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from conftest import tiny_config
+from tests.support.configs import tiny_config
 from tfvideo.models import build_model
 from tfvideo.training import checkpointing, optimizers
 

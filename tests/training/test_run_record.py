@@ -4,8 +4,8 @@ import hashlib
 import os
 import shutil
 
-from conftest import TINY_MODEL
-from runs_testlib import TINY_FLAGS, run_train
+from tests.support.cli import run_train
+from tests.support.configs import TINY_FLAGS, TINY_MODEL
 
 
 def _snapshot(directory) -> dict:

@@ -18,7 +18,7 @@ from tfvideo.evaluation import eval_lib
 from tfvideo.models import actions as actions_lib
 from tfvideo.training import checkpointing, train_lib
 
-from runs_testlib import REPO
+from tests.support.cli import REPO
 
 NUM_TRAIN, NUM_TEST = 6, 3
 TINY = ["--architecture=dcgan", "--base_channels=4", "--encoding_size=5", "--latent_size=6", "--noise_size=7",

@@ -15,8 +15,8 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from conftest import tiny_config
-from runs_testlib import REPO, TINY_FLAGS, run_train as run_main
+from tests.support.cli import REPO, run_train as run_main
+from tests.support.configs import TINY_FLAGS, tiny_config
 from tfvideo.training import checkpointing
 from tfvideo.models import guarded_step
 from tfvideo.training import train_lib

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from conftest import tiny_config
+from tests.support.configs import tiny_config
 from tfvideo import runs
 from tfvideo.models import build_model, noise
 from tfvideo.training import checkpointing, train_lib, validation

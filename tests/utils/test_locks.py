@@ -6,7 +6,7 @@ import signal
 
 import pytest
 
-from locks_testlib import start_holder, stop
+from tests.support.locks import start_holder, stop
 from tfvideo.utils import locks
 
 

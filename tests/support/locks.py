@@ -7,7 +7,7 @@ import subprocess
 import sys
 import textwrap
 
-REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+from tests.support.cli import REPO
 
 _HOLDER = textwrap.dedent("""
     import sys, time

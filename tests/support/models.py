@@ -1,29 +1,10 @@
-"""Helpers shared by the model tests: tiny per-model configs, a learnable batch, weight perturbation, and the
-SVG-LP / HAF-SVG reference loops written one frame at a time like the original code."""
+"""Model-test helpers: config-rebuilt attributes, squared error, weight perturbation, SVG-LP / HAF-SVG reference
+loops written one frame at a time like the original code."""
 
 from __future__ import annotations
 
 import numpy as np
 import tensorflow as tf
-
-# Overrides of conftest.tiny_config's model section, per model of the contract (tests/models/test_contract.py).
-SRVP_TINY = dict(obs_scale=0.2)  # the reconstruction dominates the loss early, as for KTH / Human3.6M
-# SVG-LP on SRVP's networks, HAF-SVG on SVG's own (the paper configs' choice): the contract covers both.
-SVG_TINY = dict(model="svg", skip_connections=True, rnn_size=8, beta_z=1e-4)
-HAF_TINY = dict(model="hafsvg", networks="svg", skip_connections=True, feature_aligner=True, num_groups=2, rnn_size=8,
-                beta_z=1e-4)
-MODELS = {"srvp": SRVP_TINY, "svg": SVG_TINY, "hafsvg": HAF_TINY}
-
-
-def moving_square_videos(batch: int, frames: int) -> tf.Tensor:
-    """float32 [batch, frames, 64, 64, 1]: bright 12x12 squares moving 5 px per frame on black, structure a
-    model can learn quickly."""
-    out = np.zeros([batch, frames, 64, 64, 1], np.float32)
-    for b in range(batch):
-        for t in range(frames):
-            top, left = 10 + 5 * t, 8 + 20 * b + 3 * t
-            out[b, t, top:top + 12, left:left + 12] = 1.0
-    return tf.constant(out)
 
 
 def plain_settings(layer) -> dict:
