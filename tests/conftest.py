@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import os
 
@@ -25,10 +26,10 @@ TINY_TRAIN = dict(train_steps=6, batch_size=2, checkpoint_every=3, log_every=2, 
 
 def tiny_config(workdir: str = "unused", model=None, data=None, train=None) -> config_lib.Config:
     """A validated Config with tiny networks; override sections with dicts. The TINY_MODEL sizes that the chosen
-    model does not read (config_lib.MODEL_FIELDS) are left out."""
+    model does not have (its config class, config_lib.MODEL_CONFIGS) are left out."""
     train_values = dict(workdir=workdir, **TINY_TRAIN)
-    default = config_lib.ModelConfig().model
-    used = config_lib.MODEL_FIELDS.get((model or {}).get("model", default), config_lib.MODEL_FIELDS[default])
+    chosen = (model or {}).get("model", config_lib.Config().model.model)
+    used = {field.name for field in dataclasses.fields(config_lib.MODEL_CONFIGS.get(chosen, config_lib.SRVPConfig))}
     tiny_model = {name: value for name, value in TINY_MODEL.items() if name in used}
     return config_lib.Config().replace(model={**tiny_model, **(model or {})}, data={**TINY_DATA, **(data or {})},
                                        train={**train_values, **(train or {})}).validate()

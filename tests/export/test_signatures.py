@@ -1,12 +1,15 @@
 """The serving functions in process: predict's contract (the futures of `model.generate` for the same seed),
 SRVP's extra endpoints, and the in-graph and host-side input checks."""
 
+import re
+
 import keras
 import numpy as np
 import pytest
 import tensorflow as tf
 
 from export_testlib import contexts, sharpen, tiny_export_config
+from tfvideo import validation
 from tfvideo.export import checks, signatures
 from tfvideo.models import build_model, serving
 
@@ -225,6 +228,7 @@ def test_host_checks_return_the_tflite_inputs():
 def test_discrete_time_models_only_accept_dt_1():
     model = build_model(tiny_export_config().replace(model={"dynamics": "mlp"}))
     fn = signatures.predict_endpoint(model).tf_function()
-    with pytest.raises(tf.errors.InvalidArgumentError, match="discrete-time model and only accepts dt=1"):
+    with pytest.raises(tf.errors.InvalidArgumentError, match=re.escape(
+            validation.discrete_time_message("dt", "this srvp model"))):
         predict({"predict": fn}, contexts(1, 3), dt=0.5)
     assert predict({"predict": fn}, contexts(1, 3), dt=1.0).shape == (1, 2, 3, 64, 64, 1)

@@ -4,12 +4,14 @@ interpreter; float16 and dynamic-range variants run (their errors are printed); 
 
 import json
 import os
+import re
 
 import numpy as np
 import pytest
 
 from export_testlib import (call_signature, contexts, load_script, loaded_saved_model, restored, run_cli,
                             saved_model_export, tflite_export, tiny_export_config, trained_run)
+from tfvideo import validation
 from tfvideo.utils import video_io
 from tfvideo.export import tflite
 
@@ -167,7 +169,8 @@ def test_other_models_export_through_the_same_contract(name, options):
     assert frames.shape == (2, 2, 3, 64, 64, 1)
     np.testing.assert_array_equal(call(*inputs), frames)
     np.testing.assert_allclose(model.generate(inputs[0], 2, 3, seed=4).numpy(), frames, atol=1e-6)
-    with pytest.raises(tf.errors.InvalidArgumentError, match="discrete-time model and only accepts dt=1"):
+    with pytest.raises(tf.errors.InvalidArgumentError, match=re.escape(
+            validation.discrete_time_message("dt", f"this {name} model"))):
         call(*inputs[:2], 0.5, *inputs[3:])
     from ai_edge_litert.interpreter import Interpreter
     interpreter = Interpreter(model_content=tflite.convert(model))

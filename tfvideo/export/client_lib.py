@@ -21,6 +21,7 @@ import numpy as np
 
 from tfvideo import validation
 from tfvideo.data import clips
+from tfvideo.models import requests
 from tfvideo.utils import files, memory, video_io
 
 PREDICT_INPUTS = ("context", "num_samples", "dt", "horizon", "seed")
@@ -69,11 +70,8 @@ def check_outputs(gif: str | None = None, npy: str | None = None, *, overwrite: 
 def check_request(context: np.ndarray, num_samples, dt, horizon, seed, *, dt_supported: bool = True) -> int:
     """The request's numbers by the rules of the exported signature (`tfvideo.validation`; dt in float32), and
     its frames [B, S, horizon * k, H, W, C] against the memory; returns k of dt = 1/k."""
-    num_samples = validation.positive_int(num_samples, "--num_samples", error=ClientError)
-    horizon = validation.positive_int(horizon, "--horizon", error=ClientError)
-    k = validation.steps_per_frame(dt, "--dt", error=ClientError, precision=np.float32)
-    if k != 1 and not dt_supported:
-        raise ClientError(f"--dt={dt:g}: this model is a discrete-time model and only takes --dt=1.")
+    k = requests.check(num_samples, horizon, dt, continuous_time=dt_supported, flags=True, error=ClientError,
+                       precision=np.float32).steps_per_frame
     validation.int32_seed(seed, "--seed", error=ClientError)
     batch, _, height, width, channels = context.shape
     needed = 2 * memory.sampling_bytes(batch, num_samples, horizon * k, height, channels)  # the answer, and the GIF

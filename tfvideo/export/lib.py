@@ -120,7 +120,7 @@ def export_metadata(trained: TrainedModel, workdir: str) -> dict:
         "channels": model.channels,
         "min_context_frames": model.min_context_frames(),
         "training_dt": trained.config.model.dt,
-        "dt_supported": bool(model.supports_dt(2)),
+        "dt_supported": bool(model.continuous_time),
         "action_size": model.model_config.action_size if model.model_config.action_conditioned else 0,
         "checkpoint": trained.checkpoint,
         **provenance.record(trained.config, trained.step, os.path.abspath(workdir)),  # the run it comes from

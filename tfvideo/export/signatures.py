@@ -13,7 +13,7 @@ Every model gets the `predict` endpoint (also exported as `serving_default`):
     output   frames       float32 [B, S, N * k, H, W, C] in [0, 1] (the frame rate is raised k times)
 
 It only uses the model's contract (`noise_shapes`, `sample_futures(..., include_intermediate=True)`,
-`min_context_frames`, `supports_dt`), so every model plugs in. A model declares endpoints of its own in
+`min_context_frames`, `continuous_time`), so every model plugs in. A model declares endpoints of its own in
 `extra_serving_functions()` (`tfvideo.models.serving`: plain functions over validated inputs, with the kinds
 of their inputs); `endpoint` adds the input signature and the in-graph checks. SRVP declares `latents`,
 `decode` and `content_swap` (`SRVP.extra_serving_functions`). A model with `streaming_functions()` also gets
