@@ -71,12 +71,12 @@ def _predict(num_samples, horizon, dt, context_frames, continuous_time):
 
 def _client(num_samples, horizon, dt, context_frames, continuous_time):
     del context_frames  # the servers check the context
-    client_lib.check_request(np.zeros([1, 5, 16, 16, 1], np.float32), num_samples, dt, horizon, 0,
+    client_lib.check_request(np.zeros([1, 5, 16, 16, 1], np.float32), num_samples, horizon, dt, 0,
                              dt_supported=continuous_time)
 
 
 def _tflite_host(num_samples, horizon, dt, context_frames, continuous_time):
-    checks.check_inputs(np.zeros([1, context_frames, 16, 16, 1], np.float32), num_samples, dt, horizon, 0,
+    checks.check_inputs(np.zeros([1, context_frames, 16, 16, 1], np.float32), num_samples, horizon, dt, 0,
                         image_size=16, channels=1, min_context_frames=1, dt_supported=continuous_time)
 
 

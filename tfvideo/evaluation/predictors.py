@@ -39,14 +39,15 @@ def tflite_predictor(path: str, options, config, error: type[Exception], workdir
     if model.static_shape is not None:
         context_shape = (1, options.conditioning_frames or config.data.conditioning_frames)
         try:
-            static_shape.check_request(model.static_shape, context_shape, options.num_samples, dt, horizon)
+            static_shape.check_request(model.static_shape, context_shape, options.num_samples, horizon=horizon, dt=dt)
         except ValueError as failure:
             raise error(f"--tflite={path}: {failure} The evaluation asks 1 video at a time.") from None
 
     def sample(context, index, actions=None):
         try:
             extra = {} if actions is None else {"actions": actions[None]}
-            return model(context[None], options.num_samples, dt, horizon, options.seed + index, **extra)[0]
+            return model(context[None], options.num_samples, horizon=horizon, dt=dt, seed=options.seed + index,
+                         **extra)[0]
         except ValueError as failure:
             raise error(f"--tflite={path}: {failure}") from None
 

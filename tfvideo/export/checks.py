@@ -117,7 +117,7 @@ def after(checks: list[tf.Operation], *tensors) -> tuple:
 # -------------------------------------------------------------------------------------------------- host
 
 
-def check_inputs(context, num_samples, dt, horizon, seed, *, image_size: int, channels: int,
+def check_inputs(context, num_samples, horizon, dt, seed, *, image_size: int, channels: int,
                  min_context_frames: int, dt_supported: bool = True, actions=None,
                  action_size: int = 0) -> dict[str, np.ndarray]:
     """The numpy twin of the in-graph checks of `predict`, for runtimes that drop Assert ops (TFLite).

@@ -107,7 +107,7 @@ def endpoints(model, shape: StaticShape) -> list[signatures.Endpoint]:
     return result
 
 
-def check_request(static: dict, context_shape, num_samples, dt, horizon) -> None:
+def check_request(static: dict, context_shape, num_samples, horizon, dt) -> None:
     """ValueError naming the baked shape when a request to a fixed-shape file (metadata "static_shape") differs
     from it; None for num_samples, dt or horizon means the baked value."""
     shape = StaticShape(**static)

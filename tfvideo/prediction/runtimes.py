@@ -147,7 +147,7 @@ class TFLiteRuntime(Runtime):
 
     def _sample(self, context, num_samples, horizon, dt, seed, actions=None):
         try:
-            return self.model(context, num_samples, dt, horizon, seed, actions=actions)
+            return self.model(context, num_samples, horizon=horizon, dt=dt, seed=seed, actions=actions)
         except (ValueError, RuntimeError) as error:  # LiteRT reports allocation failures as RuntimeError
             raise PredictError(f"{self.spec.source}: {_first_line(error)}") from None
 
