@@ -1,8 +1,9 @@
 """The models by name: `MODELS` maps each `--model` name to its model class (imported when first asked for).
 
 Each model class names its config class (`config_class`, a `tfvideo.config.ModelConfig`), whose `model` field is
-the same name: `tests/models/test_registry.py` checks that this table, the classes and `tfvideo.config.MODEL_CONFIGS`
-agree. A new model adds its config class to `tfvideo.config.model_sections` and its model class here.
+the same name: `tests/models/test_model_registry.py` checks that this table, the classes and
+`tfvideo.config.MODEL_CONFIGS` agree. A new model adds its config class to `tfvideo.config.model_sections` and
+its model class here.
 """
 
 from __future__ import annotations
