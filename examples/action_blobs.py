@@ -21,8 +21,8 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 def tiny_config(seed: int = 0, stochastic: bool = False):
     """A small action-conditioned SRVP for 64x64 grayscale blobs with 2-number actions."""
     from tfvideo import config as config_lib
-    model = config_lib.ModelConfig(
-        model="srvp", action_conditioned=True, action_size=2, base_channels=8, encoding_size=32, latent_size=16,
+    model = config_lib.SRVPConfig(
+        action_conditioned=True, action_size=2, base_channels=8, encoding_size=32, latent_size=16,
         noise_size=4, inference_hidden_size=32, inference_layers=2, dynamics_hidden_size=64, dynamics_layers=2,
         inference_frames=2, obs_scale=0.2, beta_z=2.0, stochastic=stochastic)
     data = config_lib.DataConfig(conditioning_frames=2, seq_len=6, test_horizon=4)

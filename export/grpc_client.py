@@ -49,7 +49,7 @@ def parse_args(argv):
 
 def build_request(args, context, actions=None):
     from tfvideo.export import client_lib
-    return client_lib.predict_request(args.model_name, context, args.num_samples, args.dt, args.horizon,
+    return client_lib.predict_request(args.model_name, context, args.num_samples, args.horizon, args.dt,
                                       args.seed, signature_name=args.signature_name, version=args.version,
                                       actions=actions)
 
@@ -81,7 +81,7 @@ def read_request(args):
         validation.positive_int(args.version, "--version", error=client_lib.ClientError)
     rule = client_lib.preprocessing(args.image_size, args.channels)
     context = client_lib.read_context(args.context, rule, args.context_frames)
-    client_lib.check_request(context, args.num_samples, args.dt, args.horizon, args.seed)
+    client_lib.check_request(context, args.num_samples, args.horizon, args.dt, args.seed)
     takes = client_lib.takes_actions(served_metadata(args), args.signature_name, args.server)
     actions = client_lib.request_actions(args.actions, takes, context, args.horizon, f"the model {args.model_name} "
                                          f"at {args.server}")

@@ -116,10 +116,10 @@ def main(argv=None, out=sys.stdout) -> int:
         validation.finite_number(args.timeout, "--timeout", error=client_lib.ClientError, above=0)
         rule = client_lib.preprocessing(args.image_size, args.channels)
         context = client_lib.read_context(args.context, rule, args.context_frames)
-        client_lib.check_request(context, args.num_samples, args.dt, args.horizon, args.seed)
+        client_lib.check_request(context, args.num_samples, args.horizon, args.dt, args.seed)
         actions = client_lib.request_actions(args.actions, takes_actions(args), context, args.horizon,
                                              f"the model at {args.url}")
-        body = client_lib.rest_body_json(context, args.num_samples, args.dt, args.horizon, args.seed,
+        body = client_lib.rest_body_json(context, args.num_samples, args.horizon, args.dt, args.seed,
                                          args.signature_name, actions)
         if args.url is None:
             out.write(body + "\n")

@@ -46,10 +46,10 @@ def parse_args(argv):
 
 
 def _request(model, args) -> dict:
-    """num_samples, dt and horizon: the flags given, else the file's baked ones (fixed shape) or 3, 1 and 10."""
-    defaults = model.static_shape or {"num_samples": 3, "dt": 1.0, "horizon": 10}
+    """num_samples, horizon and dt: the flags given, else the file's baked ones (fixed shape) or 3, 10 and 1."""
+    defaults = model.static_shape or {"num_samples": 3, "horizon": 10, "dt": 1.0}
     return {name: defaults[name] if getattr(args, name) is None else getattr(args, name)
-            for name in ("num_samples", "dt", "horizon")}
+            for name in ("num_samples", "horizon", "dt")}
 
 
 def main(argv=None) -> int:
@@ -71,7 +71,7 @@ def main(argv=None) -> int:
         rule = client_lib.preprocessing(model.image_size, model.channels, model.metadata)
         context = client_lib.read_context(args.context, rule, num_frames)
         request = _request(model, args)  # a fixed-shape file's own shape unless asked otherwise
-        client_lib.check_request(context, request["num_samples"], request["dt"], request["horizon"], args.seed,
+        client_lib.check_request(context, request["num_samples"], request["horizon"], request["dt"], args.seed,
                                  dt_supported=model.dt_supported)
         actions = client_lib.request_actions(args.actions, bool(model.action_size), context, request["horizon"],
                                              f"--model={args.model}", model.action_size)

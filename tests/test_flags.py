@@ -63,7 +63,7 @@ def test_config_from_flagfile_reads_the_file_then_the_arguments(tmp_path):
     path.write_text("--model=srvp\n--latent_size=5\n--batch_size=8\n")
     config = flags_lib.config_from_flagfile(str(path), ["--batch_size=3"])
     assert (config.model.latent_size, config.train.batch_size, config.model.noise_size) == \
-        (5, 3, config_lib.ModelConfig().noise_size)
+        (5, 3, config_lib.SRVPConfig().noise_size)
     with pytest.raises(config_lib.ConfigError, match=r"Cannot read the flagfile '.*missing\.flags'"):
         flags_lib.config_from_flagfile(str(tmp_path / "missing.flags"))
     with pytest.raises(config_lib.ConfigError, match="with --batch_size=big"):

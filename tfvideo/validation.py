@@ -1,6 +1,8 @@
 """The rules on user-given values that every entry point shares, each written once (pure Python and numpy).
 
 - `steps_per_frame`: dt -> k for dt = 1/k, 1 <= k <= MAX_STEPS_PER_FRAME (to within DT_TOLERANCE).
+- `frame_steps`: the same, and k = 1 for a discrete-time model (`discrete_time_message` words the rule, for the
+  in-graph check too).
 - `positive_int`: counts (num_samples, horizon, sizes, steps).
 - `int32_seed`: sampling seeds.
 - `finite_number`: real hyperparameters (finite, within bounds).
@@ -61,6 +63,23 @@ def steps_per_frame(dt, name: str = "dt", *, error: type[ValueError] = ValueErro
             raise error(f"{name} must be of the form 1/k for a whole number k from 1 to {MAX_STEPS_PER_FRAME} (1, "
                         f"0.5, 0.25, ...) so that Euler steps land on every frame; got {dt!r}.{hint}")
     return int(k)
+
+
+def frame_steps(dt, name: str = "dt", *, continuous_time: bool, who: str = "this model",
+                error: type[ValueError] = ValueError, precision=np.float64) -> int:
+    """`steps_per_frame(dt)` for a model that has continuous time; a discrete-time model (`continuous_time` False)
+    steps once per frame and takes dt = 1 only: `error` with `discrete_time_message` otherwise. `who` names the
+    model in the message (e.g. "--model=svg", "the model of RUN")."""
+    k = steps_per_frame(dt, name, error=error, precision=precision)
+    if k != 1 and not continuous_time:
+        raise error(f"{discrete_time_message(name, who)} {dt!r}.")
+    return k
+
+
+def discrete_time_message(name: str, who: str) -> str:
+    """The one wording of the discrete-time rule, ending where the value given follows (e.g. "... got 0.5.")."""
+    return (f"{name}: {who} is a discrete-time model (one step per frame, no frames in between), so it takes "
+            f"{name}=1 only. Use {name}=1; got")
 
 
 def finite_number(value, name: str, *, error: type[ValueError] = ValueError, above: float | None = None,

@@ -57,8 +57,7 @@ def test_flagfiles_validate(path):
 @pytest.mark.parametrize("name", ["bair", "kth", "human36m", "mmnist_tfds"])
 def test_dataset_flagfiles_list_only_differences(name):
     path = os.path.join(REPO, "configs", f"{name}.flags")
-    defaults = {f.name: f.default for part in (config_lib.ModelConfig, config_lib.DataConfig, config_lib.TrainConfig)
-                for f in dataclasses.fields(part)}
+    defaults = {f.name: f.default for fields in config_lib.config_fields().values() for f in fields}
     try:
         _parse([f"--flagfile={path}"])
         from tfvideo import flags as flags_lib  # pylint: disable=g-import-not-at-top

@@ -52,12 +52,12 @@ def test_one_video_has_no_interval_and_says_an_interval_needs_two(untrained_work
 
 
 def test_svg_context_is_checked_against_the_models_own_minimum(tmp_path):
-    """SVG reads one context frame at least; its config's (unused) inference_frames field does not count."""
+    """SVG reads one context frame at least (SRVP's inference_frames is no field of its config)."""
     from tfvideo.models import build_model
     from tfvideo.training import checkpointing
     workdir = str(tmp_path / "svg_run")
     config = tiny_config(workdir, model={"model": "svg", "rnn_size": 6, "predictor_layers": 1})
-    assert config.model.inference_frames > 2
+    assert config.model.min_context_frames == 1 and not hasattr(config.model, "inference_frames")
     checkpointing.prepare_workdir(config)
     checkpointing.RunCheckpoint(workdir, build_model(config)).save(1)
     setup = eval_lib.prepare(workdir, eval_lib.EvalOptions(conditioning_frames=2, num_videos=1, num_samples=1))

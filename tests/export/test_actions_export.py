@@ -131,12 +131,12 @@ def test_tflite_dynamic_and_fixed_shape_match_python(model, tmp_path):
     want = expected(model, context, acts, seed=9)
     dynamic = tflite_lib.export_tflite(model, str(tmp_path / "dynamic.tflite"), metadata=metadata(model))
     runner = tflite_lib.TFLiteModel(dynamic)
-    np.testing.assert_allclose(runner(context, SAMPLES, DT, HORIZON, 9, actions=acts), want, atol=1e-4)
+    np.testing.assert_allclose(runner(context, SAMPLES, HORIZON, DT, 9, actions=acts), want, atol=1e-4)
     with pytest.raises(ValueError, match="NaN or Inf"):
-        runner(context, SAMPLES, DT, HORIZON, 9, actions=np.full_like(acts, np.inf))
+        runner(context, SAMPLES, HORIZON, DT, 9, actions=np.full_like(acts, np.inf))
     with pytest.raises(ValueError, match="is action-conditioned: give actions"):
-        runner(context, SAMPLES, DT, HORIZON, 9)
-    streamed = np.stack(list(runner.stream(context, SAMPLES, DT, HORIZON, 9, actions=acts)), axis=2)
+        runner(context, SAMPLES, HORIZON, DT, 9)
+    streamed = np.stack(list(runner.stream(context, SAMPLES, HORIZON, DT, 9, actions=acts)), axis=2)
     np.testing.assert_allclose(streamed, want, atol=1e-4)
 
     shape = static_shape_lib.StaticShape(1, SAMPLES, HORIZON, CONTEXT, DT)

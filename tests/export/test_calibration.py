@@ -37,7 +37,7 @@ def int8_path(tmp_path_factory):
     calibration_set = {"frames": contexts(6, CONTEXT, seed=2).repeat(3, axis=-1),
                        "actions": rng.normal(size=(6, 3, A)).astype(np.float32)}  # shorter than requests: repeated
     path = str(tmp_path_factory.mktemp("int8") / "srvp_int8.tflite")
-    representative = calibration.representative_dataset(model, calibration_set, None, 1.0, HORIZON)
+    representative = calibration.representative_dataset(model, calibration_set, None, HORIZON, 1.0)
     tflite_lib.export_tflite(model, path, quantize="int8", representative=representative,
                              metadata={"image_size": 64, "channels": 3, "action_size": A,
                                        "min_context_frames": model.min_context_frames(), "dt_supported": True})
@@ -49,8 +49,8 @@ def test_int8_export_of_an_action_conditioned_model_runs_with_actions(int8_path)
     runtime = tflite_lib.TFLiteModel(int8_path)
     context = contexts(2, CONTEXT, seed=5).repeat(3, axis=-1)
     acts = np.random.default_rng(1).normal(size=(2, CONTEXT - 1 + HORIZON, A)).astype(np.float32)
-    frames = runtime(context, 2, 1.0, HORIZON, seed=3, actions=acts)
+    frames = runtime(context, 2, HORIZON, 1.0, seed=3, actions=acts)
     assert frames.shape == (2, 2, HORIZON, 64, 64, 3) and np.isfinite(frames).all()
     assert 0.0 <= frames.min() and frames.max() <= 1.0
     with pytest.raises(Exception, match="action"):
-        runtime(context, 2, 1.0, HORIZON, seed=3)
+        runtime(context, 2, HORIZON, 1.0, seed=3)

@@ -37,7 +37,7 @@ def test_rest_body_is_columnar_and_serves_the_same_frames(loaded_saved_model, tm
     signature = loaded_saved_model.signatures[body["signature_name"]]
     specs = signature.structured_input_signature[1]
     served = signature(**{name: tf.constant(value, specs[name].dtype) for name, value in body["inputs"].items()})
-    np.testing.assert_allclose(served["frames"].numpy(), call_signature(signature, context, 2, 0.5, 2, 3), atol=0)
+    np.testing.assert_allclose(served["frames"].numpy(), call_signature(signature, context, 2, 2, 0.5, 3), atol=0)
 
 
 def test_readme_documents_the_server_command():

@@ -2,10 +2,12 @@
 with what defines the run; `origin_problem` names both runs and the fields they differ in."""
 
 import json
+import os
 
 import pytest
 
 from tests.support.configs import tiny_config
+from tfvideo import config as config_lib
 from tfvideo.export import provenance
 
 
@@ -15,7 +17,19 @@ def test_the_fingerprint_ignores_resumable_fields_and_fields_the_model_does_not_
             config.replace(data={"test_horizon": 7, "data_dir": "/elsewhere"})]
     assert {provenance.fingerprint(c) for c in same} == {provenance.fingerprint(config)}
     svg = tiny_config("a", model={"model": "svg"})
-    assert provenance.fingerprint(svg) == provenance.fingerprint(svg.replace(model={"latent_size": 5}))
+    flat = svg.to_dict()
+    flat["model"]["latent_size"] = 20  # an SRVP field at its default, as the flat config.json files held them
+    assert provenance.fingerprint(config_lib.Config.from_dict(flat)) == provenance.fingerprint(svg)
+
+
+@pytest.mark.parametrize("model, expected", [("srvp", "42ffbc976989eb47"), ("svg", "1e5b9a2269268f45"),
+                                             ("hafsvg", "89b3ac395e1c226a")])
+def test_runs_of_flat_config_json_files_keep_their_fingerprint(model, expected):
+    """The fingerprints of tests/fixtures/config_json/flat_*.json as the code that wrote them computed them: exports
+    of runs from before the per-model config sections still match their runs."""
+    path = os.path.join(os.path.dirname(__file__), os.pardir, "fixtures", "config_json", f"flat_{model}.json")
+    with open(path) as handle:
+        assert provenance.fingerprint(config_lib.Config.from_json(handle.read())) == expected
 
 
 @pytest.mark.parametrize("change", [{"model": {"latent_size": 5}}, {"train": {"seed": 3}},

@@ -44,10 +44,11 @@ def test_pytorch_initialised_srvp_trains_and_converts_to_tflite_builtins():
     assert np.abs(moved[0]).max() > 1e-3
     np.testing.assert_allclose(moved[0], moved[1], atol=1e-6)
 
-    inputs = (contexts(2, 3, seed=9), 2, 0.5, 3, 4)  # (context, num_samples, dt, horizon, seed)
+    inputs = (contexts(2, 3, seed=9), 2, 3, 0.5, 4)  # (context, num_samples, horizon, dt, seed)
     fn = signatures.predict_endpoint(model).tf_function()
     frames = call_signature(
-        lambda **kw: fn(kw["context"], kw["num_samples"], kw["dt"], kw["horizon"], kw["seed"]), *inputs)
+        lambda **kw: fn(kw["context"], kw["num_samples"], kw["horizon"], kw["dt"], kw["seed"]), inputs[0], 2, 3, 0.5,
+        4)
     expected = model.generate(inputs[0], 2, 3, dt=0.5, seed=4, include_intermediate=True).numpy()
     np.testing.assert_allclose(expected, frames, atol=1e-6)
     from ai_edge_litert.interpreter import Interpreter

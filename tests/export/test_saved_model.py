@@ -22,10 +22,10 @@ from tests.support.videos import contexts
 from tfvideo.export import ExportError
 from tfvideo.export import saved_model as saved_model_lib
 
-CASES = [  # (batch, context frames, num_samples, dt, horizon, seed)
-    (1, 3, 2, 1.0, 3, 0),
-    (2, 3, 3, 0.5, 2, 17),
-    (3, 4, 1, 0.25, 1, -5),
+CASES = [  # (batch, context frames, num_samples, horizon, dt, seed)
+    (1, 3, 2, 3, 1.0, 0),
+    (2, 3, 3, 2, 0.5, 17),
+    (3, 4, 1, 1, 0.25, -5),
 ]
 
 
@@ -44,13 +44,13 @@ def in_process(restored_run):
     """The reference: the restored model's `generate` in process, for the same seed."""
     model = restored_run.model
 
-    def sample(context, num_samples, dt, horizon, seed):
+    def sample(context, num_samples, horizon, dt, seed):
         return model.generate(context, num_samples, horizon, dt, seed=seed, include_intermediate=True).numpy()
     return sample
 
 
-def _case_inputs(batch, length, num_samples, dt, horizon, seed):
-    return contexts(batch, length, seed=batch * 10 + length), num_samples, dt, horizon, seed
+def _case_inputs(batch, length, num_samples, horizon, dt, seed):
+    return contexts(batch, length, seed=batch * 10 + length), num_samples, horizon, dt, seed
 
 
 def test_layout_signatures_and_metadata(export):
@@ -72,7 +72,7 @@ def test_reload_in_process_matches_the_model(loaded, in_process):
     for case in CASES:
         inputs = _case_inputs(*case)
         expected = in_process(*inputs)
-        batch, _, num_samples, dt, horizon, _ = case
+        batch, _, num_samples, horizon, dt, _ = case
         assert expected.shape == (batch, num_samples, horizon * round(1 / dt), 64, 64, 1)
         for name in ("serving_default", "predict"):
             np.testing.assert_allclose(call_signature(loaded.signatures[name], *inputs), expected, atol=1e-6)
@@ -101,9 +101,9 @@ FRESH_PROCESS = textwrap.dedent("""
     serve = tf.saved_model.load(path).signatures["serving_default"]
     inputs = np.load(inputs_file, allow_pickle=True)["cases"]
     out = {}
-    for i, (context, num_samples, dt, horizon, seed) in enumerate(inputs):
+    for i, (context, num_samples, horizon, dt, seed) in enumerate(inputs):
         out[str(i)] = serve(context=tf.constant(context), num_samples=tf.constant(num_samples, tf.int32),
-                            dt=tf.constant(dt, tf.float32), horizon=tf.constant(horizon, tf.int32),
+                            horizon=tf.constant(horizon, tf.int32), dt=tf.constant(dt, tf.float32),
                             seed=tf.constant(seed, tf.int32))["frames"].numpy()
     try:
         serve(context=tf.constant(inputs[0][0]), num_samples=tf.constant(0), dt=tf.constant(1.0),
@@ -135,7 +135,7 @@ def test_reload_in_a_fresh_process(export, in_process, tmp_path):
 @pytest.mark.slow
 def test_saved_model_cli_run(export, in_process, tmp_path):
     """`saved_model_cli run` loads the SavedModel with the session-based loader of TF Serving."""
-    context, num_samples, dt, horizon, seed = _case_inputs(2, 3, 2, 0.5, 2, 3)
+    context, num_samples, horizon, dt, seed = _case_inputs(2, 3, 2, 2, 0.5, 3)
     np.save(tmp_path / "context.npy", context)
     command = ["saved_model_cli", "run", "--dir", export["path"], "--tag_set", "serve", "--signature_def",
                "serving_default", "--inputs", f"context={tmp_path / 'context.npy'}",
@@ -144,14 +144,14 @@ def test_saved_model_cli_run(export, in_process, tmp_path):
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"}
     subprocess.run(command, check=True, capture_output=True, timeout=300, env=env)
     frames = np.load(tmp_path / "out" / "frames.npy")
-    np.testing.assert_allclose(frames, in_process(context, num_samples, dt, horizon, seed), atol=1e-6)
+    np.testing.assert_allclose(frames, in_process(context, num_samples, horizon, dt, seed), atol=1e-6)
 
 
 def test_predict_request_through_the_session_loader(export, in_process, tmp_path):
     """What tensorflow_model_server does with a PredictRequest: a TF1 session loads the SavedModel, the request's
     TensorProtos are fed to the signature's input tensors and its output tensor is fetched."""
     grpc_client = load_script("grpc_client")
-    context, num_samples, dt, horizon, seed = _case_inputs(2, 3, 3, 0.5, 2, 11)
+    context, num_samples, horizon, dt, seed = _case_inputs(2, 3, 3, 2, 0.5, 11)
     np.save(tmp_path / "context.npy", context)
     args = grpc_client.parse_args([f"--context={tmp_path / 'context.npy'}",
                                    "--model_name=srvp", f"--num_samples={num_samples}", f"--dt={dt}",
@@ -166,7 +166,7 @@ def test_predict_request_through_the_session_loader(export, in_process, tmp_path
             feed = {signature.inputs[name].name: tf.make_ndarray(proto) for name, proto in request.inputs.items()}
             return session.run(signature.outputs["frames"].name, feed)
 
-    np.testing.assert_allclose(serve(request), in_process(context, num_samples, dt, horizon, seed), atol=1e-6)
+    np.testing.assert_allclose(serve(request), in_process(context, num_samples, horizon, dt, seed), atol=1e-6)
     request.inputs["num_samples"].CopyFrom(tf.make_tensor_proto(np.int32(0)))
     with pytest.raises(tf.errors.InvalidArgumentError, match="num_samples must be a whole number >= 1"):
         serve(request)
@@ -212,12 +212,12 @@ def test_svg_family_saved_model_reloads_with_the_same_frames(name, tmp_path):
     path, version = saved_model_lib.export_saved_model(model, str(tmp_path), name)
     assert version == 1 and path == os.path.join(str(tmp_path), name, "1")
     signature = tf.saved_model.load(path).signatures["serving_default"]
-    context, num_samples, dt, horizon, seed = _case_inputs(2, 3, 2, 1.0, 3, 9)
-    got = call_signature(signature, context, num_samples, dt, horizon, seed)
+    context, num_samples, horizon, dt, seed = _case_inputs(2, 3, 2, 3, 1.0, 9)
+    got = call_signature(signature, context, num_samples, horizon, dt, seed)
     expected = model.generate(context, num_samples, horizon, dt, seed=seed).numpy()
     assert got.shape == (2, 2, 3, 64, 64, 1)
     np.testing.assert_allclose(got, expected, atol=1e-5)
     # Another seed, other futures: z moves the tiny nets' frames by ~1e-3, float rounding by ~1e-6.
-    assert np.abs(call_signature(signature, context, num_samples, dt, horizon, seed + 1) - got).max() > 1e-4
+    assert np.abs(call_signature(signature, context, num_samples, horizon, dt, seed + 1) - got).max() > 1e-4
     with pytest.raises(tf.errors.InvalidArgumentError, match="discrete-time model"):
-        call_signature(signature, context, num_samples, 0.5, horizon, seed)
+        call_signature(signature, context, num_samples, horizon, 0.5, seed)

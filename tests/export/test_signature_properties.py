@@ -23,7 +23,7 @@ SETTINGS = settings(max_examples=25, deadline=None, suppress_health_check=[Healt
 IMAGE = (64, 64, 1)
 MIN_FRAMES = tiny_config(variant="srvp_bounded").model.inference_frames  # SRVP's shortest context
 INT32 = (-2**31, 2**31 - 1)
-NAMES = ("context", "num_samples", "dt", "horizon", "seed")
+NAMES = ("context", "num_samples", "horizon", "dt", "seed")
 
 
 @pytest.fixture(scope="module")
@@ -111,7 +111,7 @@ def bad_names(inputs) -> set[str]:
 
 def call(predict, inputs):
     return predict(tf.constant(inputs["context"].array()), tf.constant(inputs["num_samples"], tf.int32),
-                   tf.constant(inputs["dt"], tf.float32), tf.constant(inputs["horizon"], tf.int32),
+                   tf.constant(inputs["horizon"], tf.int32), tf.constant(inputs["dt"], tf.float32),
                    tf.constant(inputs["seed"], tf.int32))["frames"].numpy()
 
 
@@ -208,9 +208,9 @@ def test_host_checks_reject_values_of_any_type(name, value):
 @given(context=frames(valid=True), num_samples=st.integers(1, 2**31 - 1), horizon=st.integers(1, 2**31 - 1),
        k=st.integers(1, 1000), seed=st.integers(*INT32), integer_type=st.sampled_from([int, np.int32, np.int64]))
 def test_host_checks_accept_valid_inputs_as_the_tflite_arrays(context, num_samples, horizon, k, seed, integer_type):
-    out = checks.check_inputs(context.array().astype(np.float64), integer_type(num_samples), 1 / k,
-                                  integer_type(horizon), integer_type(seed), image_size=IMAGE[0], channels=IMAGE[2],
-                                  min_context_frames=MIN_FRAMES)
+    out = checks.check_inputs(context.array().astype(np.float64), integer_type(num_samples), integer_type(horizon),
+                              1 / k, integer_type(seed), image_size=IMAGE[0], channels=IMAGE[2],
+                              min_context_frames=MIN_FRAMES)
     assert out["context"].dtype == np.float32 and out["context"].shape == context.shape
     assert (out["num_samples"], out["horizon"], out["seed"]) == (num_samples, horizon, seed)
     assert out["num_samples"].dtype == out["horizon"].dtype == out["seed"].dtype == np.int32

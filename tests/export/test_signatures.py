@@ -1,6 +1,8 @@
 """The serving functions in process: predict's contract (the futures of `model.generate` for the same seed),
 SRVP's extra endpoints, and the in-graph and host-side input checks."""
 
+import re
+
 import keras
 import numpy as np
 import pytest
@@ -9,6 +11,7 @@ import tensorflow as tf
 from tests.support.configs import tiny_config
 from tests.support.runs import sharpen
 from tests.support.videos import contexts
+from tfvideo import validation
 
 
 from tfvideo.export import checks, signatures
@@ -33,8 +36,8 @@ def functions(model):
 
 
 def predict(functions, context, num_samples=2, dt=1.0, horizon=3, seed=0):
-    return functions["predict"](tf.constant(context), tf.constant(num_samples), tf.constant(dt, tf.float32),
-                                tf.constant(horizon), tf.constant(seed))["frames"].numpy()
+    return functions["predict"](tf.constant(context), tf.constant(num_samples), tf.constant(horizon),
+                                tf.constant(dt, tf.float32), tf.constant(seed))["frames"].numpy()
 
 
 # ------------------------------------------------------------------------------------------------ predict
@@ -64,7 +67,7 @@ def test_same_seed_same_futures_other_seed_other_futures(functions):
 
 def test_latent_trajectories_depend_on_the_seed(functions):
     context = contexts(1, 3)
-    args = [tf.constant(context), tf.constant(4), tf.constant(1.0), tf.constant(5)]
+    args = [tf.constant(context), tf.constant(4), tf.constant(5), tf.constant(1.0)]
     a = functions["latents"](*args, tf.constant(1))["states"].numpy()
     b = functions["latents"](*args, tf.constant(2))["states"].numpy()
     assert np.abs(a - b).mean() > 0.05  # visibly different futures in latent space
@@ -87,7 +90,7 @@ def test_context_length_is_dynamic(functions):
 
 def test_latents_decode_to_predicts_frames(functions):
     context = contexts(2, 3)
-    args = [tf.constant(context), tf.constant(3), tf.constant(0.5), tf.constant(2), tf.constant(4)]
+    args = [tf.constant(context), tf.constant(3), tf.constant(2), tf.constant(0.5), tf.constant(4)]
     latents = functions["latents"](*args)
     assert latents["states"].shape == (2, 3, 4, TINY.latent_size)  # [B, S, horizon * k, ny]
     assert latents["y1_mean"].shape == (2, TINY.latent_size)
@@ -99,7 +102,7 @@ def test_latents_decode_to_predicts_frames(functions):
 
 def test_content_swap(functions):
     a, b = 1.0 - contexts(2, 3, seed=1), contexts(2, 3, seed=2)  # bright and dark videos: other contents
-    scalars = [tf.constant(2), tf.constant(1.0), tf.constant(3), tf.constant(7)]
+    scalars = [tf.constant(2), tf.constant(3), tf.constant(1.0), tf.constant(7)]
     same = functions["content_swap"](tf.constant(b), tf.constant(b), *scalars)["frames"].numpy()
     np.testing.assert_allclose(same, functions["predict"](tf.constant(b), *scalars)["frames"].numpy(), atol=1e-6)
     swapped = functions["content_swap"](tf.constant(a), tf.constant(b), *scalars)["frames"].numpy()
@@ -128,7 +131,7 @@ STATE = sorted(STATE_INPUTS)
 
 def test_endpoint_names_inputs_and_outputs(model):
     found = {e.name: ([s.name for s in e.input_signature], sorted(e.outputs)) for e in signatures.endpoints(model)}
-    sampling = ["num_samples", "dt", "horizon", "seed"]
+    sampling = ["num_samples", "horizon", "dt", "seed"]  # the order of generate's arguments
     assert found == {
         "predict": (["context", *sampling], ["frames"]),
         "latents": (["context", *sampling], ["content", "states", "y1_mean", "y1_scale"]),
@@ -229,6 +232,7 @@ def test_host_checks_return_the_tflite_inputs():
 def test_discrete_time_models_only_accept_dt_1():
     model = build_model(tiny_config(variant="srvp_bounded").replace(model={"dynamics": "mlp"}))
     fn = signatures.predict_endpoint(model).tf_function()
-    with pytest.raises(tf.errors.InvalidArgumentError, match="discrete-time model and only accepts dt=1"):
+    with pytest.raises(tf.errors.InvalidArgumentError, match=re.escape(
+            validation.discrete_time_message("dt", "this srvp model"))):
         predict({"predict": fn}, contexts(1, 3), dt=0.5)
     assert predict({"predict": fn}, contexts(1, 3), dt=1.0).shape == (1, 2, 3, 64, 64, 1)

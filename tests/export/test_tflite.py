@@ -4,6 +4,7 @@ interpreter; float16 and dynamic-range variants run (their errors are printed); 
 
 import json
 import os
+import re
 
 import numpy as np
 import pytest
@@ -12,6 +13,7 @@ from tests.support.cli import load_script, run_cli
 from tests.support.configs import tiny_config
 from tests.support.runs import call_signature
 from tests.support.videos import contexts
+from tfvideo import validation
 
 
 from tfvideo.utils import video_io
@@ -40,7 +42,12 @@ def saved_model(loaded_saved_model):
 
 
 def _inputs(batch, length, num_samples, dt, horizon, seed):
-    return contexts(batch, length, seed=batch + 7 * length), num_samples, dt, horizon, seed
+    """(context, num_samples, horizon, dt, seed): the order of the runner's (and generate's) arguments."""
+    return contexts(batch, length, seed=batch + 7 * length), num_samples, horizon, dt, seed
+
+
+def _saved(saved_model, context, num_samples, horizon, dt, seed):
+    return call_signature(saved_model, context, num_samples, dt=dt, horizon=horizon, seed=seed)
 
 
 def test_signature_and_metadata(float32_path):
@@ -61,7 +68,7 @@ def test_float32_matches_the_saved_model_in_one_interpreter(float32_path, saved_
     for case in CASES:
         inputs = _inputs(*case)
         frames = runner(*inputs)
-        expected = call_signature(saved_model, *inputs)
+        expected = _saved(saved_model, *inputs)
         batch, _, num_samples, dt, horizon, _ = case
         assert frames.shape == expected.shape == (batch, num_samples, horizon * round(1 / dt), 64, 64, 1)
         errors.append(float(np.abs(frames - expected).max()))
@@ -78,9 +85,9 @@ def test_float32_gives_the_futures_of_generate(restored_run, float32_path):
     model = restored_run.model
     runner = tflite.TFLiteModel(float32_path)
     for case in CASES[1:4]:
-        context, num_samples, dt, horizon, seed = _inputs(*case)
+        context, num_samples, horizon, dt, seed = _inputs(*case)
         expected = model.generate(context, num_samples, horizon, dt, seed=seed, include_intermediate=True).numpy()
-        assert np.abs(runner(context, num_samples, dt, horizon, seed) - expected).max() < 1e-4
+        assert np.abs(runner(context, num_samples, horizon, dt, seed) - expected).max() < 1e-4
 
 
 @pytest.mark.parametrize("quantize", ["float16", "dynamic"])
@@ -92,9 +99,9 @@ def test_quantized_variants_run(tflite_export, saved_model, quantize, float32_pa
     for case in CASES[:3]:
         inputs = _inputs(*case)
         frames = runner(*inputs)
-        assert frames.shape == call_signature(saved_model, *inputs).shape
+        assert frames.shape == _saved(saved_model, *inputs).shape
         assert np.all(np.isfinite(frames)) and frames.min() >= 0 and frames.max() <= 1
-        errors.append(float(np.abs(frames - call_signature(saved_model, *inputs)).max()))
+        errors.append(float(np.abs(frames - _saved(saved_model, *inputs)).max()))
     print(f"TFLite {quantize}: {os.path.getsize(path)} bytes; max abs error vs SavedModel per case: {errors}")
     assert max(errors) < 0.1
 
@@ -103,13 +110,13 @@ def test_host_checks_and_unchecked_calls(float32_path):
     runner = tflite.TFLiteModel(float32_path)
     context = contexts(1, 3)
     with pytest.raises(ValueError, match="dt must be of the form 1/k"):
-        runner(context, 2, 0.3, 2, 0)
+        runner(context, 2, 2, 0.3, 0)
     with pytest.raises(ValueError, match=f"context needs at least {K} frames"):
-        runner(context[:, :1], 2, 1.0, 2, 0)
+        runner(context[:, :1], 2, 2, 1.0, 0)
     with pytest.raises(ValueError, match="context must be float32 frames"):
-        runner(context[..., :32, :32, :], 2, 1.0, 2, 0)
+        runner(context[..., :32, :32, :], 2, 2, 1.0, 0)
     unchecked = tflite.TFLiteModel(float32_path, check=False)
-    np.testing.assert_array_equal(unchecked(context, 2, 1.0, 2, 0), runner(context, 2, 1.0, 2, 0))
+    np.testing.assert_array_equal(unchecked(context, 2, 2, 1.0, 0), runner(context, 2, 2, 1.0, 0))
 
 
 def test_existing_file_is_not_replaced_without_overwrite(trained_run, saved_model_export, float32_path, capsys):
@@ -133,7 +140,7 @@ def test_run_tflite_script_writes_a_gif(float32_path, tmp_path, capsys):
     assert "Sampled 2 futures of 6 frames for 2 video(s)" in capsys.readouterr().out
     frames = np.load(tmp_path / "frames.npy")
     # The metadata's conditioning length P is the default context: the first P of the P + 1 frames.
-    np.testing.assert_array_equal(frames, tflite.TFLiteModel(float32_path)(context[:, :P], 2, 0.5, 3, 4))
+    np.testing.assert_array_equal(frames, tflite.TFLiteModel(float32_path)(context[:, :P], 2, 3, 0.5, 4))
     gif = video_io.read_gif(str(out))
     assert gif.shape[0] == P + 6 and gif.shape[1] == 2 * 2 * (64 + 4)  # context + 3 * 2 frames; 2 rows
     # A GIF context (RGB, any size) is converted to the model's channels and frame size.
@@ -160,15 +167,17 @@ def test_other_models_export_through_the_same_contract(name):
     model = build_model(tiny_config(variant=name))
     (endpoint,) = signatures.endpoints(model)
     fn = endpoint.tf_function()
-    call = lambda *inputs: call_signature(
-        lambda **kw: fn(kw["context"], kw["num_samples"], kw["dt"], kw["horizon"], kw["seed"]), *inputs)
+    call = lambda context, num_samples, horizon, dt, seed: call_signature(
+        lambda **kw: fn(kw["context"], kw["num_samples"], kw["horizon"], kw["dt"], kw["seed"]), context, num_samples,
+        horizon, dt, seed)
     inputs = _inputs(2, 3, 2, 1.0, 3, 4)
     frames = call(*inputs)
     assert frames.shape == (2, 2, 3, 64, 64, 1)
     np.testing.assert_array_equal(call(*inputs), frames)
     np.testing.assert_allclose(model.generate(inputs[0], 2, 3, seed=4).numpy(), frames, atol=1e-6)
-    with pytest.raises(tf.errors.InvalidArgumentError, match="discrete-time model and only accepts dt=1"):
-        call(*inputs[:2], 0.5, *inputs[3:])
+    with pytest.raises(tf.errors.InvalidArgumentError, match=re.escape(
+            validation.discrete_time_message("dt", f"this {name} model"))):
+        call(*inputs[:3], 0.5, *inputs[4:])
     from ai_edge_litert.interpreter import Interpreter
     interpreter = Interpreter(model_content=tflite.convert(model))
     out = interpreter.get_signature_runner("serving_default")(

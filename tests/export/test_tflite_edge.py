@@ -69,9 +69,9 @@ def test_fixed_shape_matches_the_dynamic_file_and_the_saved_model(loaded_saved_m
     for seed in (0, -9):
         frames = fixed(context, seed=seed)
         assert frames.shape == (BATCH, SAMPLES, 4, 64, 64, 1)
-        dynamic = tflite.TFLiteModel(dynamic_path)(context, SAMPLES, DT, HORIZON, seed)
+        dynamic = tflite.TFLiteModel(dynamic_path)(context, SAMPLES, HORIZON, DT, seed)
         saved = call_signature(loaded_saved_model.signatures["serving_default"], context, SAMPLES,
-                               DT, HORIZON, seed)
+                               HORIZON, DT, seed)
         print(f"seed {seed}: fixed vs dynamic {np.abs(frames - dynamic).max():.2e}, vs SavedModel "
               f"{np.abs(frames - saved).max():.2e}")
         assert np.abs(frames - dynamic).max() < 1e-4 and np.abs(frames - saved).max() < 1e-4
@@ -101,9 +101,9 @@ def test_fixed_shape_refuses_other_requests(fixed_path, tmp_path, capsys):
 def test_check_request_names_every_difference():
     baked = static_shape.StaticShape(1, 10, 10, 5, 1.0).to_json()
     static_shape.check_request(baked, (1, 5, 64, 64, 1), None, None, None)
-    static_shape.check_request(baked, (1, 5, 64, 64, 1), 10, 1.0, 10)
+    static_shape.check_request(baked, (1, 5, 64, 64, 1), 10, 10, 1.0)
     with pytest.raises(ValueError, match=r"got num_samples=100, horizon=20 where it needs num_samples=10, horizon=10"):
-        static_shape.check_request(baked, (1, 5, 64, 64, 1), 100, 1.0, 20)
+        static_shape.check_request(baked, (1, 5, 64, 64, 1), 100, 20, 1.0)
 
 
 @pytest.mark.parametrize("text", ["1,10", "1,0,10", "a,b,c", "1,10,10,4"])
@@ -126,7 +126,7 @@ def _stream(next_fn, state, count):
 def test_streaming_in_tf_gives_predicts_frames(loaded_saved_model):
     loaded = loaded_saved_model
     context = contexts(BATCH, P, seed=4)
-    expected = call_signature(loaded.signatures["serving_default"], context, SAMPLES, DT, 3, 5)
+    expected = call_signature(loaded.signatures["serving_default"], context, SAMPLES, 3, DT, 5)
     state = loaded.signatures["stream_start"](context=tf.constant(context), num_samples=tf.constant(SAMPLES),
                                               dt=tf.constant(DT), seed=tf.constant(5))
 
@@ -141,10 +141,10 @@ def test_streaming_in_tf_gives_predicts_frames(loaded_saved_model):
 def test_streaming_in_litert_gives_the_files_frames(which, fixed_path, dynamic_path):
     runner = tflite.TFLiteModel(fixed_path if which == "fixed" else dynamic_path)
     context = contexts(BATCH, P, seed=6)
-    expected = runner(context, SAMPLES, DT, HORIZON, 8)
-    streamed = np.stack(list(runner.stream(context, SAMPLES, DT, HORIZON, 8)), axis=2)
+    expected = runner(context, SAMPLES, HORIZON, DT, 8)
+    streamed = np.stack(list(runner.stream(context, SAMPLES, HORIZON, DT, 8)), axis=2)
     np.testing.assert_allclose(streamed, expected, atol=1e-6)
-    first, state = runner.stream_next(runner.stream_start(context, SAMPLES, DT, 8))
+    first, state = runner.stream_next(runner.stream_start(context, SAMPLES, dt=DT, seed=8))
     assert first.shape == (BATCH, SAMPLES, 64, 64, 1) and int(state["state_step"]) == 1
 
 
@@ -163,7 +163,7 @@ def test_int8_conversion_of_the_tiny_model(tmp_path_factory, trained_run, dynami
     context = contexts(1, P, seed=2)
     frames = runner(context, seed=3)
     assert frames.shape == (1, 2, 3, 64, 64, 1) and frames.min() >= 0 and frames.max() <= 1
-    reference = tflite.TFLiteModel(dynamic_path)(context, 2, 1.0, 3, 3)
+    reference = tflite.TFLiteModel(dynamic_path)(context, 2, 3, 1.0, 3)
     correlation = np.corrcoef(frames.ravel(), reference.ravel())[0, 1]
     print(f"int8 vs float32: correlation {correlation:.3f}, max abs diff {np.abs(frames - reference).max():.3f}")
     assert correlation > 0.5

@@ -74,7 +74,7 @@ def _weights_digest(python_seed: int, imports: str) -> list[str]:
 def test_keras_initialization_is_the_default_and_depends_on_the_seed_only():
     """The same weights for keras.utils.set_random_seed(0) whatever the Python RNG did before and whenever the
     model modules were imported (a module-level initializer would draw its seed at import)."""
-    assert config_lib.ModelConfig().initialization == "keras"
+    assert config_lib.Config().model.initialization == "keras"
     early, late = _weights_digest(1, "early"), _weights_digest(2, "late")
     assert early[0] == "LSTMCell" and early == late
 

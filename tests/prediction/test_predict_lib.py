@@ -81,8 +81,8 @@ def test_plan_refuses_bad_requests_naming_the_flag(changes, message):
 def test_a_discrete_time_model_takes_dt_1_only_and_unknown_context_needs_the_flag():
     import dataclasses
     discrete = dataclasses.replace(SPEC, dt_supported=False, conditioning_frames=None)
-    with pytest.raises(PredictError, match="--dt=0.5: the model of .* is a discrete-time model and only takes "
-                                           "--dt=1"):
+    with pytest.raises(PredictError, match=r"--dt: the model of .* is a discrete-time model \(one step per frame, "
+                                           r"no frames in between\), so it takes --dt=1 only. Use --dt=1; got 0.5."):
         predict_lib.plan(discrete, predict_lib.Request(input="x", dt=0.5, context_frames=3))
     with pytest.raises(PredictError, match="give --context_frames"):
         predict_lib.plan(discrete, predict_lib.Request(input="x"))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 from tfvideo import config as config_lib
 
 # Every size differs from the others, so that swapped axes change shapes or values. Batch 2 (an even batch for
@@ -36,11 +38,11 @@ def tiny_config(workdir: str = "unused", model=None, data=None, train=None, vari
                 ) -> config_lib.Config:
     """A validated Config with tiny networks: TINY_MODEL, then TINY_MODELS[variant] if given, then the `model`,
     `data` and `train` override dicts. The TINY_MODEL sizes that the chosen model does not read
-    (config_lib.MODEL_FIELDS) are left out."""
+    (the fields of its config class, config_lib.MODEL_CONFIGS) are left out."""
     model = {**(TINY_MODELS[variant] if variant else {}), **(model or {})}
     train_values = dict(workdir=workdir, **TINY_TRAIN)
-    default = config_lib.ModelConfig().model
-    used = config_lib.MODEL_FIELDS.get(model.get("model", default), config_lib.MODEL_FIELDS[default])
+    chosen = model.get("model", config_lib.Config().model.model)
+    used = {field.name for field in dataclasses.fields(config_lib.MODEL_CONFIGS.get(chosen, config_lib.SRVPConfig))}
     tiny_model = {name: value for name, value in TINY_MODEL.items() if name in used}
     return config_lib.Config().replace(model={**tiny_model, **model}, data={**TINY_DATA, **(data or {})},
                                        train={**train_values, **(train or {})}).validate()

@@ -96,10 +96,10 @@ def export_tflite(workdir: str, export_dir: str, quantize: str = "none") -> str:
     return os.path.join(export_dir, f"srvp_{tflite.variant_name(quantize)}.tflite")
 
 
-def call_signature(signature, context, num_samples, dt, horizon, seed):
+def call_signature(signature, context, num_samples, horizon, dt, seed):
     """The "frames" of an exported signature (or a function of the same keywords) as numpy
     [B, num_samples, horizon / dt, H, W, C], for a context [B, T, H, W, C]."""
     import tensorflow as tf
     return signature(context=tf.constant(context, tf.float32), num_samples=tf.constant(num_samples, tf.int32),
-                     dt=tf.constant(dt, tf.float32), horizon=tf.constant(horizon, tf.int32),
+                     horizon=tf.constant(horizon, tf.int32), dt=tf.constant(dt, tf.float32),
                      seed=tf.constant(seed, tf.int32))["frames"].numpy()

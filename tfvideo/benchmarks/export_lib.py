@@ -65,7 +65,7 @@ def export_variants(trained, workdir: str, export_dir: str, names, requests, dt:
         for shape in shapes:
             path = os.path.join(export_dir, f"benchmark_{tflite_lib.variant_name(quantize, shape)}.tflite")
             representative = None if quantize != "int8" else calibration.representative_dataset(
-                model, contexts, shape, dt, config.data.test_horizon)
+                model, contexts, shape, config.data.test_horizon, dt)
             tflite_lib.export_tflite(model, path, quantize, metadata, overwrite=True, static_shape=shape,
                                      representative=representative)
             files["any" if shape is None else (shape.batch, shape.num_samples, shape.horizon)] = path
@@ -94,8 +94,8 @@ def _callers(variant: Variant, request, threads: int, context, dt: float, seed: 
     if path is None:
         return None
     runner = tflite_lib.TFLiteModel(path, num_threads=threads)
-    call = lambda: runner(context, num_samples, dt, horizon, seed)
-    first = (lambda: runner.stream_next(runner.stream_start(context, num_samples, dt, seed))[0]) \
+    call = lambda: runner(context, num_samples, horizon, dt, seed)
+    first = (lambda: runner.stream_next(runner.stream_start(context, num_samples, dt=dt, seed=seed))[0]) \
         if runner.streams else None
     return call, first
 

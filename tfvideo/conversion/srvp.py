@@ -115,7 +115,7 @@ def config_from_options(options: dict[str, Any]) -> config_lib.Config:
     _check_option_names(options, dataset)
     sections: dict[str, dict[str, Any]] = {"model": {"model": "srvp", "initialization": "pytorch"},
                                            "data": {"dataset": DATASETS[dataset]}, "train": {}}
-    defaults = {"model": config_lib.ModelConfig(), "data": config_lib.DataConfig(), "train": config_lib.TrainConfig()}
+    defaults = {"model": config_lib.SRVPConfig(), "data": config_lib.DataConfig(), "train": config_lib.TrainConfig()}
     table = {**OPTIONS, **(SMMNIST_OPTIONS if dataset == "smmnist" else {})}
     for name, (section, field) in table.items():
         if options.get(name) is not None:

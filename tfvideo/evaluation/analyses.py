@@ -40,7 +40,7 @@ def content_swap(model, content_context, dynamics_context, horizon: int, seed: i
     dynamics_context = tf.convert_to_tensor(dynamics_context, tf.float32)
     batch, length = dynamics_context.shape[0], dynamics_context.shape[1]
     noise = model.draw_noise(batch, 1, length, length - 1 + horizon, seed=seed)
-    k = model.validate_dt(model.model_config.dt)  # generate's default frame rate
+    k = model.model_config.steps_per_frame  # generate's default frame rate, the training one
     states = model.sample_states(model.infer(dynamics_context), 1, horizon, k, noise)
     content = model.infer(tf.convert_to_tensor(content_context, tf.float32))
     return model.render(states, content, 1)[:, 0].numpy()
@@ -54,7 +54,7 @@ def interpolate_initial_states(model, context_a, context_b, length: int, steps: 
     y1 = (1.0 - alphas) * a["y1"].loc[0] + alphas * b["y1"].loc[0]  # [steps, ny]
     cfg = model.model_config
     z_noise = tf.zeros([steps, length, cfg.noise_size]) if cfg.stochastic else None
-    future = model.rollout(y1, 0, length - 1, model.validate_dt(cfg.dt), None, z_noise)
+    future = model.rollout(y1, 0, length - 1, cfg.steps_per_frame, None, z_noise)
     states = tf.concat([y1[:, None], future], axis=1)  # [steps, length, ny]: the steps samples of video a
     return model.render(states, a, steps)[0].numpy()
 
@@ -136,7 +136,7 @@ def write_srvp_analyses(model, videos: np.ndarray, num_context: int, output_dir:
     videos = videos[:2, :num_context + max_frames]
     context, truth = videos[:, :num_context], videos[:, num_context:]
     paths = []
-    if model.supports_dt(max(FACTORS)):
+    if model.continuous_time:
         paths += _frame_rate_figures(model, context[0], truth[0], output_dir, seed, max_frames)
     if model.model_config.use_content or model.model_config.skip_connections:
         paths += _content_swap_figures(model, context, truth, output_dir, seed)

@@ -32,8 +32,8 @@ from tfvideo import config as config_lib
 from tfvideo import runs, runtimes, validation
 from tfvideo.evaluation import metrics as metrics_lib
 from tfvideo.evaluation import predictors
-from tfvideo.models import noise
 from tfvideo.evaluation.results import FORMAT, aggregate, markdown_report
+from tfvideo.models import noise, requests
 from tfvideo.utils import files, locks, memory
 from tfvideo.utils.progress import Progress
 
@@ -113,18 +113,14 @@ def _load_predictor(workdir: str, options: EvalOptions, config):
         return predictors.export_predictor(options, config, EvalError, workdir)
     if options.baseline is not None:
         return predictors.baseline_predictor(options, config, EvalError)
-    from tfvideo.models.base import InvalidInputError
     try:
         run = runtimes.TrainedRun(workdir, precision=options.precision, checkpoint=options.checkpoint)
     except runtimes.ModelError as error:
         raise EvalError(str(error)) from None
     model, trained = run.model, run.trained
     dt = config.model.dt if options.dt is None else options.dt
-    try:
-        model.validate_dt(dt)
-    except InvalidInputError as error:
-        raise EvalError(f"--dt: {error}") from None
     horizon = options.horizon or config.data.test_horizon
+    requests.for_model(model, options.num_samples, horizon, dt, flags=True, error=EvalError)
     zeroed = _zeroed_groups(model, options.zeroed_groups)
     run.sample_options = {"zeroed_groups": zeroed} if zeroed else {}
     sample = predictors.sampler(run, options, horizon, dt, EvalError)
@@ -185,9 +181,8 @@ def _check_context(model, config, num_context: int) -> None:
     """EvalError when `num_context` is fewer than the context frames `model` reads (`min_context_frames`)."""
     needed = model.min_context_frames()
     if num_context < needed:
-        what = (f"the model's inference_frames={needed}" if "inference_frames" in
-                config_lib.MODEL_FIELDS[config.model.model] else f"the {needed} context frame(s) the model needs")
-        raise EvalError(f"--conditioning_frames={num_context} is fewer than {what}: use at least that many.")
+        raise EvalError(f"--conditioning_frames={num_context} is fewer than {config.model.context_need()}: use at "
+                        "least that many.")
 
 
 def _load_metric_networks(options: EvalOptions):

@@ -69,7 +69,7 @@ def _request_actions(actions: np.ndarray | None, length: int) -> np.ndarray | No
     return None if actions is None else np.take(actions, np.arange(length) % actions.shape[1], axis=1)
 
 
-def representative_dataset(model, contexts: np.ndarray, static_shape=None, dt: float = 1.0, horizon: int = 10):
+def representative_dataset(model, contexts: np.ndarray, static_shape=None, horizon: int = 10, dt: float = 1.0):
     """A generator function of (signature name, {input: array}) over every signature of
     `tflite_lib.tflite_endpoints(model, static_shape)`, for `TFLiteConverter.representative_dataset`; `contexts`
     as `training_contexts` returns them (with the actions of an action-conditioned model)."""

@@ -16,6 +16,7 @@ import tensorflow as tf
 
 from tfvideo import validation
 from tfvideo.models import actions as actions_lib
+from tfvideo.models import requests
 
 
 def assertion(condition, *message) -> tf.Operation:
@@ -96,11 +97,12 @@ def graph_steps_per_frame(dt: tf.Tensor, validate: bool = True, name: str = "dt"
 
 
 def dt_checks(model, dt: tf.Tensor, validate: bool = True):
-    """(k, checks): `graph_steps_per_frame`, plus for a discrete-time model the check that dt = 1."""
+    """(k, checks): `graph_steps_per_frame`, plus for a discrete-time model the check that dt = 1, in the words of
+    `validation.frame_steps` (the request check of `tfvideo.models.requests`)."""
     k, checks = graph_steps_per_frame(dt, validate)
-    if validate and not model.supports_dt(2):
-        checks.append(assertion(tf.equal(k, 1), f"dt: model '{model.model_config.model}' is a discrete-time model "
-                                "and only accepts dt=1; got", dt))
+    if validate and not model.continuous_time:
+        message = validation.discrete_time_message("dt", f"this {model.model_config.model} model")
+        checks.append(assertion(tf.equal(k, 1), message, dt))
     return k, checks
 
 
@@ -115,7 +117,7 @@ def after(checks: list[tf.Operation], *tensors) -> tuple:
 # -------------------------------------------------------------------------------------------------- host
 
 
-def check_inputs(context, num_samples, dt, horizon, seed, *, image_size: int, channels: int,
+def check_inputs(context, num_samples, horizon, dt, seed, *, image_size: int, channels: int,
                  min_context_frames: int, dt_supported: bool = True, actions=None,
                  action_size: int = 0) -> dict[str, np.ndarray]:
     """The numpy twin of the in-graph checks of `predict`, for runtimes that drop Assert ops (TFLite).
@@ -125,11 +127,9 @@ def check_inputs(context, num_samples, dt, horizon, seed, *, image_size: int, ch
     Returns the inputs as the arrays the TFLite signature takes; raises ValueError naming the bad input.
     """
     context = _context_array(context, (image_size, image_size, channels), min_context_frames)
-    num_samples = validation.positive_int(num_samples, "num_samples")
-    horizon = validation.positive_int(horizon, "horizon")
-    k = validation.steps_per_frame(dt, "dt", precision=np.float32)
-    if k != 1 and not dt_supported:
-        raise ValueError(f"dt: this model is a discrete-time model and only accepts dt=1; got {dt!r}.")
+    request = requests.check(num_samples, horizon, dt, context.shape[1], continuous_time=dt_supported,
+                             min_context_frames=min_context_frames, precision=np.float32)
+    num_samples, horizon = request.num_samples, request.horizon
     seed = validation.int32_seed(seed, "seed")
     out = {"context": context, "num_samples": np.int32(num_samples), "dt": np.float32(dt),
            "horizon": np.int32(horizon), "seed": np.int32(seed)}

@@ -21,9 +21,10 @@ import numpy as np
 
 from tfvideo import validation
 from tfvideo.data import clips
+from tfvideo.models import requests
 from tfvideo.utils import files, memory, video_io
 
-PREDICT_INPUTS = ("context", "num_samples", "dt", "horizon", "seed")
+PREDICT_INPUTS = ("context", "num_samples", "horizon", "dt", "seed")
 ACTIONS = "actions"  # the predict input of action-conditioned exports
 
 
@@ -66,14 +67,11 @@ def check_outputs(gif: str | None = None, npy: str | None = None, *, overwrite: 
             raise ClientError(str(error)) from None
 
 
-def check_request(context: np.ndarray, num_samples, dt, horizon, seed, *, dt_supported: bool = True) -> int:
+def check_request(context: np.ndarray, num_samples, horizon, dt, seed, *, dt_supported: bool = True) -> int:
     """The request's numbers by the rules of the exported signature (`tfvideo.validation`; dt in float32), and
     its frames [B, S, horizon * k, H, W, C] against the memory; returns k of dt = 1/k."""
-    num_samples = validation.positive_int(num_samples, "--num_samples", error=ClientError)
-    horizon = validation.positive_int(horizon, "--horizon", error=ClientError)
-    k = validation.steps_per_frame(dt, "--dt", error=ClientError, precision=np.float32)
-    if k != 1 and not dt_supported:
-        raise ClientError(f"--dt={dt:g}: this model is a discrete-time model and only takes --dt=1.")
+    k = requests.check(num_samples, horizon, dt, continuous_time=dt_supported, flags=True, error=ClientError,
+                       precision=np.float32).steps_per_frame
     validation.int32_seed(seed, "--seed", error=ClientError)
     batch, _, height, width, channels = context.shape
     needed = 2 * memory.sampling_bytes(batch, num_samples, horizon * k, height, channels)  # the answer, and the GIF
@@ -150,12 +148,12 @@ def write_samples_gif(path: str, context: np.ndarray, frames: np.ndarray, fps: f
     return video_io.write_gif(path, video_io.comparison_frames(context, None, frames), fps=fps)
 
 
-def rest_body(context: np.ndarray, num_samples: int, dt: float, horizon: int, seed: int,
+def rest_body(context: np.ndarray, num_samples: int, horizon: int, dt: float, seed: int,
               signature_name: str = "serving_default", actions: np.ndarray | None = None) -> dict:
     """TF Serving REST predict body in the columnar form: scalar inputs have no batch dimension, so the row
     form (`instances`) cannot carry them. `actions` [B, >= T - 1 + horizon, A] for an action-conditioned export."""
     inputs = {"context": np.asarray(context, np.float32).tolist(), "num_samples": int(num_samples),
-              "dt": float(dt), "horizon": int(horizon), "seed": int(seed)}
+              "horizon": int(horizon), "dt": float(dt), "seed": int(seed)}
     if actions is not None:
         inputs[ACTIONS] = np.asarray(actions, np.float32).tolist()
     return {"signature_name": signature_name, "inputs": inputs}
@@ -165,7 +163,7 @@ def rest_body_json(*args, **kwargs) -> str:
     return json.dumps(rest_body(*args, **kwargs), separators=(",", ":"))
 
 
-def predict_request(model_name: str, context: np.ndarray, num_samples: int, dt: float, horizon: int, seed: int,
+def predict_request(model_name: str, context: np.ndarray, num_samples: int, horizon: int, dt: float, seed: int,
                     signature_name: str = "serving_default", version: int | None = None,
                     actions: np.ndarray | None = None):
     """A tensorflow_serving.apis.predict_pb2.PredictRequest for the predict signature (with `actions`
@@ -179,7 +177,7 @@ def predict_request(model_name: str, context: np.ndarray, num_samples: int, dt: 
     if version is not None:
         request.model_spec.version.value = int(version)
     values = {"context": np.asarray(context, np.float32), "num_samples": np.int32(num_samples),
-              "dt": np.float32(dt), "horizon": np.int32(horizon), "seed": np.int32(seed)}
+              "horizon": np.int32(horizon), "dt": np.float32(dt), "seed": np.int32(seed)}
     if actions is not None:
         values[ACTIONS] = np.asarray(actions, np.float32)
     for name, value in values.items():

@@ -88,8 +88,8 @@ def export(workdir: str, export_dir: str, format: str = "saved_model", quantize:
         representative = None
         if quantize == "int8":
             contexts = calibration.training_contexts(config, calibration_videos, config.data.conditioning_frames)
-            representative = calibration.representative_dataset(model, contexts, shape, dt,
-                                                                 config.data.test_horizon)
+            representative = calibration.representative_dataset(model, contexts, shape,
+                                                                 config.data.test_horizon, dt)
         tflite_lib.export_tflite(model, path, quantize=quantize, metadata=metadata, overwrite=overwrite,
                                  static_shape=shape, representative=representative)
     names = [e.name for e in tflite_lib.tflite_endpoints(model, shape)]
@@ -120,7 +120,7 @@ def export_metadata(trained: TrainedModel, workdir: str) -> dict:
         "channels": model.channels,
         "min_context_frames": model.min_context_frames(),
         "training_dt": trained.config.model.dt,
-        "dt_supported": bool(model.supports_dt(2)),
+        "dt_supported": bool(model.continuous_time),
         "action_size": model.model_config.action_size if model.model_config.action_conditioned else 0,
         "checkpoint": trained.checkpoint,
         **provenance.record(trained.config, trained.step, os.path.abspath(workdir)),  # the run it comes from

@@ -2,7 +2,7 @@
 assets.extra/tfvideo_metadata.json, the TFLite file's .tflite.json), and the check that a file is of a given run.
 
 A run's fingerprint is a hash of the config fields that define its model and data (every field but
-`config.RESUMABLE_FIELDS`, and of the model fields only those its model reads: `config.MODEL_FIELDS`), so a run
+`config.RESUMABLE_FIELDS`; the model section holds the fields of the run's model only), so a run
 resumed with another --train_steps keeps it and a run of another latent size, dataset or seed has another one.
 """
 
@@ -19,10 +19,8 @@ FINGERPRINT_KEY = "run_fingerprint"
 def fingerprint(config: config_lib.Config) -> str:
     """16 hex digits identifying the run-defining fields of `config` (see the module docstring)."""
     values = config.to_dict()
-    used = config_lib.MODEL_FIELDS[config.model.model]
-    kept = {f"{section}.{key}": value for section in ("model", "data", "train")
-            for key, value in values[section].items()
-            if f"{section}.{key}" not in config_lib.RESUMABLE_FIELDS and (section != "model" or key in used)}
+    kept = {f"{section}.{key}": value for section in config_lib.SECTIONS for key, value in values[section].items()
+            if f"{section}.{key}" not in config_lib.RESUMABLE_FIELDS}
     return hashlib.sha256(json.dumps(kept, sort_keys=True).encode()).hexdigest()[:16]
 
 

@@ -4,16 +4,16 @@ Every model gets the `predict` endpoint (also exported as `serving_default`):
 
     inputs   context      float32 [B, T, H, W, C], values in [0, 1], T >= model.min_context_frames()
              num_samples  int32 scalar S >= 1: futures sampled per video
+             horizon      int32 scalar N >= 1: future frames at the training frame rate
              dt           float32 scalar 1/k (1, 0.5, 0.25, ..., 1/1000): Euler step of the predicted frames, in
                           frames (the context is integrated at the training dt, as in the SRVP code)
-             horizon      int32 scalar N >= 1: future frames at the training frame rate
              seed         int32 scalar, any value: same seed, same futures
              actions      float32 [B, >= T - 1 + N, A], action-conditioned models only (and required by them):
                           raw actions, a_t moving frame t to t + 1 (`tfvideo.models.actions`)
     output   frames       float32 [B, S, N * k, H, W, C] in [0, 1] (the frame rate is raised k times)
 
 It only uses the model's contract (`noise_shapes`, `sample_futures(..., include_intermediate=True)`,
-`min_context_frames`, `supports_dt`), so every model plugs in. A model declares endpoints of its own in
+`min_context_frames`, `continuous_time`), so every model plugs in. A model declares endpoints of its own in
 `extra_serving_functions()` (`tfvideo.models.serving`: plain functions over validated inputs, with the kinds
 of their inputs); `endpoint` adds the input signature and the in-graph checks. SRVP declares `latents`,
 `decode` and `content_swap` (`SRVP.extra_serving_functions`). A model with `streaming_functions()` also gets
@@ -23,6 +23,9 @@ of their inputs); `endpoint` adds the input signature and the in-graph checks. S
 Randomness: `predict` runs `model.sample_seeded`, as `model.generate` does: the noise is hashed in the graph
 from `seed` by `tfvideo.models.noise` (TFLite builtin ops only), so a seed gives the same futures in Python,
 TF Serving and LiteRT, and a longer horizon or more samples keep the earlier draws.
+
+The sampling inputs come in the order of `model.generate`: num_samples, horizon, dt, seed (callers give them by
+name: the names are the contract).
 
 Validation (`tfvideo.export.checks`): with `validate=True` (the SavedModel), the inputs are checked in the
 graph before the model runs, and a bad value fails with InvalidArgumentError "assertion failed: [<input name>
@@ -73,14 +76,14 @@ def endpoints(model: VideoPredictor, *, validate: bool = True, static_frames: bo
 
 
 def predict_endpoint(model: VideoPredictor, *, validate: bool = True, static_frames: bool = False) -> Endpoint:
-    """`predict(context, num_samples, dt, horizon, seed) -> {"frames": [B, S, horizon * k, H, W, C]}`."""
+    """`predict(context, num_samples, horizon, dt, seed) -> {"frames": [B, S, horizon * k, H, W, C]}`."""
     return endpoint(model, predict_function(model), validate=validate, static_frames=static_frames)
 
 
 def predict_function(model: VideoPredictor) -> serving.ServingFunction:
     """`predict`: `model.sample_seeded` with every intermediate frame, the sampler `model.generate` runs."""
 
-    def predict(context, num_samples, steps_per_frame, horizon, seed, **actions):
+    def predict(context, num_samples, horizon, steps_per_frame, seed, **actions):
         return {FRAMES: model.sample_seeded(context, num_samples, horizon, steps_per_frame, seed,
                                             include_intermediate=True, **actions)}
 

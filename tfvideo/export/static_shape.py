@@ -24,6 +24,7 @@ import tensorflow as tf
 from tfvideo import validation
 from tfvideo.export import signatures
 from tfvideo.export.errors import ExportError
+from tfvideo.models import requests
 
 
 @dataclasses.dataclass(frozen=True)
@@ -60,17 +61,9 @@ def parse(text: str, context_frames: int, dt: float, model) -> StaticShape:
     if len(parts) != 3 or not all(p.isdigit() and int(p) >= 1 for p in parts):
         raise ExportError(f"--static_shape must be BATCH,SAMPLES,HORIZON, three whole numbers >= 1 (e.g. 1,10,10); "
                           f"got {text!r}.")
-    try:
-        k = validation.steps_per_frame(dt, "--dt", error=ExportError)
-    except ValueError as error:
-        raise ExportError(str(error)) from None
-    if not model.supports_dt(k):
-        raise ExportError(f"--dt={dt:g}: model '{model.model_config.model}' is a discrete-time model and only "
-                          "accepts dt=1.")
-    if context_frames < model.min_context_frames():
-        raise ExportError(f"The run's conditioning length ({context_frames}) is below the model's minimum context "
-                          f"({model.min_context_frames()}).")
     batch, num_samples, horizon = (int(p) for p in parts)
+    k = requests.for_model(model, num_samples, horizon, dt, context_frames, flags=True,
+                           error=ExportError).steps_per_frame
     values = batch * num_samples * horizon * k * model.image_size ** 2 * model.channels
     if values > validation.INT32_MAX:  # TFLite sizes its tensors with int32s
         raise ExportError(f"--static_shape={text} bakes futures of {values} values ({batch} x {num_samples} x "
@@ -114,7 +107,7 @@ def endpoints(model, shape: StaticShape) -> list[signatures.Endpoint]:
     return result
 
 
-def check_request(static: dict, context_shape, num_samples, dt, horizon) -> None:
+def check_request(static: dict, context_shape, num_samples, horizon, dt) -> None:
     """ValueError naming the baked shape when a request to a fixed-shape file (metadata "static_shape") differs
     from it; None for num_samples, dt or horizon means the baked value."""
     shape = StaticShape(**static)

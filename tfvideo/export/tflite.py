@@ -1,7 +1,7 @@
 """TFLite export (builtin ops only: LiteRT has no Flex delegate) and a small LiteRT runner.
 
 The TFLite file has the signature `serving_default`, with the inputs and output of the SavedModel's
-(`context` float32 [B, T, H, W, C], `num_samples`, `dt`, `horizon`, `seed`, and `actions` [B, >= T - 1 + horizon,
+(`context` float32 [B, T, H, W, C], `num_samples`, `horizon`, `dt`, `seed`, and `actions` [B, >= T - 1 + horizon,
 A] for an action-conditioned model -> `frames`; the frame size is fixed in its input shape, [-1, -1, H, W, C])
 and, for a model that streams, `stream_start` and `stream_next` (`signatures.stream_endpoints`). A fixed-shape
 file (`static_shape`) bakes the request in instead. TFLite drops Assert ops, so the file does not validate its
@@ -136,13 +136,13 @@ def read_metadata(path: str) -> dict:
 class TFLiteModel:
     """A .tflite export in the LiteRT interpreter (`ai_edge_litert`), with host-side input checks.
 
-    `model(context, num_samples, dt, horizon, seed, actions=None)` -> frames [B, S, horizon * k, H, W, C]; actions
+    `model(context, num_samples, horizon, dt, seed, actions=None)` -> frames [B, S, horizon * k, H, W, C]; actions
     [B, >= T - 1 + horizon, A] for (and only for) an action-conditioned model's file (metadata "action_size").
     A dynamic-shape file
     resizes its inputs on every call: one instance serves any batch size, context length, sample count, dt and
     horizon. A fixed-shape file (metadata "static_shape") answers its baked request only (None picks the baked
     num_samples, dt and horizon) and refuses others with a ValueError naming both shapes. Files with streaming
-    signatures also give the frames one at a time: `stream(context, num_samples, dt, horizon, seed)`.
+    signatures also give the frames one at a time: `stream(context, num_samples, horizon, dt, seed)`.
     """
 
     def __init__(self, path: str, num_threads: int | None = None, check: bool = True):
@@ -166,17 +166,17 @@ class TFLiteModel:
         self.static_shape = self.metadata.get("static_shape")  # dict of StaticShape fields, or None
         self.streams = signatures.STREAM_START in self.interpreter.get_signature_list()
 
-    def request(self, num_samples=None, dt=None, horizon=None) -> dict:
-        """The request's num_samples, dt and horizon; None picks the baked value of a fixed-shape file, else 1, 1.0
-        and 10."""
-        baked = self.static_shape or {"num_samples": 1, "dt": 1.0, "horizon": 10}
+    def request(self, num_samples=None, horizon=None, dt=None) -> dict:
+        """The request's num_samples, horizon and dt; None picks the baked value of a fixed-shape file, else 1, 10
+        and 1.0."""
+        baked = self.static_shape or {"num_samples": 1, "horizon": 10, "dt": 1.0}
         return {"num_samples": baked["num_samples"] if num_samples is None else num_samples,
-                "dt": baked["dt"] if dt is None else dt, "horizon": baked["horizon"] if horizon is None else horizon}
+                "horizon": baked["horizon"] if horizon is None else horizon, "dt": baked["dt"] if dt is None else dt}
 
-    def inputs(self, context, num_samples=None, dt=None, horizon=None, seed=0, actions=None) -> dict[str, np.ndarray]:
+    def inputs(self, context, num_samples=None, horizon=None, dt=None, seed=0, actions=None) -> dict[str, np.ndarray]:
         """The arrays `serving_default` takes, after the host checks (`checks.check_inputs`) and, for a fixed-shape
         file, the shape check (`static_shape.check_request`); ValueError naming the bad input."""
-        request = self.request(num_samples, dt, horizon)
+        request = self.request(num_samples, horizon, dt)
         if self.check:
             inputs = checks.check_inputs(context, **request, seed=seed, image_size=self.image_size,
                                          channels=self.channels, min_context_frames=self.min_context_frames,
@@ -195,16 +195,16 @@ class TFLiteModel:
             inputs = fixed
         return inputs
 
-    def __call__(self, context, num_samples=None, dt=None, horizon=None, seed: int = 0, actions=None) -> np.ndarray:
-        return self.runner(**self.inputs(context, num_samples, dt, horizon, seed, actions))[signatures.FRAMES]
+    def __call__(self, context, num_samples=None, horizon=None, dt=None, seed: int = 0, actions=None) -> np.ndarray:
+        return self.runner(**self.inputs(context, num_samples, horizon, dt, seed, actions))[signatures.FRAMES]
 
-    def stream_start(self, context, num_samples=None, dt=None, seed: int = 0, actions=None,
-                     horizon=None) -> dict[str, np.ndarray]:
+    def stream_start(self, context, num_samples=None, horizon=None, dt=None, seed: int = 0,
+                     actions=None) -> dict[str, np.ndarray]:
         """The `stream_start` state (nothing decoded yet); inputs as `__call__`'s (an action-conditioned file's
         actions checked for `horizon`, and its context's T - 1 fed)."""
         if not self.streams:
             raise ExportError(f"{self.path} has no streaming signatures (the model has no streaming_functions).")
-        inputs = self.inputs(context, num_samples, dt, horizon, seed, actions)
+        inputs = self.inputs(context, num_samples, horizon, dt, seed, actions)
         inputs.pop("horizon", None)
         if "actions" in inputs:
             inputs["actions"] = inputs["actions"][:, :np.shape(inputs["context"])[1] - 1]
@@ -217,11 +217,11 @@ class TFLiteModel:
         out = dict(self.interpreter.get_signature_runner(signatures.STREAM_NEXT)(**state, **extra))
         return out.pop(signatures.FRAME), out
 
-    def stream(self, context, num_samples=None, dt=None, horizon=None, seed: int = 0, actions=None):
+    def stream(self, context, num_samples=None, horizon=None, dt=None, seed: int = 0, actions=None):
         """Yields the horizon * k frames [B, S, H, W, C] of `__call__` one at a time."""
-        request = self.request(num_samples, dt, horizon)
+        request = self.request(num_samples, horizon, dt)
         self.inputs(context, **request, seed=seed, actions=actions)  # the checks of the whole request
-        state = self.stream_start(context, request["num_samples"], request["dt"], seed, actions, request["horizon"])
+        state = self.stream_start(context, **request, seed=seed, actions=actions)
         k, first = validation.steps_per_frame(request["dt"]), np.shape(context)[1] - 1
         for step in range(request["horizon"] * k):
             action = None if actions is None else np.asarray(actions)[:, first + step // k]

@@ -8,12 +8,13 @@ A model subclasses `VideoPredictor` and implements:
   standard-normal noise that one call of `sample_futures` consumes.
 - `sample_futures(context, num_samples, horizon, steps_per_frame, noise, include_intermediate) -> Tensor`:
   a pure function of its inputs and the weights, so that exporters can feed their own noise.
-- `min_context_frames()` and `supports_dt(k)` for validation.
+- `config_class`: its config section (a `tfvideo.config.ModelConfig`), which says whether the configured model
+  has continuous time (`continuous_time`: dt = 1/k) and how many context frames it reads (`min_context_frames`).
 
 and may declare exported functions of its own besides `predict` with `extra_serving_functions()`, and
 frame-by-frame sampling with `streaming_functions()`.
 
-The public `generate` validates its inputs, takes an int32 seed (given, or drawn from the model's seed
+The public `generate` validates its inputs (the request by `tfvideo.models.requests`), takes an int32 seed (given, or drawn from the model's seed
 generator) and calls a compiled `sample_seeded`: the noise hashed from the seed (`tfvideo.models.noise`), then
 `sample_futures`. The exported `predict` signature runs the same `sample_seeded`, so a seed gives the same
 futures in Python, TF Serving and LiteRT. One traced graph serves every batch size, sample count, horizon and dt.
@@ -31,6 +32,7 @@ from tfvideo import config as config_lib
 from tfvideo import validation
 from tfvideo.models import actions as actions_lib
 from tfvideo.models import noise as noise_lib
+from tfvideo.models import requests
 from tfvideo.models import serving
 from tfvideo.models import guarded_step
 
@@ -44,6 +46,7 @@ class VideoPredictor(keras.Model):
     """Base class of tfvideo's models. Videos are float32 [B, T, H, W, C] with values in [0, 1]."""
 
     loss_term_names: tuple[str, ...] = ("loss",)
+    config_class: type[config_lib.ModelConfig] = config_lib.ModelConfig  # each model's own section
 
     def __init__(self, model_config: config_lib.ModelConfig, image_size: int = 64, channels: int = 1, **kwargs):
         super().__init__(**kwargs)
@@ -69,10 +72,13 @@ class VideoPredictor(keras.Model):
         raise NotImplementedError
 
     def min_context_frames(self) -> int:
-        return 1
+        """The fewest context frames the model predicts from (its config's `min_context_frames`)."""
+        return self.model_config.min_context_frames
 
-    def supports_dt(self, steps_per_frame: int) -> bool:
-        return steps_per_frame == 1
+    @property
+    def continuous_time(self) -> bool:
+        """Whether the model samples at any dt = 1/k (its config's `continuous_time`), or at dt = 1 only."""
+        return self.model_config.continuous_time
 
     def extra_serving_functions(self) -> list[serving.ServingFunction]:
         """The model's own exported functions besides `predict` (`tfvideo.models.serving`); none by default."""
@@ -144,7 +150,7 @@ class VideoPredictor(keras.Model):
     @classmethod
     def from_config(cls, config):
         config = dict(config)
-        model_config = config_lib.ModelConfig(**config.pop("model_config"))
+        model_config = config_lib.model_section(config.pop("model_config"))
         return cls(model_config, **config)
 
     def get_build_config(self):
@@ -207,14 +213,14 @@ class VideoPredictor(keras.Model):
         """`generate`, with `options` passed on to `sample_futures` (e.g. HAF-SVG's zeroed_groups); one compiled
         sampler per set of option names, traced once per set of option values. An `actions` option is checked by
         `validate_actions` and left out when None."""
-        context = self.validate_videos(context, "context", min_length=self.min_context_frames())
-        num_samples = validation.positive_int(num_samples, "num_samples", error=InvalidInputError)
-        horizon = validation.positive_int(horizon, "horizon", error=InvalidInputError)
+        context = self.validate_videos(context, "context")
+        request = requests.for_model(self, num_samples, horizon, dt, context.shape[1], error=InvalidInputError,
+                                     context_name="context length T")
+        num_samples, horizon, k = request.num_samples, request.horizon, request.steps_per_frame
         actions = self.validate_actions(options.pop("actions", None), context, horizon)
         if actions is not None:
             options["actions"] = actions
-        k = self.validate_dt(self.model_config.dt if dt is None else dt)
-        self._check_output_memory(context.shape[0] or 1, num_samples, horizon * k)
+        self._check_output_memory(context.shape[0] or 1, num_samples, request.num_frames)
         seed = self.sampling_seed(seed)
         key = tuple(sorted(options))
         if key not in self._compiled_samplers:
@@ -253,15 +259,6 @@ class VideoPredictor(keras.Model):
             actions, conditioned=self.action_normalizer is not None, action_size=self.model_config.action_size,
             batch_size=int(context.shape[0]), length=actions_lib.required_length(int(context.shape[1]), horizon),
             who=f"this {type(self).__name__} model", error=InvalidInputError)
-
-    def validate_dt(self, dt) -> int:
-        """Returns k for dt = 1/k (`tfvideo.validation.steps_per_frame`), or raises InvalidInputError, naming the
-        model when it cannot use dt."""
-        k = validation.steps_per_frame(dt, "dt", error=InvalidInputError)
-        if not self.supports_dt(k):
-            raise InvalidInputError(
-                f"dt={dt!r}: model '{self.model_config.model}' is a discrete-time model and only accepts dt=1.")
-        return k
 
     def validate_videos(self, videos, name: str = "videos", min_length: int = 1) -> tf.Tensor:
         """Checks rank, frame size, channels, length and the [0, 1] range; returns float32 [B, T, H, W, C]."""

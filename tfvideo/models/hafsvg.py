@@ -49,6 +49,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from tfvideo import config as config_lib
 from tfvideo.models import aligner as aligner_lib
 from tfvideo.models import base
 from tfvideo.models import svg
@@ -57,6 +58,8 @@ from tfvideo.models import svg
 @keras.saving.register_keras_serializable(package="tfvideo")
 class HAFSVG(svg.SVG):
     """HAF-SVG as a Keras model; see the module docstring. Same contract as `SVG`."""
+
+    config_class = config_lib.HAFSVGConfig
 
     def _check_variant(self, cfg) -> None:
         if cfg.feature_aligner and not cfg.skip_connections:

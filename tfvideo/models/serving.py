@@ -50,8 +50,8 @@ class ServingFunction:
 
 
 CONTEXT = ServingInput("context", "frames")
-# The sampling inputs of `predict`, in its order: num_samples, dt, horizon, seed.
-SAMPLING = (ServingInput("num_samples", "count"), ServingInput("dt", "dt"), ServingInput("horizon", "count"),
+# The sampling inputs of `predict`, in its order: num_samples, horizon, dt, seed (as `VideoPredictor.generate`).
+SAMPLING = (ServingInput("num_samples", "count"), ServingInput("horizon", "count"), ServingInput("dt", "dt"),
             ServingInput("seed", "seed"))
 # The last input of an action-conditioned model's `predict`.
 ACTIONS = ServingInput("actions", "actions", same_batch_as="context")

@@ -54,7 +54,7 @@ from __future__ import annotations
 import keras
 import tensorflow as tf
 
-from tfvideo import validation
+from tfvideo import config as config_lib
 from tfvideo.models import actions as actions_lib
 from tfvideo.models import base
 from tfvideo.models import distributions as dist_lib
@@ -69,6 +69,7 @@ class SRVP(base.VideoPredictor):
     """SRVP as a Keras model. Videos are float32 [B, T, H, W, C] in [0, 1], H = W = 64."""
 
     loss_term_names = ("loss", "nll", "kl_y", "kl_z", "l2_residual")
+    config_class = config_lib.SRVPConfig
 
     def __init__(self, model_config, image_size: int = 64, channels: int = 1, **kwargs):
         super().__init__(model_config, image_size=image_size, channels=channels, **kwargs)
@@ -98,12 +99,6 @@ class SRVP(base.VideoPredictor):
                                              kernel_initializer=res_init, initialization=init, name="dynamics")
 
     # ------------------------------------------------------------------------------------ contract
-    def min_context_frames(self) -> int:
-        return self.model_config.inference_frames
-
-    def supports_dt(self, steps_per_frame: int) -> bool:
-        return self.model_config.dynamics == "residual" or steps_per_frame == 1
-
     def noise_shapes(self, batch_size, num_samples, context_length, num_steps):
         """{"y1": [B*S, ny], "z": [B*S, num_steps, nz]} (no "z" without stochastic dynamics)."""
         rows = batch_size * num_samples
@@ -209,7 +204,7 @@ class SRVP(base.VideoPredictor):
     def compute_loss_terms(self, videos, training=False):
         """Negative ELBO terms of videos [B, T, H, W, C] (T static), each a scalar averaged over the batch."""
         cfg = self.model_config
-        k = validation.steps_per_frame(cfg.dt, "--dt")
+        k = cfg.steps_per_frame
         videos, actions = actions_lib.split_batch(videos)
         actions = self.model_actions(actions)
         encoded = self.encode(videos, training=training)
@@ -348,7 +343,7 @@ class SRVP(base.VideoPredictor):
         """y [N, ny] at the last context frame: y_1 moved through `num_context` frames at the training dt, with z
         from `posterior` [N, >= num_context, 2 nz] and z_noise [N, >= num_context, nz] (None without z), and
         normalised actions [N, >= num_context, A] (None without actions)."""
-        training_steps = validation.steps_per_frame(self.model_config.dt, "--dt")
+        training_steps = self.model_config.steps_per_frame
 
         def context_body(t, y):
             z = None

@@ -23,7 +23,7 @@ import numpy as np
 
 from tfvideo import validation
 from tfvideo.data import clips
-from tfvideo.models import noise
+from tfvideo.models import noise, requests
 from tfvideo.prediction import actions_file
 from tfvideo.prediction.errors import PredictError
 from tfvideo.runtimes import ModelSpec, Runtime
@@ -81,17 +81,16 @@ class Prediction:
 def plan(spec: ModelSpec, request: Request) -> Plan:
     """`request` checked against `spec`, with the run's defaults; PredictError naming the flag otherwise."""
     request = _fixed_shape_request(spec, request)
-    num_samples = validation.positive_int(DEFAULT_SAMPLES if request.num_samples is None else request.num_samples,
-                                          "--num_samples", error=PredictError)
+    checked = requests.check(
+        DEFAULT_SAMPLES if request.num_samples is None else request.num_samples,
+        request.horizon if request.horizon is not None else spec.test_horizon or 10,
+        spec.training_dt if request.dt is None else request.dt, _context_frames(spec, request.context_frames),
+        continuous_time=spec.dt_supported, min_context_frames=spec.min_context_frames,
+        who=f"the model of {spec.source}", flags=True, error=PredictError, precision=np.float32)
+    num_samples, horizon, dt, k = checked.num_samples, checked.horizon, checked.dt, checked.steps_per_frame
+    context_frames = checked.context_frames
     batch_samples = validation.positive_int(request.batch_samples, "--batch_samples", error=PredictError)
-    horizon = validation.positive_int(request.horizon if request.horizon is not None else spec.test_horizon or 10,
-                                      "--horizon", error=PredictError)
     seed = validation.int32_seed(request.seed, "--seed", error=PredictError)
-    dt = spec.training_dt if request.dt is None else request.dt
-    k = validation.steps_per_frame(dt, "--dt", error=PredictError, precision=np.float32)
-    if k != 1 and not spec.dt_supported:
-        raise PredictError(f"--dt={dt:g}: the model of {spec.source} is a discrete-time model and only takes --dt=1.")
-    context_frames = _context_frames(spec, request.context_frames)
     actions_file.check_given(spec, request.actions)
     if isinstance(request.start_frame, bool) or not isinstance(request.start_frame, (int, np.integer)) \
             or request.start_frame < 0:
@@ -133,10 +132,6 @@ def _context_frames(spec: ModelSpec, asked: int | None) -> int:
     if count is None:
         raise PredictError(f"{spec.source} does not say how many frames its run conditioned on (no metadata): give "
                            "--context_frames.")
-    count = validation.positive_int(count, "--context_frames", error=PredictError)
-    if count < spec.min_context_frames:
-        raise PredictError(f"--context_frames={count}: the model of {spec.source} needs at least "
-                           f"{spec.min_context_frames} context frames.")
     return count
 
 

@@ -67,7 +67,7 @@ class TFLiteRuntime(Runtime):
 
     def _sample(self, context, num_samples, horizon, dt, seed, actions=None):
         try:
-            return self.model(context, num_samples, dt, horizon, seed, actions=actions)
+            return self.model(context, num_samples, horizon=horizon, dt=dt, seed=seed, actions=actions)
         except (ValueError, RuntimeError) as error:  # LiteRT reports allocation failures as RuntimeError
             raise ModelError(f"{self.spec.source}: {first_line(error)}") from None
 
@@ -76,7 +76,8 @@ class TFLiteRuntime(Runtime):
         if self.model.static_shape is None:
             return
         try:
-            static_shape.check_request(self.model.static_shape, (batch, context_frames), num_samples, dt, horizon)
+            static_shape.check_request(self.model.static_shape, (batch, context_frames), num_samples, horizon=horizon,
+                                        dt=dt)
         except ValueError as failure:
             raise ModelError(f"{self.spec.source}: {failure}") from None
 
