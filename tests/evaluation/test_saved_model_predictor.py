@@ -79,3 +79,14 @@ def test_a_saved_model_without_the_signature_or_metadata_or_of_another_run_is_re
     assert results["exported_from"]["workdir"] == os.path.abspath(workdir)
     assert any("The --saved_model was exported from another run" in n for n in results["comparability"]["notes"])
     assert np.isfinite(results["metrics"]["psnr"]["mean"])
+
+
+def test_a_request_the_export_cannot_answer_is_refused_before_the_output_folder(paths, tmp_path, capsys):
+    """The one request check (`models.requests.check`) runs on the export's recorded facts before anything is
+    written: too few context frames for the model's inference."""
+    workdir, export = paths
+    out = tmp_path / "out"
+    code, err = _evaluate_cli([f"--workdir={workdir}", f"--saved_model={export['base']}", "--conditioning_frames=2",
+                               f"--output_dir={out}"], capsys)
+    _one_error(code, err, "--conditioning_frames=2", "needs at least 3 context frames")
+    assert not out.exists()

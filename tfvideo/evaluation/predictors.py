@@ -20,7 +20,7 @@ import os
 import numpy as np
 
 from tfvideo import runtimes
-from tfvideo.models import noise
+from tfvideo.models import noise, requests
 
 BASELINES = ("last_frame", "black")  # repeat the last conditioning frame | all-zero frames
 
@@ -68,9 +68,12 @@ def export_predictor(options, config, error: type[Exception], workdir: str = "th
     origin = _check_origin(runtime, config, workdir, options, error)
     dt = config.model.dt if options.dt is None else options.dt
     horizon = options.horizon or config.data.test_horizon
+    context_frames = options.conditioning_frames or config.data.conditioning_frames
+    requests.check(options.num_samples, horizon, dt, context_frames, continuous_time=spec.dt_supported,
+                   min_context_frames=spec.min_context_frames, who=f"the model of {spec.source}", flags=True,
+                   error=error, precision=np.float32, context_name="conditioning_frames")
     try:
-        runtime.check_request(1, options.conditioning_frames or config.data.conditioning_frames,
-                              options.num_samples, horizon, dt)
+        runtime.check_request(1, context_frames, options.num_samples, horizon, dt)
     except runtimes.ModelError as failure:
         raise error(f"{failure} The evaluation asks 1 video at a time.") from None
     return None, sampler(runtime, options, horizon, dt, error), {**_describe(runtime), **origin}
