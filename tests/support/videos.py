@@ -9,27 +9,27 @@ import numpy as np
 IMAGE = (64, 64, 1)  # the tiny models' frames
 
 
+def _squares(count: int, length: int, seed: int, noise: float, positions: tuple[int, int], size: int) -> np.ndarray:
+    """float32 [count, length, 64, 64, 1]: uniform noise in [0, noise) with a white size x size square per frame
+    at a random corner in [positions[0], positions[1])."""
+    rng = np.random.default_rng(seed)
+    frames = rng.uniform(0.0, noise, size=(count, length, *IMAGE)).astype(np.float32)
+    for b in range(count):
+        for t in range(length):
+            y, x = rng.integers(*positions, size=2)
+            frames[b, t, y:y + size, x:x + size] = 1.0
+    return frames
+
+
 def contexts(batch: int, length: int, seed: int = 0) -> np.ndarray:
     """Random context videos float32 [batch, length, 64, 64, 1] in [0, 1] (a blob over noise, so encodings
     differ between videos)."""
-    rng = np.random.default_rng(seed)
-    frames = rng.uniform(0.0, 0.3, size=(batch, length, *IMAGE)).astype(np.float32)
-    for b in range(batch):
-        for t in range(length):
-            y, x = rng.integers(8, 48, size=2)
-            frames[b, t, y:y + 12, x:x + 12] = 1.0
-    return frames
+    return _squares(batch, length, seed, noise=0.3, positions=(8, 48), size=12)
 
 
 def blob_videos(count: int, length: int, seed: int = 0) -> np.ndarray:
     """float32 [count, length, 64, 64, 1]: a bright square moving over dim noise (encodings differ per video)."""
-    rng = np.random.default_rng(seed)
-    out = rng.uniform(0.0, 0.2, size=(count, length, *IMAGE)).astype(np.float32)
-    for b in range(count):
-        for t in range(length):
-            y, x = rng.integers(4, 44, size=2)
-            out[b, t, y:y + 16, x:x + 16] = 1.0
-    return out
+    return _squares(count, length, seed, noise=0.2, positions=(4, 44), size=16)
 
 
 def moving_square_videos(batch: int, frames: int):
