@@ -180,3 +180,31 @@ def test_python_m_bench_models_runs_the_comparison(tmp_path):
                             timeout=300, cwd=REPO, env=env)
     assert result.returncode == 0, result.stderr[-2000:]
     assert list(_printed_counts(result.stdout).values()) == [build_model(tiny_config()).count_params()]
+
+
+# ------------------------------------------------------------------------------------------------ --profile
+
+
+def test_profile_times_every_convolution_of_the_step_and_of_generate(tmp_path, capsys):
+    output = tmp_path / "profile.json"
+    code, captured = _main([*TINY_FLAGS, "--profile", "--precision=float32", "--kernel_grad=native",
+                            "--num_samples=2", "--horizon=2", "--warmup=1", "--repeats=1", f"--output={output}"], capsys)
+    assert code == 0 and "training step:" in captured.out and "generate:" in captured.out
+    profile = json.loads(output.read_text())["profile"]
+    model = build_model(tiny_config())
+    convolutions = sum(1 for layer in model._flatten_layers(include_self=False, recursive=True)
+                       if type(layer).__name__ in ("Conv2D", "Conv2DTranspose"))
+    from tfvideo.perf.op_profile import kernel_family
+
+    def ops(kind, family):
+        return sum(k["ops_per_call"] for name, k in profile[kind]["kernels"].items() if kernel_family(name) == family)
+    # every convolution's kernel gradient once per step; the first encoder layer needs no input gradient
+    assert ops("train_step", "Conv2DBackpropFilter") == convolutions
+    assert 0 < profile["train_step"]["convolution_share"] <= 1 and profile["generate"]["wall_ms_per_call"] > 0
+
+
+def test_profile_refuses_the_options_that_time_several_configs(capsys):
+    code, captured = _main([*TINY_FLAGS, "--profile", "--levers"], capsys)
+    assert code == 2 and "--profile profiles one config: drop --levers" in captured.err
+    code, captured = _main([*TINY_FLAGS, "--profile", "--compare_models"], capsys)
+    assert code == 2 and "drop --compare_models" in captured.err

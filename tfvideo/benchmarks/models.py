@@ -32,6 +32,9 @@ CLI.define(flags.DEFINE_multi_string, "variant", [], "FIELD=VALUE[,FIELD=VALUE..
 CLI.define(flags.DEFINE_string, "output", None, "Also write the results as JSON to this file.")
 CLI.define(flags.DEFINE_bool, "levers", False, "Time `auto` next to every fixed choice of each speed lever "
            "(precision, kernel_grad, fused_batch_norm, jit_compile), interleaved, with the GEMM rate of this machine.")
+CLI.define(flags.DEFINE_bool, "profile", False, "Profile the training step and one generate call op by op "
+           "(TensorFlow's profiler, --repeats calls each): every kernel's time per call and the largest ops, "
+           "instead of the timing table. One config: not with --variant, --levers, --input or --compare_models.")
 CLI.define(flags.DEFINE_bool, "compare_models", False, "Compare the papers' models: parameter counts of "
            "--param_configs, then the times of --timing_configs (interleaved) with their ratios to SRVP.")
 CLI.define(flags.DEFINE_list, "param_configs", list(PARAMETER_CONFIGS), "With --compare_models: flagfiles (names "
@@ -52,11 +55,16 @@ def _measure() -> dict:
     """The measurements the flags ask for, printed; ConfigError on a bad flag or flagfile."""
     _check_counts()
     counts = (CLI.value(name) for name in ("num_samples", "horizon", "warmup", "repeats"))
+    others = [f"--{name}" for name in ("variant", "levers", "input", "compare_models") if CLI.value(name)]
+    if CLI.value("profile") and others:
+        raise config_lib.ConfigError(f"--profile profiles one config: drop {', '.join(others)}, or drop --profile.")
     if CLI.value("compare_models"):
         return models_lib.compare_models(CLI.value("param_configs"), CLI.value("timing_configs"),
                                          flags_lib.given_config_args(FLAGS), *counts,
                                          timing=not CLI.value("skip_timing"))
     config = flags_lib.config_from_flags(FLAGS)
+    if CLI.value("profile"):
+        return models_lib.profile_model(config, *counts)
     if CLI.value("levers"):
         if CLI.value("variant") or CLI.value("input"):
             raise config_lib.ConfigError("--levers times its own variants (auto and each fixed choice), without the "

@@ -22,6 +22,10 @@ Levers: `--levers` times `auto` next to every fixed choice of each speed lever (
 fused_batch_norm, jit_compile; tfvideo.perf.speed.lever_variants) and says per figure whether `auto` is within the
 noise of the fastest (`auto_verdicts`).
 
+Profile: `--profile` runs the training step and one generate call `--repeats` times each under TensorFlow's profiler
+and prints, per call, the time of every kernel that ran (oneDNN's `_MklNative*` or Eigen's), its share and the
+largest ops (`profile_model`, tfvideo.perf.op_profile): where the time goes, op by op.
+
 Model comparison: `python -m tfvideo.benchmarks.models --compare_models [--skip_timing] [--output=FILE.json]` prints
 the parameter counts of the papers' configurations (`--param_configs`, flagfiles in configs/ or paths: each model
 built for its frame size and channels, no data needed), then times the models of `--timing_configs` (SRVP,
@@ -44,7 +48,7 @@ import time
 
 from tfvideo import config as config_lib
 from tfvideo import flags as flags_lib
-from tfvideo.perf import flops as flops_lib, machine, speed
+from tfvideo.perf import flops as flops_lib, machine, op_profile, speed
 from tfvideo.utils import memory
 
 CONFIG_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))), "configs")
@@ -233,6 +237,31 @@ def _results(name: str, prepared: dict, num_samples: int, horizon: int, load_bef
         if isinstance(stream, str):
             results["input_note"] = stream
     return results
+
+
+PROFILE_TITLES = {"train_step": "training step", "generate": "generate"}
+
+
+def profile_model(config: config_lib.Config, num_samples: int, horizon: int, warmup: int = 2,
+                  repeats: int = 5) -> dict:
+    """Op-by-op profiles of the training step and of one generate call (after `warmup` untimed calls, at least
+    one so that tracing is not profiled), printed as tables; returns {"profile": {kind: OpProfile.to_json()}, the
+    CPU, the speed line and the load average}."""
+    _check_memory(config, num_samples, horizon)
+    load_before = os.getloadavg()
+    prepared = _prepare(config, with_input=False)
+    calls = _calls(prepared, num_samples, horizon)
+    profiles = {}
+    for kind, title in PROFILE_TITLES.items():
+        for _ in range(max(warmup, 1)):
+            calls[kind]()
+        profile = op_profile.profile_calls(calls[kind], repeats)
+        print(op_profile.format_profile(profile, title), flush=True)
+        profiles[kind] = profile.to_json()
+    return {"profile": profiles, "model": config.model.model, "batch_size": config.train.batch_size,
+            "num_samples": num_samples, "horizon": horizon, "speed_levers": speed.describe(prepared["levers"]),
+            **{key: value for key, value in machine.fingerprint().items() if key in ("cpu", "isa")},
+            "load_average_before": list(load_before), "load_average_after": list(os.getloadavg())}
 
 
 def run_benchmark(config: config_lib.Config, num_samples: int, horizon: int, warmup: int = 2, repeats: int = 5,
