@@ -7,7 +7,7 @@ import pytest
 import tensorflow as tf
 
 from tests.support.configs import tiny_config
-from tests.support.markers import needs_bfloat16
+from tests.support.markers import needs_bfloat16, needs_float16
 
 from tfvideo.perf import precision
 from tfvideo.training import train_lib
@@ -55,6 +55,7 @@ def test_bfloat16_losses_and_frames_are_float32_and_close_to_float32(name):
     np.testing.assert_allclose(frames.numpy(), full.generate(videos[:, :3], 2, 3, seed=0).numpy(), atol=0.02)
 
 
+@needs_float16
 def test_float16_scales_the_loss_and_halves_the_scale_on_overflow():
     config = tiny_config(model={"stochastic": False})
     model = build_model(config)
@@ -86,7 +87,9 @@ def test_a_run_resumes_across_precisions(tmp_path):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("policy, jit_compile", [("mixed_float16", False), ("float32", True), ("mixed_float16", True)])
+@pytest.mark.parametrize("policy, jit_compile", [pytest.param("mixed_float16", False, marks=needs_float16),
+                                                 ("float32", True),
+                                                 pytest.param("mixed_float16", True, marks=needs_float16)])
 def test_the_gpu_code_paths_train_on_a_cpu_with_finite_decreasing_losses(policy, jit_compile):
     """What `auto` picks on a GPU (float16 with loss scaling, XLA) runs the same code on the CPU: a few steps on one
     batch give finite losses that decrease (steps skipped while the loss scale settles aside)."""
@@ -103,3 +106,28 @@ def test_the_gpu_code_paths_train_on_a_cpu_with_finite_decreasing_losses(policy,
     applied = [float(log["loss"]) for log in logs if float(log["skipped"]) == 0.0]
     assert len(applied) >= 8 and np.all(np.isfinite(applied))
     assert np.mean(applied[-3:]) < applied[0]
+
+
+@pytest.mark.parametrize("policy, flags, cap, refused", [
+    ("mixed_bfloat16", {"avx2", "avx512f", "avx512_bf16"}, "AVX2", True),   # AVX-512 CPU emulating an AVX2 one
+    ("mixed_bfloat16", {"avx2", "avx512f", "avx512_bf16"}, "AVX512_CORE", False),
+    ("mixed_bfloat16", {"avx2", "fma"}, "AVX2", False),                     # a real AVX2 CPU: Eigen's kernels
+    ("mixed_float16", {"avx2", "avx512f", "avx512_fp16"}, "AVX512_CORE_BF16", True),
+    ("mixed_float16", {"avx2", "avx512f", "avx512_fp16"}, "AVX512_CORE_FP16", False),
+    ("mixed_float16", {"avx2", "avx512f", "avx512_bf16"}, "AVX2", False),   # no FP16: TensorFlow keeps Eigen's
+    ("mixed_float16", {"avx2", "avx512f", "avx512_fp16"}, None, False),
+    ("float32", {"avx2", "avx512f", "avx512_fp16"}, "AVX2", False),
+])
+def test_check_supported_refuses_what_tensorflow_would_hand_to_a_capped_onednn(monkeypatch, policy, flags, cap,
+                                                                               refused):
+    from tfvideo.perf import machine
+    monkeypatch.setattr(machine, "cpu_flags", lambda path=None: frozenset(flags))
+    if cap is None:
+        monkeypatch.delenv("ONEDNN_MAX_CPU_ISA", raising=False)
+    else:
+        monkeypatch.setenv("ONEDNN_MAX_CPU_ISA", cap)
+    if refused:
+        with pytest.raises(ValueError, match=f"precision {policy} cannot run with ONEDNN_MAX_CPU_ISA={cap}"):
+            precision.check_supported(policy)
+    else:
+        precision.check_supported(policy)

@@ -54,15 +54,21 @@ def auto_precision() -> dict:
     return {"precision": "float32", "reason": "CPU without native bfloat16 (" + machine.isa_summary() + ")"}
 
 
+# precision -> (CPU flags with which TensorFlow hands its ops to oneDNN, the oneDNN ISA that oneDNN then needs)
+ONEDNN_ROUTED = {"mixed_bfloat16": (("avx512f",), "AVX512_CORE"),
+                 "mixed_float16": (("avx512_fp16", "amx_fp16"), "AVX512_CORE_FP16")}
+
+
 def check_supported(precision: str) -> None:
-    """ValueError for a precision that would abort TensorFlow here: bfloat16 with oneDNN capped below AVX-512
-    (ONEDNN_MAX_CPU_ISA) on a CPU that has AVX-512, where TensorFlow hands bfloat16 ops to oneDNN and oneDNN,
-    capped, cannot build them."""
+    """ValueError for a precision that would abort TensorFlow here: oneDNN capped (ONEDNN_MAX_CPU_ISA) below the
+    instructions of a CPU on which TensorFlow hands that dtype's ops to oneDNN (`ONEDNN_ROUTED`: bfloat16 on AVX-512
+    CPUs, float16 on CPUs with AVX-512 FP16 or AMX FP16), so that oneDNN, capped, cannot build its kernels."""
     cap = machine.onednn_isa_cap()
-    if (precision == "mixed_bfloat16" and cap and "avx512f" in machine.cpu_flags()
-            and not machine.cap_admits(cap, "AVX512_CORE")):
-        raise ValueError(f"precision mixed_bfloat16 cannot run with ONEDNN_MAX_CPU_ISA={cap} on this AVX-512 CPU "
-                         "(TensorFlow would abort in oneDNN): unset ONEDNN_MAX_CPU_ISA or use float32.")
+    flags, isa = ONEDNN_ROUTED.get(precision, ((), None))
+    if cap and any(flag in machine.cpu_flags() for flag in flags) and not machine.cap_admits(cap, isa):
+        raise ValueError(f"precision {precision} cannot run with ONEDNN_MAX_CPU_ISA={cap} on this CPU, whose "
+                         f"{'/'.join(flags)} makes TensorFlow hand it to oneDNN (it would abort): unset "
+                         "ONEDNN_MAX_CPU_ISA or use float32.")
 
 
 def resolve_precision(precision: str, check: bool = True) -> str:
