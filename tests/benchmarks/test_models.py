@@ -201,6 +201,10 @@ def test_profile_times_every_convolution_of_the_step_and_of_generate(tmp_path, c
     # every convolution's kernel gradient once per step; the first encoder layer needs no input gradient
     assert ops("train_step", "Conv2DBackpropFilter") == convolutions
     assert 0 < profile["train_step"]["convolution_share"] <= 1 and profile["generate"]["wall_ms_per_call"] > 0
+    step = profile["train_step"]
+    assert step["convolution_gflops_per_s"] == pytest.approx(
+        step["convolution_gflop"] / (step["convolution_ms_per_call"] / 1000.0))
+    assert "convolution kernels:" in captured.out and "% of the float32 GEMM" in captured.out
 
 
 def test_profile_refuses_the_options_that_time_several_configs(capsys):

@@ -33,6 +33,7 @@ def test_every_kernel_is_counted_per_call_with_its_time():
     families = _by_family(profile)
     assert families["Conv2D"] == 2.0 and families["MatMul"] == 1.0 and families["Relu"] == 1.0
     assert profile.calls == 3 and profile.wall_ms_per_call > 0
+    assert all(":" not in name for name in profile.kernels) and "Process" not in profile.kernels  # ops only
     assert all(kernel.ms_per_call >= 0 for kernel in profile.kernels.values())
     assert profile.op_ms_per_call == pytest.approx(sum(k.ms_per_call for k in profile.kernels.values()))
     times = [kernel.ms_per_call for kernel in profile.kernels.values()]

@@ -245,8 +245,10 @@ PROFILE_TITLES = {"train_step": "training step", "generate": "generate"}
 def profile_model(config: config_lib.Config, num_samples: int, horizon: int, warmup: int = 2,
                   repeats: int = 5) -> dict:
     """Op-by-op profiles of the training step and of one generate call (after `warmup` untimed calls, at least
-    one so that tracing is not profiled), printed as tables; returns {"profile": {kind: OpProfile.to_json()}, the
-    CPU, the speed line and the load average}."""
+    one so that tracing is not profiled), printed as tables, each with the rate of its convolution kernels against
+    the float32 GEMM rate measured in the same run (run with TF_NUM_INTEROP_THREADS=1 for op times that do not
+    overlap: the convolutions' floor). Returns {"profile": {kind: OpProfile.to_json() + rates}, "gemm_gflops_per_s",
+    the CPU, the speed line and the load average}."""
     _check_memory(config, num_samples, horizon)
     load_before = os.getloadavg()
     prepared = _prepare(config, with_input=False)
@@ -255,11 +257,21 @@ def profile_model(config: config_lib.Config, num_samples: int, horizon: int, war
     for kind, title in PROFILE_TITLES.items():
         for _ in range(max(warmup, 1)):
             calls[kind]()
-        profile = op_profile.profile_calls(calls[kind], repeats)
-        print(op_profile.format_profile(profile, title), flush=True)
-        profiles[kind] = profile.to_json()
-    return {"profile": profiles, "model": config.model.model, "batch_size": config.train.batch_size,
-            "num_samples": num_samples, "horizon": horizon, "speed_levers": speed.describe(prepared["levers"]),
+        profiles[kind] = op_profile.profile_calls(calls[kind], repeats)
+    work, gemm = _conv_work(prepared, num_samples, horizon), flops_lib.gemm_rate()
+    results = {}
+    for kind, profile in profiles.items():
+        conv_s = op_profile.convolution_ms(profile) / 1000.0
+        rate = work[f"{kind}_gflop"] / conv_s if conv_s > 0 else 0.0
+        print(op_profile.format_profile(profile, PROFILE_TITLES[kind]),
+              f"convolution kernels: {work[f'{kind}_gflop']:.1f} GFLOP in {1000 * conv_s:.1f} ms of op time = "
+              f"{rate:.0f} GFLOP/s, {100 * rate / gemm:.0f}% of the float32 GEMM ({gemm:.0f} GFLOP/s)",
+              sep="\n", flush=True)
+        results[kind] = {**profile.to_json(), "convolution_gflop": work[f"{kind}_gflop"],
+                         "convolution_gflops_per_s": rate, "convolution_share_of_gemm": rate / gemm}
+    return {"profile": results, "gemm_gflops_per_s": gemm, "model": config.model.model,
+            "batch_size": config.train.batch_size, "num_samples": num_samples, "horizon": horizon,
+            "speed_levers": speed.describe(prepared["levers"]),
             **{key: value for key, value in machine.fingerprint().items() if key in ("cpu", "isa")},
             "load_average_before": list(load_before), "load_average_after": list(os.getloadavg())}
 

@@ -47,7 +47,8 @@ class OpProfile:
 
     def to_json(self) -> dict:
         return {"calls": self.calls, "wall_ms_per_call": self.wall_ms_per_call,
-                "op_ms_per_call": self.op_ms_per_call, "convolution_share": convolution_share(self),
+                "op_ms_per_call": self.op_ms_per_call, "convolution_ms_per_call": convolution_ms(self),
+                "convolution_share": convolution_share(self),
                 "kernels": {name: dataclasses.asdict(k) for name, k in self.kernels.items()},
                 "top_ops": [list(item) for item in self.top_ops]}
 
@@ -60,11 +61,15 @@ def kernel_family(kernel: str) -> str:
     return kernel
 
 
+def convolution_ms(profile: OpProfile) -> float:
+    """The time per call of the convolution kernels (any library)."""
+    return sum(k.ms_per_call for name, k in profile.kernels.items() if kernel_family(name) in CONVOLUTION_KERNELS)
+
+
 def convolution_share(profile: OpProfile) -> float:
     """The share of the summed op time spent in convolution kernels (any library), 0 when nothing was timed."""
     total = profile.op_ms_per_call
-    conv = sum(k.ms_per_call for name, k in profile.kernels.items() if kernel_family(name) in CONVOLUTION_KERNELS)
-    return conv / total if total > 0 else 0.0
+    return convolution_ms(profile) / total if total > 0 else 0.0
 
 
 def profile_calls(fn, calls: int, top: int = 15) -> OpProfile:
@@ -106,9 +111,9 @@ def _op_durations(space) -> list[tuple[str, str, float]]:
             if not line.name.startswith(EXECUTOR_LINE):
                 continue
             for event in line.events:
-                name = metadata[event.metadata_id].name  # "op name:kernel" for ops; other events have no colon
-                op, sep, kernel = name.rpartition(":")
-                if sep and op and kernel:
+                name = metadata[event.metadata_id].name  # "op name:kernel" for ops (node names have no colon)
+                op, sep, kernel = name.partition(":")
+                if sep and op and kernel and ":" not in kernel:  # not the executor's own "ExecutorState::Process"
                     events.append((op, kernel, event.duration_ps / 1e9))
     return events
 
