@@ -55,8 +55,8 @@ FIXED_CHOICES = {"precision": ("float32", "mixed_bfloat16", "mixed_float16"), "k
 
 def lever_variants(config: config_lib.Config) -> tuple[dict[str, config_lib.Config], list[str]]:
     """({"auto": `config` with precision and kernel_grad auto, "FIELD=VALUE": that config with one lever fixed, ...},
-    notes on the choices left out here: float16 on a machine without a GPU (no float16 kernels: several times slower,
-    docs/performance.md), bfloat16 where TensorFlow would abort (`precision.check_supported`))."""
+    notes on the choices left out here: float16 on a machine without a GPU (training refuses it there: its float16
+    loss and gradients overflow on a CPU), bfloat16 where TensorFlow would abort (`precision.check_supported`))."""
     import tensorflow as tf
     auto = config.replace(train={"precision": "auto", "kernel_grad": "auto"})
     variants, notes = {"auto": auto}, []
@@ -64,7 +64,7 @@ def lever_variants(config: config_lib.Config) -> tuple[dict[str, config_lib.Conf
         for value in choices:
             name = f"{field}={str(value).lower()}"
             if field == "precision" and value == "mixed_float16" and not tf.config.list_physical_devices("GPU"):
-                notes.append(f"{name} not timed: no GPU (CPUs have no float16 kernels)")
+                notes.append(f"{name} not timed: no GPU (mixed_float16 trains on GPUs only)")
                 continue
             if field == "precision":
                 try:
