@@ -188,29 +188,37 @@ SUBPIXEL_MAX_CHANNELS = 4
 _SUBPIXEL_TAPS = {0: (3, 1, None), 1: (None, 2, 0)}
 
 
+EDGE_TARGETS = ("tensorflow", "litert")
+
+
 @contextlib.contextmanager
-def edge_forward(active: bool = True):
+def edge_forward(active: bool = True, target: str | None = None):
     """Within this context (when `active`), `Conv2DTranspose` computes its forward pass with the rewrites of
     `edge_conv_transpose`: same math, float rounding aside. Every inference pass of the networks runs in it
     (`networks._apply` with training=False: sampling, evaluation, serving and TFLite exports alike), because
     LiteRT's XNNPACK and TensorFlow's CPU kernels both run the rewritten ops faster; training keeps Keras' own op
-    and its (optionally GEMM) kernel gradient."""
-    previous = getattr(_EDGE, "active", False)
-    _EDGE.active = previous or bool(active)
+    and its (optionally GEMM) kernel gradient. `target` names who runs the traced ops, "tensorflow" or "litert"
+    (the TFLite export); None keeps the enclosing context's, "tensorflow" outside any."""
+    if target is not None and target not in EDGE_TARGETS:
+        raise ValueError(f"Unknown edge target {target!r}; expected one of: {', '.join(EDGE_TARGETS)}.")
+    previous = getattr(_EDGE, "active", False), getattr(_EDGE, "target", "tensorflow")
+    _EDGE.active = previous[0] or bool(active)
+    _EDGE.target = target or previous[1]
     try:
         yield
     finally:
-        _EDGE.active = previous
+        _EDGE.active, _EDGE.target = previous
 
 
 def edge_conv_transpose(x, kernel, strides, padding: str):
     """conv_transpose(x [N, H, W, C_in], kernel [kh, kw, C_out, C_in]) without TRANSPOSE_CONV, or None when no
     rewrite applies:
 
-    - a 1x1 input map, 'VALID': one matrix product, a 1x1 convolution C_in -> kh * kw * C_out reshaped to
-      [N, kh, kw, C_out] (the DCGAN decoders' stem; XNNPACK's TRANSPOSE_CONV took 12x longer on it, quickstart
-      decoder, 2,000 frames; with TensorFlow, oneDNN capped at AVX2, the SM-MNIST decoder decodes 2,000 frames
-      about 12% faster with it; a convolution rather than a MatMul so that int8 files quantize it with the others);
+    - a 1x1 input map, 'VALID': one matrix product C_in -> kh * kw * C_out reshaped to [N, kh, kw, C_out] (the
+      DCGAN decoders' stem). For TensorFlow a MatMul: oneDNN runs the 1x1 convolution form at 27-29 GFLOP/s and the
+      MatMul at 121-145 (SM-MNIST paper stem, 2,000 frames, a 2-core AMX Xeon with and without an AVX2 cap; 180 and
+      40 ms under the cap). For LiteRT (`target="litert"`) a 1x1 convolution, so that int8 files quantize it with
+      the others; XNNPACK's TRANSPOSE_CONV took 12x longer on it (quickstart decoder, 2,000 frames);
     - kernel 4, stride 2, 'SAME', C_out <= SUBPIXEL_MAX_CHANNELS (the DCGAN decoders' frame layer): sub-pixel
       convolution, a 3x3 'SAME' convolution to 4 * C_out channels (one group per output phase, zero taps where the
       phase reads no input) then depth_to_space(2): output (2u + r, 2v + s) reads input rows u - 1 + d with kernel
@@ -219,8 +227,10 @@ def edge_conv_transpose(x, kernel, strides, padding: str):
     """
     kh, kw, c_out, c_in = kernel.shape
     if padding == "VALID" and tuple(x.shape[1:3]) == (1, 1) and tuple(strides) == (1, 1):
-        weights = tf.reshape(tf.transpose(kernel, [3, 0, 1, 2]), [1, 1, c_in, kh * kw * c_out])
-        return tf.reshape(tf.nn.conv2d(x, weights, 1, "VALID"), [-1, kh, kw, c_out])
+        weights = tf.reshape(tf.transpose(kernel, [3, 0, 1, 2]), [c_in, kh * kw * c_out])
+        if getattr(_EDGE, "target", "tensorflow") == "litert":
+            return tf.reshape(tf.nn.conv2d(x, weights[None, None], 1, "VALID"), [-1, kh, kw, c_out])
+        return tf.reshape(tf.matmul(tf.reshape(x, [-1, c_in]), weights), [-1, kh, kw, c_out])
     if (kh, kw) != (4, 4) or tuple(strides) != (2, 2) or padding != "SAME" or c_out > SUBPIXEL_MAX_CHANNELS:
         return None
     zeros = tf.zeros([c_out, c_in], kernel.dtype)
