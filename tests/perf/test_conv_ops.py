@@ -79,3 +79,50 @@ def test_bfloat16_gemm_training_gradients_match_native():
     for a, b in zip(grads["native"], grads["gemm"]):
         assert a.dtype == tf.float32
         np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=0.05, atol=0.02 * float(tf.reduce_max(tf.abs(a))))
+
+
+def _keras_twin(layer, x):
+    """Keras' own layer with `layer`'s weights, built on `x`."""
+    base = keras.layers.Conv2DTranspose if isinstance(layer, conv_ops.Conv2DTranspose) else keras.layers.Conv2D
+    layer(x)
+    twin = base.from_config({k: v for k, v in layer.get_config().items() if k != "kernel_grad"})
+    twin(x)
+    twin.set_weights(layer.get_weights())
+    return twin
+
+
+def _op_types(layer, shape):
+    return {op.type for op in tf.function(layer).get_concrete_function(tf.TensorSpec(shape)).graph.get_operations()}
+
+
+@pytest.mark.parametrize("transpose, shape, filters", [
+    (False, (4, 4, 3), 5),  # encoder head: 4x4 'VALID' kernel on a 4x4 map
+    (True, (1, 1, 6), 5),   # decoder stem: 1x1 -> 4x4
+])
+def test_whole_map_layers_are_one_matmul_with_keras_outputs_and_gradients(transpose, shape, filters):
+    cls = conv_ops.Conv2DTranspose if transpose else conv_ops.Conv2D
+    layer = cls(filters, 4, padding="valid", bias_initializer="random_normal")
+    x = tf.random.stateless_normal([3, *shape], seed=[7, 8])
+    twin = _keras_twin(layer, x)
+    ours = _outputs_and_gradients(layer, x, "native")
+    with tf.GradientTape(persistent=True) as tape:
+        tape.watch(x)
+        y = twin(x)
+        loss = tf.reduce_sum(y * tf.random.stateless_normal(tf.shape(y), seed=[1, 2]))
+    theirs = [y, tape.gradient(loss, x), tape.gradient(loss, twin.kernel)]
+    for name, a, b in zip(("outputs", "input gradient", "kernel gradient"), ours, theirs):
+        np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=1e-5, atol=1e-5, err_msg=name)
+    ops = _op_types(layer, (None, *shape))
+    assert "MatMul" in ops and not ops & {"Conv2D", "Conv2DBackpropInput"}
+    with conv_ops.edge_forward(target="litert"):  # LiteRT files keep a convolution, which int8 quantizes
+        litert_ops = _op_types(layer, (None, *shape))
+    assert "Conv2D" in litert_ops and "MatMul" not in litert_ops
+
+
+def test_other_layers_keep_their_convolution():
+    layer = conv_ops.Conv2D(4, 4, padding="valid")  # 'VALID' but a 5x5 map: four output positions
+    layer(tf.zeros([1, 5, 5, 2]))
+    assert "Conv2D" in _op_types(layer, (None, 5, 5, 2))
+    stem_like = conv_ops.Conv2DTranspose(4, 4, padding="valid")  # a 2x2 map: not the stem
+    stem_like(tf.zeros([1, 2, 2, 3]))
+    assert "Conv2DBackpropInput" in _op_types(stem_like, (None, 2, 2, 3))

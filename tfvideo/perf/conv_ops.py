@@ -8,6 +8,11 @@ kernel gradient can instead be computed as im2col + one GEMM:
 
     dW[kh, kw, c_in, c_out] = patches(x)^T @ dy      patches(x): [N * out_h * out_w, kh * kw * c_in]
 
+Layers that are one matrix product whatever their form, a Conv2D whose kernel covers its whole input map (the
+encoders' 4x4 'VALID' heads) and a Conv2DTranspose from a 1x1 map (the DCGAN decoders' stem), compute it as a MatMul
+in every pass, forward and backward (oneDNN runs these convolution forms at 11-29 GFLOP/s, the MatMul near the GEMM
+rate); traced for a LiteRT file (`edge_forward(target="litert")`) they keep a convolution, which int8 quantizes.
+
 `kernel_grad` selects it per layer: "native" (Keras' own op and gradient; the default, the graph is unchanged)
 or "gemm". `set_kernel_grad(model, mode)` sets every such layer of a model; mode "auto" picks "gemm" where it
 was measured faster: layers computing in 16 bits (mixed precision) whose output map has at most
@@ -79,6 +84,24 @@ def _gemm_supported(layer) -> bool:
             and getattr(layer, "groups", 1) == 1 and layer.rank == 2)
 
 
+def _litert() -> bool:
+    """Whether the ops being traced are for a LiteRT file (`edge_forward(target="litert")`)."""
+    return getattr(_EDGE, "active", False) and getattr(_EDGE, "target", "tensorflow") == "litert"
+
+
+def _whole_map_conv(layer, input_shape) -> bool:
+    """A Conv2D whose single output position reads the whole input map ('VALID', kernel = map size: the encoders'
+    heads): one matrix product [N, kh * kw * C_in] @ [kh * kw * C_in, C_out]."""
+    return (_gemm_supported(layer) and layer.padding == "valid"
+            and tuple(input_shape[1:3]) == tuple(layer.kernel_size))
+
+
+def _one_position_transpose(layer, input_shape) -> bool:
+    """A Conv2DTranspose from a 1x1 map, 'VALID', stride 1 (the DCGAN decoders' stem): one matrix product."""
+    return (_gemm_supported(layer) and layer.padding == "valid" and tuple(input_shape[1:3]) == (1, 1)
+            and tuple(layer.strides) == (1, 1) and layer.output_padding is None)
+
+
 @keras.saving.register_keras_serializable(package="tfvideo")
 class Conv2D(keras.layers.Conv2D):
     """keras.layers.Conv2D with an optional GEMM kernel gradient (`kernel_grad`, see the module docstring)."""
@@ -91,6 +114,9 @@ class Conv2D(keras.layers.Conv2D):
         output_shape = self.compute_output_shape(inputs.shape)
         self.gemm_positions = _positions(output_shape)  # output map size
         flops.record(kernel.shape, flops.batch_positions(output_shape))
+        if _whole_map_conv(self, inputs.shape) and not _litert():  # LiteRT files keep CONV_2D (int8 quantizes it)
+            return tf.reshape(tf.matmul(tf.reshape(inputs, [-1, kernel.shape[0] * kernel.shape[1] * kernel.shape[2]]),
+                                        tf.reshape(kernel, [-1, kernel.shape[3]])), [-1, 1, 1, kernel.shape[3]])
         if self.kernel_grad != "gemm" or not _gemm_supported(self):
             return super().convolution_op(inputs, kernel)
         strides, padding = tuple(self.strides), self.padding.upper()
@@ -121,8 +147,9 @@ class Conv2DTranspose(keras.layers.Conv2DTranspose):
     def call(self, inputs):
         self.gemm_positions = _positions(inputs.shape)  # the input map: the output of the convolution it inverts
         flops.record(self.kernel.shape, flops.batch_positions(inputs.shape))
-        if getattr(_EDGE, "active", False) and self.output_padding is None:
-            outputs = edge_conv_transpose(tf.convert_to_tensor(inputs), tf.convert_to_tensor(self.kernel),
+        if (getattr(_EDGE, "active", False) or _one_position_transpose(self, inputs.shape)) \
+                and self.output_padding is None:
+            outputs = edge_conv_transpose(tf.convert_to_tensor(inputs), keras.ops.convert_to_tensor(self.kernel),
                                           tuple(self.strides), self.padding.upper())
             if outputs is not None:
                 if self.use_bias:
@@ -228,7 +255,7 @@ def edge_conv_transpose(x, kernel, strides, padding: str):
     kh, kw, c_out, c_in = kernel.shape
     if padding == "VALID" and tuple(x.shape[1:3]) == (1, 1) and tuple(strides) == (1, 1):
         weights = tf.reshape(tf.transpose(kernel, [3, 0, 1, 2]), [c_in, kh * kw * c_out])
-        if getattr(_EDGE, "target", "tensorflow") == "litert":
+        if _litert():
             return tf.reshape(tf.nn.conv2d(x, weights[None, None], 1, "VALID"), [-1, kh, kw, c_out])
         return tf.reshape(tf.matmul(tf.reshape(x, [-1, c_in]), weights), [-1, kh, kw, c_out])
     if (kh, kw) != (4, 4) or tuple(strides) != (2, 2) or padding != "SAME" or c_out > SUBPIXEL_MAX_CHANNELS:
