@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from tests.support.cli import REPO
+from tests.support.configs import tiny_config
 
 # Two logical CPU devices must be configured before TensorFlow initialises: the comparison runs in a fresh process.
 # Three steps on the same batch: clean, loss x 1e25 (gradients ~1e25: finite, squares overflow), clean. It writes
@@ -103,8 +104,17 @@ def test_overflowing_gradients_are_skipped_under_mirrored_strategy_as_on_one_dev
         assert any(path.endswith("iteration") for path in run["paths"]), run["paths"][-5:]
         assert run["finite"], name
     assert any(entry.endswith(":replica1") for entry in facts["mirrored"]["entries"])
-    # Both replicas hold the same state, and it is the single-device state up to the all-reduce's rounding.
+    # Both replicas hold the same state, and it is the single-device state up to the all-reduce's rounding. Adam
+    # divides each gradient by its own root mean square, so where a gradient is near zero (near its epsilon) a
+    # rounding difference in it changes that weight's update by a fair part of the learning rate: a few such
+    # elements may differ by more, within the 2 x lr per applied step that two Adam updates can differ at most;
+    # a wrong reduction (a replica's gradient lost, a sum for a mean) moves most elements, not a few.
     assert len(single.files) > 20
+    learning_rate, applied_steps = tiny_config().train.learning_rate, 2
     for key in single.files:
         np.testing.assert_array_equal(mirrored[key + ":replica0"], mirrored[key + ":replica1"], err_msg=key)
-        np.testing.assert_allclose(mirrored[key + ":replica0"], single[key], rtol=2e-4, atol=2e-5, err_msg=key)
+        actual, expected = mirrored[key + ":replica0"], single[key]
+        difference = np.abs(actual - expected)
+        outside = difference > 2e-5 + 2e-4 * np.abs(expected)
+        assert outside.sum() <= max(1, 1e-3 * outside.size), (key, int(outside.sum()), outside.size)
+        assert difference.max() <= 2 * learning_rate * applied_steps, (key, float(difference.max()))
