@@ -211,7 +211,7 @@ def test_profile_times_every_convolution_of_the_step_and_of_generate(tmp_path, c
     step = profile["train_step"]
     assert step["convolution_gflops_per_s"] == pytest.approx(
         step["convolution_gflop"] / (step["convolution_ms_per_call"] / 1000.0))
-    assert "convolution kernels:" in captured.out and "% of the float32 GEMM" in captured.out
+    assert "convolution layers:" in captured.out and "% of the float32 GEMM" in captured.out
 
 
 def test_profile_refuses_the_options_that_time_several_configs(capsys):

@@ -56,7 +56,7 @@ def test_convolution_share_is_the_convolutions_part_of_the_summed_op_time():
     assert op_profile.convolution_share(profile) == pytest.approx(0.5)
     assert profile.op_ms_per_call == pytest.approx(8.0)
     table = op_profile.format_profile(profile, "step")
-    assert "convolutions 50% of it" in table and "ops summed over threads 8.0 ms" in table
+    assert "convolution layers 50% of it" in table and "ops summed over threads 8.0 ms" in table
     assert table.splitlines()[2].split() == ["4.00", "50.0%", "2.0", "AddV2"]  # largest kernel first
     json = profile.to_json()
     assert json["convolution_share"] == pytest.approx(0.5) and json["kernels"]["AddV2"]["ops_per_call"] == 2.0
@@ -65,3 +65,16 @@ def test_convolution_share_is_the_convolutions_part_of_the_summed_op_time():
 def test_calls_must_be_positive():
     with pytest.raises(ValueError, match="calls must be >= 1"):
         op_profile.profile_calls(lambda: None, calls=0)
+
+
+def test_matmuls_inside_a_convolution_layer_count_as_its_convolution():
+    assert op_profile.is_convolution_op("encoder_1/conv2d_4_1/MatMul", "_MklMatMul")  # a whole-map layer
+    assert op_profile.is_convolution_op("gradient_tape/decoder_1/conv2d_transpose_1/MatMul_1", "MatMul")
+    assert op_profile.is_convolution_op("decoder_1/conv2d_transpose_2/conv_transpose", "_MklNativeConv2DBackpropInput")
+    assert not op_profile.is_convolution_op("while/body/dynamics_1/dense_2_1/Relu", "_MklNativeFusedMatMul")
+    assert not op_profile.is_convolution_op("encoder_1/conv2d_1/BiasAdd", "BiasAdd")
+    events = [("enc/conv2d_4/MatMul", "_MklMatMul", 4.0), ("dense/MatMul", "_MklMatMul", 2.0),
+              ("enc/conv2d_1/convolution", "_MklNativeConv2D", 6.0)]
+    profile = op_profile._summarize(events, calls=2, wall_ms=7.0, top=5)
+    assert profile.convolution_ms_per_call == pytest.approx(5.0)  # (4 + 6) / 2 calls
+    assert op_profile.convolution_share(profile) == pytest.approx(10.0 / 12.0)

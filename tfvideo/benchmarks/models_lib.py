@@ -264,7 +264,7 @@ def profile_model(config: config_lib.Config, num_samples: int, horizon: int, war
         conv_s = op_profile.convolution_ms(profile) / 1000.0
         rate = work[f"{kind}_gflop"] / conv_s if conv_s > 0 else 0.0
         print(op_profile.format_profile(profile, PROFILE_TITLES[kind]),
-              f"convolution kernels: {work[f'{kind}_gflop']:.1f} GFLOP in {1000 * conv_s:.1f} ms of op time = "
+              f"convolution layers: {work[f'{kind}_gflop']:.1f} GFLOP in {1000 * conv_s:.1f} ms of op time = "
               f"{rate:.0f} GFLOP/s, {100 * rate / gemm:.0f}% of the float32 GEMM ({gemm:.0f} GFLOP/s)",
               sep="\n", flush=True)
         results[kind] = {**profile.to_json(), "convolution_gflop": work[f"{kind}_gflop"],

@@ -21,6 +21,7 @@ import time
 
 CONVOLUTION_KERNELS = ("Conv2D", "Conv2DBackpropInput", "Conv2DBackpropFilter", "DepthwiseConv2dNative",
                        "FusedConv2D")  # what `convolution_share` counts, with or without oneDNN's `_Mkl*` prefix
+MATMUL_KERNELS = ("MatMul", "BatchMatMulV2", "FusedMatMul")  # a convolution layer's when in its name scope
 EXECUTOR_LINE = "tf_Compute"  # the host plane's lines of inter-op threads, where every op event is recorded
 
 
@@ -39,6 +40,7 @@ class OpProfile:
     wall_ms_per_call: float
     kernels: dict[str, KernelTime]
     top_ops: list[tuple[str, float]]
+    convolution_ms_per_call: float | None = None  # the convolution layers' ops (`is_convolution_op`), when known
 
     @property
     def op_ms_per_call(self) -> float:
@@ -61,8 +63,18 @@ def kernel_family(kernel: str) -> str:
     return kernel
 
 
+def is_convolution_op(op: str, kernel: str) -> bool:
+    """Whether an op computes a convolution layer: a convolution kernel (any library), or a matrix product inside a
+    convolution layer's name scope (`conv2d*`: the layers that are one MatMul, tfvideo.perf.conv_ops)."""
+    family = kernel_family(kernel)
+    return family in CONVOLUTION_KERNELS or (
+        family in MATMUL_KERNELS and any(part.startswith("conv2d") for part in op.split("/")))
+
+
 def convolution_ms(profile: OpProfile) -> float:
-    """The time per call of the convolution kernels (any library)."""
+    """The time per call of the convolution layers' ops (the convolution kernels when the ops are not known)."""
+    if profile.convolution_ms_per_call is not None:
+        return profile.convolution_ms_per_call
     return sum(k.ms_per_call for name, k in profile.kernels.items() if kernel_family(name) in CONVOLUTION_KERNELS)
 
 
@@ -120,21 +132,24 @@ def _op_durations(space) -> list[tuple[str, str, float]]:
 
 def _summarize(events, calls: int, wall_ms: float, top: int) -> OpProfile:
     time_by_kernel, count_by_kernel, time_by_op = collections.Counter(), collections.Counter(), collections.Counter()
+    convolution = 0.0
     for op, kernel, ms in events:
         time_by_kernel[kernel] += ms
         count_by_kernel[kernel] += 1
         time_by_op[f"{op} ({kernel})"] += ms
+        convolution += ms if is_convolution_op(op, kernel) else 0.0
     kernels = {kernel: KernelTime(ms / calls, count_by_kernel[kernel] / calls)
                for kernel, ms in time_by_kernel.most_common()}
-    return OpProfile(calls, wall_ms, kernels, [(op, ms / calls) for op, ms in time_by_op.most_common(top)])
+    return OpProfile(calls, wall_ms, kernels, [(op, ms / calls) for op, ms in time_by_op.most_common(top)],
+                     convolution / calls)
 
 
 def format_profile(profile: OpProfile, title: str, rows: int = 15) -> str:
     """A text table: the `rows` largest kernels (ms per call, share of the summed op time, ops per call), the
-    convolution share, then the largest op instances."""
+    convolution layers' share, then the largest op instances."""
     total = profile.op_ms_per_call
     lines = [f"{title}: {profile.wall_ms_per_call:.1f} ms per call (wall, {profile.calls} calls); ops summed over "
-             f"threads {total:.1f} ms, convolutions {100 * convolution_share(profile):.0f}% of it",
+             f"threads {total:.1f} ms, convolution layers {100 * convolution_share(profile):.0f}% of it",
              f"{'ms/call':>9} {'share':>6} {'ops/call':>8}  kernel"]
     for name, kernel in sorted(profile.kernels.items(), key=lambda item: -item[1].ms_per_call)[:rows]:
         share = kernel.ms_per_call / total if total > 0 else 0.0
