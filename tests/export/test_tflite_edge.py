@@ -184,15 +184,3 @@ def test_dt_and_static_shape_apply_to_tflite_only(tmp_path_factory, trained_run,
     assert run_cli(cli, [f"--workdir={workdir}", "--format=tflite", f"--export_dir={export_dir}", "--dt=0.5"]) == 2
     assert "--dt is baked into fixed-shape files only" in capsys.readouterr().err
     assert os.listdir(export_dir) == []
-
-
-def test_tflite_files_are_traced_for_litert(restored_run, monkeypatch):
-    """The stem is a 1x1 convolution in LiteRT files (int8 files quantize it with the other convolutions), a MatMul
-    in TensorFlow's graphs: the export traces the networks with the LiteRT target."""
-    from tfvideo.perf import conv_ops
-    targets = []
-    original = conv_ops.edge_conv_transpose
-    monkeypatch.setattr(conv_ops, "edge_conv_transpose",
-                        lambda *a: targets.append(conv_ops._EDGE.target) or original(*a))
-    tflite.convert(restored_run.model)
-    assert targets and set(targets) == {"litert"}

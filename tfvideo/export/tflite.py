@@ -66,7 +66,7 @@ def convert(model, quantize: str = "none", static_shape: static_shape_lib.Static
         raise ExportError(f"--quantize must be one of {', '.join(QUANTIZATIONS)}; got {quantize!r}.")
     endpoints = tflite_endpoints(model, static_shape)
     with tempfile.TemporaryDirectory(prefix="tfvideo_tflite_") as tmp:
-        with conv_ops.edge_forward(target="litert"):  # transposed convolutions in ops XNNPACK runs fast (same math)
+        with conv_ops.edge_forward():  # transposed convolutions in ops XNNPACK runs fast (same math)
             archive = keras.export.ExportArchive()
             for endpoint in endpoints:
                 archive.add_endpoint(endpoint.name, endpoint.fn, endpoint.input_signature)

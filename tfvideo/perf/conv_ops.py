@@ -10,8 +10,11 @@ kernel gradient can instead be computed as im2col + one GEMM:
 
 Layers that are one matrix product whatever their form, a Conv2D whose kernel covers its whole input map (the
 encoders' 4x4 'VALID' heads) and a Conv2DTranspose from a 1x1 map (the DCGAN decoders' stem), compute it as a MatMul
-in every pass, forward and backward (oneDNN runs these convolution forms at 11-29 GFLOP/s, the MatMul near the GEMM
-rate); traced for a LiteRT file (`edge_forward(target="litert")`) they keep a convolution, which int8 quantizes.
+in training, forward and backward (oneDNN runs their convolution forms at 11-29 GFLOP/s, the MatMul near the GEMM
+rate). Inference passes (`edge_forward`) keep a convolution: its result for a frame does not depend on how many frames
+share the call, which a GEMM's blocking does not promise (a 2,000-row and a 4,000-row MatMul rounded the same frame
+differently under oneDNN's AVX2 kernels), so every road (Python, evaluate, SavedModel) samples the same futures
+exactly; and int8 LiteRT files quantize it with the other convolutions.
 
 `kernel_grad` selects it per layer: "native" (Keras' own op and gradient; the default, the graph is unchanged)
 or "gemm". `set_kernel_grad(model, mode)` sets every such layer of a model; mode "auto" picks "gemm" where it
@@ -84,11 +87,6 @@ def _gemm_supported(layer) -> bool:
             and getattr(layer, "groups", 1) == 1 and layer.rank == 2)
 
 
-def _litert() -> bool:
-    """Whether the ops being traced are for a LiteRT file (`edge_forward(target="litert")`)."""
-    return getattr(_EDGE, "active", False) and getattr(_EDGE, "target", "tensorflow") == "litert"
-
-
 def _whole_map_conv(layer, input_shape) -> bool:
     """A Conv2D whose single output position reads the whole input map ('VALID', kernel = map size: the encoders'
     heads): one matrix product [N, kh * kw * C_in] @ [kh * kw * C_in, C_out]."""
@@ -114,7 +112,7 @@ class Conv2D(keras.layers.Conv2D):
         output_shape = self.compute_output_shape(inputs.shape)
         self.gemm_positions = _positions(output_shape)  # output map size
         flops.record(kernel.shape, flops.batch_positions(output_shape))
-        if _whole_map_conv(self, inputs.shape) and not _litert():  # LiteRT files keep CONV_2D (int8 quantizes it)
+        if _whole_map_conv(self, inputs.shape) and not getattr(_EDGE, "active", False):  # training passes
             return tf.reshape(tf.matmul(tf.reshape(inputs, [-1, kernel.shape[0] * kernel.shape[1] * kernel.shape[2]]),
                                         tf.reshape(kernel, [-1, kernel.shape[3]])), [-1, 1, 1, kernel.shape[3]])
         if self.kernel_grad != "gemm" or not _gemm_supported(self):
@@ -147,10 +145,11 @@ class Conv2DTranspose(keras.layers.Conv2DTranspose):
     def call(self, inputs):
         self.gemm_positions = _positions(inputs.shape)  # the input map: the output of the convolution it inverts
         flops.record(self.kernel.shape, flops.batch_positions(inputs.shape))
-        if (getattr(_EDGE, "active", False) or _one_position_transpose(self, inputs.shape)) \
-                and self.output_padding is None:
-            outputs = edge_conv_transpose(tf.convert_to_tensor(inputs), keras.ops.convert_to_tensor(self.kernel),
-                                          tuple(self.strides), self.padding.upper())
+        edge = getattr(_EDGE, "active", False)
+        if (edge or _one_position_transpose(self, inputs.shape)) and self.output_padding is None:
+            x, kernel = tf.convert_to_tensor(inputs), keras.ops.convert_to_tensor(self.kernel)
+            outputs = (edge_conv_transpose(x, kernel, tuple(self.strides), self.padding.upper()) if edge
+                       else one_position_product(x, kernel))
             if outputs is not None:
                 if self.use_bias:
                     outputs = outputs + keras.ops.cast(self.bias, outputs.dtype)
@@ -215,37 +214,38 @@ SUBPIXEL_MAX_CHANNELS = 4
 _SUBPIXEL_TAPS = {0: (3, 1, None), 1: (None, 2, 0)}
 
 
-EDGE_TARGETS = ("tensorflow", "litert")
-
-
 @contextlib.contextmanager
-def edge_forward(active: bool = True, target: str | None = None):
+def edge_forward(active: bool = True):
     """Within this context (when `active`), `Conv2DTranspose` computes its forward pass with the rewrites of
     `edge_conv_transpose`: same math, float rounding aside. Every inference pass of the networks runs in it
     (`networks._apply` with training=False: sampling, evaluation, serving and TFLite exports alike), because
     LiteRT's XNNPACK and TensorFlow's CPU kernels both run the rewritten ops faster; training keeps Keras' own op
-    and its (optionally GEMM) kernel gradient. `target` names who runs the traced ops, "tensorflow" or "litert"
-    (the TFLite export); None keeps the enclosing context's, "tensorflow" outside any."""
-    if target is not None and target not in EDGE_TARGETS:
-        raise ValueError(f"Unknown edge target {target!r}; expected one of: {', '.join(EDGE_TARGETS)}.")
-    previous = getattr(_EDGE, "active", False), getattr(_EDGE, "target", "tensorflow")
-    _EDGE.active = previous[0] or bool(active)
-    _EDGE.target = target or previous[1]
+    and its (optionally GEMM) kernel gradient, and the whole-map layers' MatMuls (module docstring)."""
+    previous = getattr(_EDGE, "active", False)
+    _EDGE.active = previous or bool(active)
     try:
         yield
     finally:
-        _EDGE.active, _EDGE.target = previous
+        _EDGE.active = previous
+
+
+def one_position_product(x, kernel):
+    """conv_transpose(x [N, 1, 1, C_in], kernel [kh, kw, C_out, C_in]) 'VALID', stride 1, as one MatMul:
+    [N, C_in] @ [C_in, kh * kw * C_out] reshaped to [N, kh, kw, C_out] (the decoders' stem in training)."""
+    kh, kw, c_out, c_in = kernel.shape
+    weights = tf.reshape(tf.transpose(kernel, [3, 0, 1, 2]), [c_in, kh * kw * c_out])
+    return tf.reshape(tf.matmul(tf.reshape(x, [-1, c_in]), weights), [-1, kh, kw, c_out])
 
 
 def edge_conv_transpose(x, kernel, strides, padding: str):
     """conv_transpose(x [N, H, W, C_in], kernel [kh, kw, C_out, C_in]) without TRANSPOSE_CONV, or None when no
     rewrite applies:
 
-    - a 1x1 input map, 'VALID': one matrix product C_in -> kh * kw * C_out reshaped to [N, kh, kw, C_out] (the
-      DCGAN decoders' stem). For TensorFlow a MatMul: oneDNN runs the 1x1 convolution form at 27-29 GFLOP/s and the
-      MatMul at 121-145 (SM-MNIST paper stem, 2,000 frames, a 2-core AMX Xeon with and without an AVX2 cap; 180 and
-      40 ms under the cap). For LiteRT (`target="litert"`) a 1x1 convolution, so that int8 files quantize it with
-      the others; XNNPACK's TRANSPOSE_CONV took 12x longer on it (quickstart decoder, 2,000 frames);
+    - a 1x1 input map, 'VALID': one matrix product, a 1x1 convolution C_in -> kh * kw * C_out reshaped to
+      [N, kh, kw, C_out] (the DCGAN decoders' stem; XNNPACK's TRANSPOSE_CONV took 12x longer on it, quickstart
+      decoder, 2,000 frames; with TensorFlow, oneDNN capped at AVX2, the SM-MNIST decoder decodes 2,000 frames
+      about 12% faster with it; a convolution rather than a MatMul so that int8 files quantize it with the others,
+      and so that a frame's result does not depend on how many frames share the call);
     - kernel 4, stride 2, 'SAME', C_out <= SUBPIXEL_MAX_CHANNELS (the DCGAN decoders' frame layer): sub-pixel
       convolution, a 3x3 'SAME' convolution to 4 * C_out channels (one group per output phase, zero taps where the
       phase reads no input) then depth_to_space(2): output (2u + r, 2v + s) reads input rows u - 1 + d with kernel
@@ -254,10 +254,8 @@ def edge_conv_transpose(x, kernel, strides, padding: str):
     """
     kh, kw, c_out, c_in = kernel.shape
     if padding == "VALID" and tuple(x.shape[1:3]) == (1, 1) and tuple(strides) == (1, 1):
-        weights = tf.reshape(tf.transpose(kernel, [3, 0, 1, 2]), [c_in, kh * kw * c_out])
-        if _litert():
-            return tf.reshape(tf.nn.conv2d(x, weights[None, None], 1, "VALID"), [-1, kh, kw, c_out])
-        return tf.reshape(tf.matmul(tf.reshape(x, [-1, c_in]), weights), [-1, kh, kw, c_out])
+        weights = tf.reshape(tf.transpose(kernel, [3, 0, 1, 2]), [1, 1, c_in, kh * kw * c_out])
+        return tf.reshape(tf.nn.conv2d(x, weights, 1, "VALID"), [-1, kh, kw, c_out])
     if (kh, kw) != (4, 4) or tuple(strides) != (2, 2) or padding != "SAME" or c_out > SUBPIXEL_MAX_CHANNELS:
         return None
     zeros = tf.zeros([c_out, c_in], kernel.dtype)

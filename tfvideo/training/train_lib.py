@@ -52,15 +52,16 @@ def train(config: config_lib.Config) -> TrainResult:
     strategy = distribute.build_strategy(tc.strategy)  # first: multi-worker collectives need a fresh runtime
     distribute.per_replica_batch(strategy, tc.batch_size)
     _check_batch_memory(config)
-    try:  # before the workdir: a precision that would abort TensorFlow here (precision_lib.check_supported)
-        resolved = precision_lib.resolve_precision(tc.precision)
-    except ValueError as error:
-        raise config_lib.ConfigError(f"--precision={tc.precision}: {error}") from None
-    if resolved == "mixed_float16" and not tf.config.list_physical_devices("GPU"):
+    resolved = precision_lib.resolve_precision(tc.precision, check=False)  # (a validated config: a known name)
+    if resolved == "mixed_float16" and not tf.config.list_physical_devices("GPU"):  # first: true of any CPU
         raise config_lib.ConfigError(
             "--precision=mixed_float16 trains on GPUs only: on a CPU the float16 loss and gradients overflow and "
             "every step would be skipped as non-finite. Use --precision=auto (mixed_bfloat16 where this CPU has "
             "native bfloat16, else float32), mixed_bfloat16 or float32.")
+    try:  # before the workdir: a precision that would abort TensorFlow here (precision_lib.check_supported)
+        precision_lib.check_supported(resolved)
+    except ValueError as error:
+        raise config_lib.ConfigError(f"--precision={tc.precision}: {error}") from None
     chief = distribute.is_chief(strategy)  # only the chief writes into the workdir
     try:
         with locks.hold_folder(tc.workdir, "training") if chief else contextlib.nullcontext():
