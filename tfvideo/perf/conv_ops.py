@@ -113,8 +113,7 @@ class Conv2D(keras.layers.Conv2D):
         self.gemm_positions = _positions(output_shape)  # output map size
         flops.record(kernel.shape, flops.batch_positions(output_shape))
         if _whole_map_conv(self, inputs.shape) and not getattr(_EDGE, "active", False):  # training passes
-            return tf.reshape(tf.matmul(tf.reshape(inputs, [-1, kernel.shape[0] * kernel.shape[1] * kernel.shape[2]]),
-                                        tf.reshape(kernel, [-1, kernel.shape[3]])), [-1, 1, 1, kernel.shape[3]])
+            return whole_map_product(inputs, kernel)
         if self.kernel_grad != "gemm" or not _gemm_supported(self):
             return super().convolution_op(inputs, kernel)
         strides, padding = tuple(self.strides), self.padding.upper()
@@ -227,6 +226,14 @@ def edge_forward(active: bool = True):
         yield
     finally:
         _EDGE.active = previous
+
+
+def whole_map_product(x, kernel):
+    """conv2d(x [N, kh, kw, C_in], kernel [kh, kw, C_in, C_out]) 'VALID' (one output position) as one MatMul:
+    [N, kh * kw * C_in] @ [kh * kw * C_in, C_out] reshaped to [N, 1, 1, C_out] (the encoders' heads in training)."""
+    kh, kw, c_in, c_out = kernel.shape
+    return tf.reshape(tf.matmul(tf.reshape(x, [-1, kh * kw * c_in]), tf.reshape(kernel, [-1, c_out])),
+                      [-1, 1, 1, c_out])
 
 
 def one_position_product(x, kernel):
