@@ -24,9 +24,12 @@ def test_float32_file_scores_what_the_checkpoint_scores(paths, tmp_path):
     tflite = eval_lib.evaluate(workdir, eval_lib.EvalOptions(**OPTIONS, tflite=path,
                                                               output_dir=str(tmp_path / "tflite")))
     assert tflite["predictor"] == "tflite:srvp_float32" and model["predictor"] == "model"
-    for name in ("psnr", "ssim"):
+    # The two compute the same frames up to float rounding (LiteRT's XNNPACK kernels against TensorFlow's). SSIM
+    # is in [-1, 1] and this untrained model's per-step mean can sit near 0, where only an absolute tolerance
+    # holds (XNNPACK's AVX2 kernels gave -3.74997e-6 against -3.75183e-6); a wrong seed or frame moves it ~1e-3.
+    for name, atol in (("psnr", 0.0), ("ssim", 1e-6)):
         np.testing.assert_allclose(tflite["metrics"][name]["per_step"]["mean"],
-                                   model["metrics"][name]["per_step"]["mean"], rtol=1e-4)
+                                   model["metrics"][name]["per_step"]["mean"], rtol=1e-4, atol=atol)
     with open(tmp_path / "tflite" / eval_lib.RESULTS_FILE) as handle:
         assert json.load(handle)["predictor"] == "tflite:srvp_float32"
     assert f"--tflite={path}" in tflite["command"]
