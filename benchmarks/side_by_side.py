@@ -1,15 +1,17 @@
 """tfvideo against the original PyTorch SRVP on this machine, processes alternated, one Markdown table.
 
     python benchmarks/side_by_side.py --srvp_dir=DIR --torch_python=VENV/bin/python [--rounds=2] \
-        [--variant=precision=float32 ...] [--output=side_by_side.json]
+        [--variant=precision=float32 ...] [--tflite=FILE ...] [--output=side_by_side.json]
 
 Each round runs, one process after the other (never two at once), `python -m tfvideo.benchmark` on the SM-MNIST
 paper config (batch 16, 100 futures x 20 frames; `auto` levers, plus one column per `--variant`) and
 `benchmarks/original_srvp.py` with the same sizes (with tcmalloc when --tcmalloc names an existing library). The
 table gives each figure's median over rounds, its ratio to the original's (its faster sampling way: test.py's loop
 or one batched pass), the convolution GFLOP/s and their share of the float32 GEMM rate measured in the tfvideo runs,
-and the load average before each process. Environment variables given to this script (e.g. ONEDNN_MAX_CPU_ISA)
-reach both codes. torch is never imported here: the original runs in the interpreter of --torch_python.
+and the load average before each process. Each --tflite names a fixed-shape LiteRT export of the 1 x 100 x 20
+request (`--static_shape=1,100,20`), timed by `benchmarks/time_tflite.py` in the same rounds: a sampling-only column.
+Environment variables given to this script (e.g. ONEDNN_MAX_CPU_ISA, or LD_PRELOAD of benchmarks/avx2_cpuid.c)
+reach every process; tcmalloc is added to the original's LD_PRELOAD. torch is never imported here: the original runs in the interpreter of --torch_python.
 """
 
 from __future__ import annotations
@@ -47,23 +49,35 @@ def tfvideo_cmd(variants: list[str]) -> list[str]:
     return cmd + (["--variant=precision=auto", *(f"--variant={v}" for v in variants)] if variants else [])
 
 
+def tflite_cmd(path: str) -> list[str]:
+    return [sys.executable, os.path.join(REPO, "benchmarks", "time_tflite.py"), f"--model={path}", "--repeats=3",
+            "--warmup=1"]
+
+
 def original_cmd(args) -> list[str]:
     return [args.torch_python, os.path.join(REPO, "benchmarks", "original_srvp.py"), f"--srvp_dir={args.srvp_dir}",
             "--batch_size=16", "--num_samples=100", "--horizon=20", "--repeats=3", "--warmup=1"]
 
 
-def _columns(tf_runs: list[dict], original_runs: list[dict]) -> dict[str, dict]:
-    """{column name: {"step_s", "generate_s", "step_rate", "generate_rate", "loads"}} medians over rounds."""
+def _columns(tf_runs: list[dict], original_runs: list[dict], tflite_runs: dict[str, list[dict]],
+             work: dict) -> dict[str, dict]:
+    """{column name: {"step_s", "generate_s", "step_rate", "generate_rate", "loads"}} medians over rounds (a
+    LiteRT column has no step)."""
     med = statistics.median
     columns = {}
     names = [r["variant"] for r in tf_runs[0].get("variants", [tf_runs[0]])]
     for i, name in enumerate(names):
         rows = [run.get("variants", [run])[i] for run in tf_runs]
-        columns[f"tfvideo {name}"] = {
+        columns[f"tfvideo {'auto' if name == 'run' else name}"] = {
             "step_s": med(r["train_step_ms"] for r in rows) / 1000.0, "generate_s": med(r["generate_s"] for r in rows),
             "step_rate": med(r["train_step_gflops_per_s"] for r in rows),
             "generate_rate": med(r["generate_gflops_per_s"] for r in rows),
             "gemm": med(r["gemm_gflops_per_s"] for r in rows), "loads": [r["load_before_process"] for r in tf_runs]}
+    for path, runs in tflite_runs.items():
+        columns[f"LiteRT {os.path.basename(path)}"] = {
+            "generate_s": med(r["generate_s"] for r in runs),
+            "generate_rate": med(work["generate"] / r["generate_s"] for r in runs),
+            "loads": [r["load_before_process"] for r in runs]}
     columns["original (PyTorch)"] = {
         "step_s": med(r["train_step_ms"] for r in original_runs) / 1000.0,
         "generate_s": med(min(r["generate_s"], r["generate_batched_s"]) for r in original_runs),
@@ -80,6 +94,9 @@ def markdown(columns: dict[str, dict], work: dict) -> str:
                        ("generate_s", f"100 futures x 20 frames, 1 video ({work['generate']:.0f} GFLOP)")):
         cells = []
         for column in columns.values():
+            if key not in column:
+                cells.append("-")
+                continue
             cell = f"{column[key]:.2f} s"
             if column is not original:
                 rate = column["step_rate" if key == "step_s" else "generate_rate"]
@@ -97,27 +114,31 @@ def main() -> None:
     parser.add_argument("--torch_python", required=True, help="a Python interpreter that has torch")
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--variant", action="append", default=[], help="extra tfvideo column FIELD=VALUE[,...]")
+    parser.add_argument("--tflite", action="append", default=[], help="a fixed-shape 1x100x20 LiteRT file to time")
     parser.add_argument("--tcmalloc", default=TCMALLOC, help="tcmalloc library for the original ('' for none)")
     parser.add_argument("--output", default=None)
     args = parser.parse_args()
-    for path, what in ((args.srvp_dir, "--srvp_dir"), (args.torch_python, "--torch_python")):
+    for path, what in ((args.srvp_dir, "--srvp_dir"), (args.torch_python, "--torch_python"),
+                       *((path, "--tflite") for path in args.tflite)):
         if not os.path.exists(path):
             sys.exit(f"error: {what}={path} does not exist.")
     torch_env = dict(os.environ)
     if args.tcmalloc and os.path.exists(args.tcmalloc):
-        torch_env["LD_PRELOAD"] = args.tcmalloc
-    tf_runs, original_runs = [], []
+        torch_env["LD_PRELOAD"] = f"{os.environ.get('LD_PRELOAD', '')} {args.tcmalloc}".strip()
+    tf_runs, original_runs, tflite_runs = [], [], {path: [] for path in args.tflite}
     for round_index in range(args.rounds):
         print(f"round {round_index + 1}/{args.rounds}", file=sys.stderr, flush=True)
         tf_runs.append(_run_json(tfvideo_cmd(args.variant), dict(os.environ)))
+        for path in args.tflite:
+            tflite_runs[path].append(_run_json(tflite_cmd(path), dict(os.environ)))
         original_runs.append(_run_json(original_cmd(args), torch_env))
     first = tf_runs[0].get("variants", [tf_runs[0]])[0]
     work = {"step": first["train_step_gflop"], "generate": first["generate_gflop"]}
-    table = markdown(_columns(tf_runs, original_runs), work)
+    table = markdown(_columns(tf_runs, original_runs, tflite_runs, work), work)
     print(f"CPU: {first.get('cpu')} ({first.get('isa')}), {first['threads']} cores\n\n{table}")
     if args.output:
         with open(args.output, "w") as handle:
-            json.dump({"tfvideo": tf_runs, "original": original_runs, "table": table}, handle, indent=2)
+            json.dump({"tfvideo": tf_runs, "original": original_runs, "tflite": tflite_runs, "table": table}, handle, indent=2)
 
 
 if __name__ == "__main__":

@@ -37,10 +37,10 @@ def run_predict(argv: list[str]) -> dict:
     return {"code": code, "out": out.getvalue(), "err": err.getvalue()}
 
 
-def load_script(name: str):
-    """Imports a script of the top-level export/ folder as a module."""
-    path = os.path.join(REPO, "export", f"{name}.py")
-    spec = importlib.util.spec_from_file_location(f"export_script_{name}", path)
+def load_script(name: str, folder: str = "export"):
+    """Imports a script of a top-level folder (export/, benchmarks/) as a module."""
+    path = os.path.join(REPO, folder, f"{name}.py")
+    spec = importlib.util.spec_from_file_location(f"{folder}_script_{name}", path)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
