@@ -14,18 +14,24 @@
    steps over the instruction. Another SIGSEGV handler that the program installs (Python's faulthandler, for
    example) is kept as the one to call for a real fault.
 
+   Programs that read the flags of /proc/cpuinfo instead (tfvideo's `auto` levers, grep) get the same view: an
+   open() of that path (open, open64, openat, fopen) reads a copy without those flags.
+
    It gives the kernel choice of an AVX2 CPU, not its speed: clocks, caches and the cores' own throughput stay
-   those of this CPU. /proc/cpuinfo, which the kernel writes, still lists AVX-512. The dynamic loader and glibc
-   read CPUID before this library is loaded; their string functions keep their AVX-512 forms.
+   those of this CPU. The dynamic loader and glibc read CPUID before this library is loaded; their string
+   functions keep their AVX-512 forms.
    AVX2_CPUID_QUIET=1 silences the one line that it prints to stderr when CPUID faulting is unavailable. */
 #define _GNU_SOURCE
 #include <asm/prctl.h>
 #include <cpuid.h>
 #include <dlfcn.h>
+#include <fcntl.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/syscall.h>
 #include <ucontext.h>
 #include <unistd.h>
@@ -115,6 +121,85 @@ sighandler_t signal(int sig, sighandler_t handler) {
     return old.sa_handler;
 }
 
+/* /proc/cpuinfo without the masked features' flags, in a memory file; its path for open(), or "" when absent. */
+static char cpuinfo_copy[64];
+static const char *const MASKED_FLAGS[] = {"avx512", "amx", "avx_vnni", "avx_ifma", "avx_ne_convert", "avx10", NULL};
+
+static int masked_flag(const char *flag, size_t length) {
+    for (const char *const *prefix = MASKED_FLAGS; *prefix; ++prefix)
+        if (length >= strlen(*prefix) && strncmp(flag, *prefix, strlen(*prefix)) == 0) return 1;
+    return 0;
+}
+
+/* Writes `line` to `out`, without the masked flags when it is a "flags" line. */
+static void write_line(FILE *out, char *line) {
+    if (strncmp(line, "flags", 5) != 0 || !strchr(line, ':')) {
+        fputs(line, out);
+        return;
+    }
+    char *colon = strchr(line, ':');
+    fwrite(line, 1, (size_t)(colon - line + 1), out);
+    for (char *token = strtok(colon + 1, " \n"); token; token = strtok(NULL, " \n"))
+        if (!masked_flag(token, strlen(token))) fprintf(out, " %s", token);
+    fputc('\n', out);
+}
+
+typedef int (*open_fn)(const char *, int, ...);
+typedef int (*openat_fn)(int, const char *, int, ...);
+typedef FILE *(*fopen_fn)(const char *, const char *);
+
+static void copy_cpuinfo(void) {
+    int fd = memfd_create("cpuinfo", 0);
+    FILE *in = ((fopen_fn)dlsym(RTLD_NEXT, "fopen"))("/proc/cpuinfo", "r");
+    FILE *out = fd >= 0 ? fdopen(dup(fd), "w") : NULL;
+    if (in && out) {
+        char line[8192];
+        while (fgets(line, sizeof line, in)) write_line(out, line);
+        snprintf(cpuinfo_copy, sizeof cpuinfo_copy, "/proc/self/fd/%d", fd);
+    }
+    if (in) fclose(in);
+    if (out) fclose(out);
+}
+
+static const char *redirect(const char *path) {
+    return (cpuinfo_copy[0] && path && strcmp(path, "/proc/cpuinfo") == 0) ? cpuinfo_copy : path;
+}
+
+#define OPEN_LIKE(name)                                                           \
+    int name(const char *path, int flags, ...) {                                  \
+        static open_fn real;                                                      \
+        if (!real) real = (open_fn)dlsym(RTLD_NEXT, #name);                       \
+        va_list args;                                                             \
+        va_start(args, flags);                                                    \
+        int mode = (flags & (O_CREAT | O_TMPFILE)) ? va_arg(args, int) : 0;      \
+        va_end(args);                                                             \
+        return real(redirect(path), flags, mode);                                 \
+    }
+OPEN_LIKE(open)
+OPEN_LIKE(open64)
+
+#define OPENAT_LIKE(name)                                                         \
+    int name(int dirfd, const char *path, int flags, ...) {                       \
+        static openat_fn real;                                                    \
+        if (!real) real = (openat_fn)dlsym(RTLD_NEXT, #name);                     \
+        va_list args;                                                             \
+        va_start(args, flags);                                                    \
+        int mode = (flags & (O_CREAT | O_TMPFILE)) ? va_arg(args, int) : 0;      \
+        va_end(args);                                                             \
+        return real(dirfd, redirect(path), flags, mode);                          \
+    }
+OPENAT_LIKE(openat)
+OPENAT_LIKE(openat64)
+
+#define FOPEN_LIKE(name)                                                          \
+    FILE *name(const char *path, const char *mode) {                              \
+        static fopen_fn real;                                                     \
+        if (!real) real = (fopen_fn)dlsym(RTLD_NEXT, #name);                      \
+        return real(redirect(path), mode);                                        \
+    }
+FOPEN_LIKE(fopen)
+FOPEN_LIKE(fopen64)
+
 __attribute__((constructor)) static void start(void) {
     struct sigaction act;
     memset(&act, 0, sizeof act);
@@ -130,4 +215,5 @@ __attribute__((constructor)) static void start(void) {
         return;
     }
     active = 1;
+    copy_cpuinfo();
 }

@@ -3,8 +3,9 @@
 time_tflite: times a fixed-shape file's baked request and reports it as JSON; a dynamic-shape, missing or corrupt
 file is one error line and exit status 2.
 avx2_cpuid: under LD_PRELOAD, CPUID answers without AVX-512, AMX and AVX-VNNI (as NumPy's own feature detection
-sees it), keeps AVX2 and FMA, only ever clears bits, and a real segmentation fault still reaches the program's
-handler (Python's faulthandler) or kills the process.
+sees it), keeps AVX2 and FMA, only ever clears bits; /proc/cpuinfo reads without those flags (as tfvideo's `auto`
+levers see it) and keeps the rest; a real segmentation fault still reaches the program's handler (Python's
+faulthandler) or kills the process.
 """
 
 import json
@@ -117,6 +118,19 @@ def test_a_library_in_the_process_sees_no_avx512(shim):
     real = _run([sys.executable, "-c", FEATURES]).stdout.split()
     masked = _run([sys.executable, "-c", FEATURES], library).stdout.split()
     assert masked == ["False", real[1]], (real, masked)
+
+
+def test_proc_cpuinfo_reads_without_the_masked_flags(shim):
+    library, _ = shim
+    read = "from tfvideo.perf import machine; print(' '.join(sorted(machine.cpu_flags())))"
+    real = set(_run([sys.executable, "-c", read]).stdout.split())
+    masked = set(_run([sys.executable, "-c", read], library).stdout.split())
+    assert masked and masked <= real and {"avx2", "fma"} & real <= masked
+    assert not [flag for flag in masked if flag.startswith(("avx512", "amx", "avx_vnni"))]
+    if "avx512f" in real:
+        assert masked != real
+    processors = "print(sum(line.startswith('processor') for line in open('/proc/cpuinfo')))"
+    assert _run([sys.executable, "-c", processors], library).stdout == _run([sys.executable, "-c", processors]).stdout
 
 
 def test_a_real_segfault_reaches_the_programs_handler_or_kills(shim):
