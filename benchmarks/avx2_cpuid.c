@@ -125,22 +125,22 @@ sighandler_t signal(int sig, sighandler_t handler) {
 static char cpuinfo_copy[64];
 static const char *const MASKED_FLAGS[] = {"avx512", "amx", "avx_vnni", "avx_ifma", "avx_ne_convert", "avx10", NULL};
 
-static int masked_flag(const char *flag, size_t length) {
+static int masked_flag(const char *flag) {
     for (const char *const *prefix = MASKED_FLAGS; *prefix; ++prefix)
-        if (length >= strlen(*prefix) && strncmp(flag, *prefix, strlen(*prefix)) == 0) return 1;
+        if (strncmp(flag, *prefix, strlen(*prefix)) == 0) return 1;
     return 0;
 }
 
 /* Writes `line` to `out`, without the masked flags when it is a "flags" line. */
 static void write_line(FILE *out, char *line) {
-    if (strncmp(line, "flags", 5) != 0 || !strchr(line, ':')) {
+    char *colon = strchr(line, ':');
+    if (strncmp(line, "flags", 5) != 0 || !colon) {
         fputs(line, out);
         return;
     }
-    char *colon = strchr(line, ':');
     fwrite(line, 1, (size_t)(colon - line + 1), out);
     for (char *token = strtok(colon + 1, " \n"); token; token = strtok(NULL, " \n"))
-        if (!masked_flag(token, strlen(token))) fprintf(out, " %s", token);
+        if (!masked_flag(token)) fprintf(out, " %s", token);
     fputc('\n', out);
 }
 
@@ -161,6 +161,9 @@ static void copy_cpuinfo(void) {
     if (out) fclose(out);
 }
 
+/* Whether open's optional mode argument was passed (glibc's own rule). */
+#define NEEDS_MODE(flags) (((flags) & O_CREAT) || ((flags) & O_TMPFILE) == O_TMPFILE)
+
 static const char *redirect(const char *path) {
     return (cpuinfo_copy[0] && path && strcmp(path, "/proc/cpuinfo") == 0) ? cpuinfo_copy : path;
 }
@@ -171,7 +174,7 @@ static const char *redirect(const char *path) {
         if (!real) real = (open_fn)dlsym(RTLD_NEXT, #name);                       \
         va_list args;                                                             \
         va_start(args, flags);                                                    \
-        int mode = (flags & (O_CREAT | O_TMPFILE)) ? va_arg(args, int) : 0;      \
+        int mode = NEEDS_MODE(flags) ? va_arg(args, int) : 0;                     \
         va_end(args);                                                             \
         return real(redirect(path), flags, mode);                                 \
     }
@@ -184,7 +187,7 @@ OPEN_LIKE(open64)
         if (!real) real = (openat_fn)dlsym(RTLD_NEXT, #name);                     \
         va_list args;                                                             \
         va_start(args, flags);                                                    \
-        int mode = (flags & (O_CREAT | O_TMPFILE)) ? va_arg(args, int) : 0;      \
+        int mode = NEEDS_MODE(flags) ? va_arg(args, int) : 0;                     \
         va_end(args);                                                             \
         return real(dirfd, redirect(path), flags, mode);                          \
     }
